@@ -1,0 +1,19 @@
+"""The operators' CLI: `flask --app wsgi <group> <command>`; every command has `--help`."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from cli import accounts, demo, store, territory
+
+
+def register_commands(app: Flask) -> None:
+    for group in (
+        store.db_group,
+        territory.geo_group,
+        accounts.users_group,
+        store.programme_group,
+        store.audit_group,
+    ):
+        app.cli.add_command(group)
+    app.cli.add_command(demo.demo_command)

@@ -1,0 +1,141 @@
+"""`users add` and `users import`: staff accounts, one at a time or one per municipality."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from cli.common import operator, unit_of_work
+from core.roles import Role, parse_role
+from core.users import AccountError, add_user, generate_password
+
+users_group = AppGroup("users", help="Staff accounts.")
+MAX_IMPORT_BYTES = 5 * 1024 * 1024
+IMPORT_COLUMNS = ("username", "role", "area_code")
+
+
+class RowError(Exception):
+    """One row of an import cannot become an account."""
+
+
+@users_group.command("add")
+@click.argument("username")
+@click.option("--role", "role_name", required=True, help="One of: " + ", ".join(Role))
+@click.option(
+    "--area",
+    "area_code",
+    required=True,
+    help="Locality, district or governorate code, or LB for national roles.",
+)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_add(username: str, role_name: str, area_code: str, password_stdin: bool) -> None:
+    """Create one staff account; the password is prompted for (or read from stdin)."""
+    try:
+        role = parse_role(role_name)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        with unit_of_work() as session:
+            user = add_user(session, username, role, area_code, password, operator())
+            name, area = user.username, user.area_code
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"created {name} ({role.value}, {area})")
+
+
+@users_group.command("import")
+@click.argument("csv_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="New file that receives the generated passwords (created with mode 600).",
+)
+def users_import(csv_path: Path, out_path: Path) -> None:
+    """Create many accounts from a CSV with columns username,role,area_code.
+
+    All rows are checked first; if any is wrong, nothing is created and every problem is
+    listed. Generated passwords go only to OUT, never to the screen or the log.
+    """
+    if out_path.exists():
+        raise click.ClickException(f"{out_path} exists; choose a new file for the passwords")
+    rows = _read_import(csv_path)
+    created: list[tuple[str, str, str, str]] = []
+    problems: list[str] = []
+    try:
+        with unit_of_work() as session:
+            created, problems = _create_all(session, rows)
+            if problems:
+                raise RowError()
+            _write_passwords(out_path, created)
+    except RowError:
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise click.ClickException(
+            f"{len(problems)} row(s) refused; no account was created"
+        ) from None
+    except BaseException:
+        out_path.unlink(missing_ok=True)  # the accounts were not kept, so neither are passwords
+        raise
+    click.echo(f"created {len(created)} accounts; passwords are in {out_path}")
+
+
+def _read_import(path: Path) -> list[tuple[int, dict[str, str]]]:
+    data = path.read_bytes()
+    if len(data) > MAX_IMPORT_BYTES:
+        raise click.ClickException(f"{path} is larger than 5 MiB")
+    try:
+        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
+        missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise click.ClickException(f"{path}: missing columns: {', '.join(missing)}")
+        return [(reader.line_num, row) for row in reader]
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8") from None
+    except csv.Error as exc:
+        raise click.ClickException(f"{path}: not a readable CSV ({exc})") from None
+
+
+def _create_all(
+    session: Session, rows: list[tuple[int, dict[str, str]]]
+) -> tuple[list[tuple[str, str, str, str]], list[str]]:
+    created, problems = [], []
+    actor = operator()
+    for line, row in rows:
+        try:
+            role = parse_role(row.get("role") or "")
+            password = generate_password()
+            with session.begin_nested():
+                user = add_user(
+                    session,
+                    row.get("username") or "",
+                    role,
+                    row.get("area_code") or "",
+                    password,
+                    actor,
+                )
+            created.append((user.username, role.value, user.area_code, password))
+        except (ValueError, AccountError) as exc:
+            problems.append(f"line {line}: {exc}")
+    return created, problems
+
+
+def _write_passwords(path: Path, created: list[tuple[str, str, str, str]]) -> None:
+    """Written before the transaction commits: if this fails, no account exists without it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(("username", "role", "area_code", "password"))
+        writer.writerows(created)

@@ -1,0 +1,177 @@
+"""The audit trail: append-only events, each chained to the one before by a SHA-256 hash.
+
+Editing an event breaks its own hash; deleting one leaves a gap in the sequence or breaks
+the next event's link; deleting the newest ones leaves the head row pointing past the end.
+The database also refuses UPDATE and DELETE on the table (triggers in the migration), so
+tampering needs an owner's rights and is still detected by `verify_chain`.
+Details never hold personal data: `record` refuses keys that would carry it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+
+GENESIS_HASH = "0" * 64
+SYSTEM = "system"  # the actor of jobs and automatic steps
+
+Scalar = str | int | bool | None
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,39}")
+# Keys that would carry a family's or a person's data; details must point to records instead.
+_PERSONAL = ("name", "phone", "id_number", "address", "password", "body", "birth", "registry")
+_MAX_VALUE = 200
+
+
+class AuditEvent(Base):
+    """One thing someone did, never changed once written."""
+
+    __tablename__ = "audit_events"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """The newest event's number and hash: one row, locked while an event is appended."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PersonalDataInAudit(ValueError):
+    """A caller tried to put personal data (or an unsafe shape of data) in an audit event."""
+
+
+def _canonical_details(details: Mapping[str, Scalar] | None) -> str:
+    clean: dict[str, Scalar] = {}
+    for key, value in (details or {}).items():
+        if not _KEY.fullmatch(key) or any(p in key for p in _PERSONAL):
+            raise PersonalDataInAudit(f"audit detail key {key!r} is not allowed")
+        if not isinstance(value, str | int | bool | type(None)):
+            raise PersonalDataInAudit(f"audit detail {key!r} must be a plain value")
+        if isinstance(value, str) and len(value) > _MAX_VALUE:
+            raise PersonalDataInAudit(f"audit detail {key!r} is too long")
+        clean[key] = value
+    return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def event_hash(event: AuditEvent) -> str:
+    """The hash an event must carry, from its fields and its predecessor's hash."""
+    payload = json.dumps(
+        [
+            event.seq,
+            event.at.isoformat(timespec="microseconds"),
+            event.actor,
+            event.action,
+            event.object_type,
+            event.object_id,
+            event.details,
+            event.prev_hash,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str = "",
+    object_id: str = "",
+    details: Mapping[str, Scalar] | None = None,
+) -> AuditEvent:
+    """Append one event in the caller's transaction (it commits or rolls back with the work)."""
+    canonical = _canonical_details(details)
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    at = utcnow()
+    event = AuditEvent(
+        seq=head.seq + 1,
+        at=at,
+        actor=actor[:64],
+        action=str(action)[:64],
+        object_type=object_type[:40],
+        object_id=object_id[:64],
+        details=canonical,
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(event)
+    head.seq, head.hash = event.seq, event.hash
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The result of re-checking the chain; `broken_seq` is the first bad event, if any."""
+
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_seq is None
+
+
+def verify_chain(session: Session) -> ChainReport:
+    """Re-derive every hash from the first event; report the first place the chain breaks."""
+    expected_seq, prev = 1, GENESIS_HASH
+    stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    events = session.scalars(stmt)
+    try:
+        for event in events:
+            problem = _problem(event, expected_seq, prev)
+            if problem:
+                return ChainReport(expected_seq - 1, *problem)
+            expected_seq, prev = event.seq + 1, event.hash
+    finally:
+        events.close()  # a server-side cursor on PostgreSQL: close it even when we stop early
+    head = session.get(AuditHead, 1)
+    checked = expected_seq - 1
+    if head is None:
+        return ChainReport(checked, checked + 1, "the chain's head record is missing")
+    if head.seq != checked or head.hash != prev:
+        return ChainReport(checked, checked + 1, f"events after {checked} were deleted")
+    return ChainReport(checked)
+
+
+def _problem(event: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+    if event.seq != expected_seq:
+        return expected_seq, f"event {expected_seq} is missing (deleted)"
+    if event.prev_hash != prev:
+        return event.seq, f"event {event.seq} does not follow event {event.seq - 1}"
+    if event_hash(event) != event.hash:
+        return event.seq, f"event {event.seq} was altered after it was written"
+    return None
+
+
+def events_for(session: Session, object_type: str, object_id: str) -> list[AuditEvent]:
+    """The trail of one object, oldest first (the inspector's view beside a record)."""
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.object_type == object_type, AuditEvent.object_id == object_id)
+        .order_by(AuditEvent.seq)
+    )
+    return list(session.scalars(stmt))

@@ -1,0 +1,47 @@
+"""The log of calls to and from 1766, one row per Twilio call, with queue times."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+from core.roles import Permission
+from core.scopes import AreaScoped, Viewer, visible
+
+
+class CallStatus(StrEnum):
+    """A call's state, as Twilio's status callbacks report it."""
+
+    RINGING = "ringing"  # reached the IVR, not yet answered
+    IN_PROGRESS = "in-progress"  # in the IVR or with an agent
+    QUEUED = "queued"  # waiting in the complaint-room queue
+    COMPLETED = "completed"  # ended normally
+    ABANDONED = "abandoned"  # the caller hung up while queued
+    FAILED = "failed"  # never connected (busy, no answer, failed)
+
+
+class Call(AreaScoped, Base):
+    """One call; the caller's number is personal data and scoped like any record."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    direction: Mapped[str] = mapped_column(String(10))
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164, the citizen's side
+    language: Mapped[str] = mapped_column(String(2), default="ar")
+    status: Mapped[str] = mapped_column(String(12), index=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+def calls_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Call]:
+    """The newest calls of the viewer's area."""
+    stmt = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
+    return list(session.scalars(visible(stmt, viewer, Call, Permission.VIEW_MESSAGES)))

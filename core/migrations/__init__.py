@@ -1,0 +1,1 @@
+"""Alembic migrations of the store, applied with `flask --app wsgi db upgrade`."""

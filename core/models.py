@@ -1,0 +1,24 @@
+"""Every table of the store, imported in one place so migrations and tests see them all."""
+
+from core.audit import AuditEvent, AuditHead
+from core.calls import Call
+from core.db import Base
+from core.geography import District, Governorate, Locality
+from core.messages import Message
+from core.programme import Programme
+from core.throttle import ThrottleHit
+from core.users import StaffUser
+
+__all__ = [
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "Call",
+    "District",
+    "Governorate",
+    "Locality",
+    "Message",
+    "Programme",
+    "StaffUser",
+    "ThrottleHit",
+]

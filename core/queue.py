@@ -1,0 +1,118 @@
+"""Background work: RQ queues on Redis, or inline when no Redis is configured.
+
+Jobs take ids, open their own transaction (`job_transaction`), and are safe to run twice.
+The store, not Redis, is the truth about what is owed: what could not be enqueued is found
+again from the store (the outbox of later work), so Redis being down loses nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import make_engine, make_sessionmaker, transaction
+
+log = logging.getLogger(__name__)
+
+# The worker listens to these, in this order of priority (the Procfile names the same).
+QUEUE_NAMES = ("sms", "scoring", "default")
+JOB_TIMEOUT = 600
+
+
+class JobRunner(Protocol):
+    """What the service enqueues work through."""
+
+    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None: ...
+
+    def state(self) -> str: ...
+
+
+class InlineRunner:
+    """No Redis: run each job at once, in this process (a laptop, the demo, some tests)."""
+
+    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None:
+        _check_queue(queue)
+        func(*args)
+
+    def state(self) -> str:
+        return "inline"
+
+
+class RedisRunner:
+    """RQ on Redis; a job id already queued is not queued again."""
+
+    def __init__(self, url: str, prefix: str = "") -> None:
+        self.connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        self.prefix = prefix  # tests give each run its own queues
+
+    def queue(self, name: str) -> Queue:
+        _check_queue(name)
+        return Queue(self.prefix + name, connection=self.connection, default_timeout=JOB_TIMEOUT)
+
+    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None:
+        q = self.queue(queue)
+        existing = q.fetch_job(job_id)
+        if existing is not None and existing.get_status() in ("queued", "started", "deferred"):
+            return
+        q.enqueue(func, *args, job_id=job_id)
+
+    def state(self) -> str:
+        try:
+            self.connection.ping()
+        except (RedisError, OSError):
+            return "down"
+        return "ok"
+
+
+def _check_queue(name: str) -> None:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}")
+
+
+def make_runner(redis_url: str | None) -> JobRunner:
+    return RedisRunner(redis_url) if redis_url else InlineRunner()
+
+
+# --- the store as jobs see it --------------------------------------------------------------
+
+_factory: sessionmaker[Session] | None = None
+_engine: Engine | None = None
+_pid: int | None = None
+
+
+def use_session_factory(factory: sessionmaker[Session]) -> None:
+    """Inline jobs in a web process use the app's own store (set by the app factory)."""
+    global _factory, _pid
+    _factory, _pid = factory, os.getpid()
+
+
+def _job_factory() -> sessionmaker[Session]:
+    """The store for jobs: built from the environment in a worker, fresh after RQ's fork."""
+    global _factory, _engine, _pid
+    if _factory is not None and _pid == os.getpid():
+        return _factory
+    if _engine is not None:
+        _engine.dispose(close=False)  # the parent's connections are not ours to use
+    if _factory is None or _engine is None:
+        from core.settings import Settings
+
+        _engine = make_engine(Settings.from_env().database_url)
+        _factory = make_sessionmaker(_engine)
+    _pid = os.getpid()
+    return _factory
+
+
+@contextmanager
+def job_transaction() -> Iterator[Session]:
+    """One transaction per job, committed when the job's work is done."""
+    with transaction(_job_factory()) as session:
+        yield session

@@ -1,0 +1,90 @@
+"""Staff roles: the area each is tied to and what each may do (least privilege).
+
+Circular part 2, item 2: no municipality reaches another municipality's data; a qaimaqam sees
+the municipalities of the district, a governor the governorate only.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from core.geography import AreaLevel
+
+
+class Role(StrEnum):
+    """A staff member's role; stored by this readable value."""
+
+    FOCAL_POINT = "focal_point"  # a municipality's focal point: links, assisted forms
+    MUKHTAR = "mukhtar"  # helps the municipality fill forms
+    VOLUNTEER = "volunteer"  # civil society helping the municipality
+    QAIMAQAM = "qaimaqam"  # a district, read-only
+    GOVERNOR = "governor"  # a governorate, read-only
+    MINISTRY = "ministry"  # national, read-only reports
+    INSPECTOR = "inspector"  # central inspection: national, read-only, audit trail
+    AGENT = "agent"  # 1766 complaint room: calls, complaints, correction requests
+    COMMITTEE = "committee"  # the technical committee: decides corrections
+    ARMY = "army"  # distribution: final lists and handovers
+    ADMIN = "admin"  # accounts and reference data; no family's data
+
+
+class Permission(StrEnum):
+    """One thing a role may do; views and queries ask for exactly one."""
+
+    VIEW_APPLICATIONS = "view_applications"  # read families' records in the area
+    ENTER_APPLICATIONS = "enter_applications"  # fill forms on a caller's behalf
+    SEND_LINKS = "send_links"  # send one-time form links by SMS
+    VIEW_MESSAGES = "view_messages"  # read the SMS and call log of the area
+    VIEW_REPORTS = "view_reports"  # dashboards and counts of the area
+    VIEW_AUDIT = "view_audit"  # read the audit trail
+    HANDLE_COMPLAINTS = "handle_complaints"  # take calls, log complaints and corrections
+    DECIDE_CORRECTIONS = "decide_corrections"  # approve or reject corrections
+    VIEW_LISTS = "view_lists"  # read beneficiary lists of the area
+    RECORD_HANDOVERS = "record_handovers"  # record a handover or refusal
+    MANAGE_USERS = "manage_users"  # create and disable staff accounts
+
+
+P = Permission
+_MUNICIPAL = frozenset({P.VIEW_APPLICATIONS, P.ENTER_APPLICATIONS, P.SEND_LINKS, P.VIEW_MESSAGES})
+_AREA_READ = frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_REPORTS})
+
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.FOCAL_POINT: _MUNICIPAL | {P.VIEW_REPORTS},
+    Role.MUKHTAR: _MUNICIPAL,
+    Role.VOLUNTEER: _MUNICIPAL,
+    Role.QAIMAQAM: _AREA_READ,
+    Role.GOVERNOR: _AREA_READ,
+    Role.MINISTRY: _AREA_READ | {P.VIEW_LISTS},
+    Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS},
+    Role.AGENT: frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.HANDLE_COMPLAINTS}),
+    Role.COMMITTEE: frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.DECIDE_CORRECTIONS}),
+    Role.ARMY: frozenset({P.VIEW_LISTS, P.RECORD_HANDOVERS}),
+    Role.ADMIN: frozenset({P.MANAGE_USERS}),
+}
+
+# The level of area each role's account is tied to; the army may be posted at any level.
+AREA_LEVELS: dict[Role, frozenset[AreaLevel]] = {
+    Role.FOCAL_POINT: frozenset({AreaLevel.LOCALITY}),
+    Role.MUKHTAR: frozenset({AreaLevel.LOCALITY}),
+    Role.VOLUNTEER: frozenset({AreaLevel.LOCALITY}),
+    Role.QAIMAQAM: frozenset({AreaLevel.DISTRICT}),
+    Role.GOVERNOR: frozenset({AreaLevel.GOVERNORATE}),
+    Role.MINISTRY: frozenset({AreaLevel.NATIONAL}),
+    Role.INSPECTOR: frozenset({AreaLevel.NATIONAL}),
+    Role.AGENT: frozenset({AreaLevel.NATIONAL}),
+    Role.COMMITTEE: frozenset({AreaLevel.NATIONAL}),
+    Role.ARMY: frozenset(AreaLevel),
+    Role.ADMIN: frozenset({AreaLevel.NATIONAL}),
+}
+
+
+def parse_role(value: str) -> Role:
+    """The role a string names; raises ValueError listing the valid roles."""
+    try:
+        return Role(value.strip().lower())
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise ValueError(f"unknown role {value!r} (one of: {valid})") from None
+
+
+def can(role: Role, permission: Permission) -> bool:
+    return permission in PERMISSIONS[role]

@@ -1,0 +1,219 @@
+"""The service's settings, read once from the environment and validated before anything starts.
+
+A bad value stops the process with one line naming the setting and the reason
+(`SettingsError`), so an operator never meets a half-started service.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class Environment(StrEnum):
+    """Where the service runs; only `development` relaxes anything."""
+
+    DEVELOPMENT = "development"  # a laptop: console SMS, generated secret, plain-HTTP cookies
+    TEST = "test"  # the test suite: like production, but settings are passed in
+    PRODUCTION = "production"  # the default: every secret must be given
+
+
+class SmsBackend(StrEnum):
+    """Which gateway carries outgoing SMS."""
+
+    TWILIO = "twilio"  # the Twilio REST API through the official library
+    CONSOLE = "console"  # printed on the worker's standard output (development only)
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and says why."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"setting {name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+DEFAULT_DATABASE_URL = "sqlite:///var/intake.sqlite3"
+SUPPORTED_DATABASES = ("sqlite", "postgresql")
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated settings; build with `Settings.from_env`."""
+
+    environment: Environment
+    database_url: str
+    secret_key: str
+    public_base_url: str
+    redis_url: str | None = None
+    sms_backend: SmsBackend = SmsBackend.CONSOLE
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from_number: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str | None = None
+    proxy_hops: int = 0  # how many reverse proxies stand before the app (X-Forwarded-For)
+
+    @property
+    def is_development(self) -> bool:
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are HTTPS-only unless the public URL itself is plain HTTP on a laptop."""
+        return not (self.is_development and self.public_base_url.startswith("http://"))
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every setting; raise `SettingsError` on the first bad one."""
+        env = dict(os.environ if environ is None else environ)
+        environment = _environment(env.get("INTAKE_ENV", "production"))
+        database_url = _database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+        sms_backend = _sms_backend(env.get("SMS_BACKEND"), environment)
+        settings = cls(
+            environment=environment,
+            database_url=database_url,
+            secret_key=_secret_key(env.get("SECRET_KEY"), environment),
+            public_base_url=_public_base_url(env.get("PUBLIC_BASE_URL"), environment),
+            redis_url=_redis_url(env.get("REDIS_URL")),
+            sms_backend=sms_backend,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID") or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
+            twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
+            twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_api_base_url=_optional_http_url(
+                "TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL")
+            ),
+            proxy_hops=_small_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0, 5),
+        )
+        if sms_backend is SmsBackend.TWILIO:
+            _check_twilio(settings)
+        return settings
+
+
+def _environment(value: str) -> Environment:
+    try:
+        return Environment(value.strip().lower())
+    except ValueError:
+        allowed = ", ".join(e.value for e in Environment)
+        raise SettingsError("INTAKE_ENV", f"{value!r} is not one of {allowed}") from None
+
+
+def _database_url(value: str) -> str:
+    try:
+        url: URL = make_url(value)
+    except ArgumentError:
+        raise SettingsError(
+            "DATABASE_URL", "not a database URL (expected e.g. postgresql://user@host/db)"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "postgres":
+        backend = "postgresql"
+    if backend not in SUPPORTED_DATABASES:
+        raise SettingsError("DATABASE_URL", f"{backend!r} is not supported (sqlite or postgresql)")
+    if backend == "postgresql":
+        if not url.database:
+            raise SettingsError("DATABASE_URL", "names no database")
+        # One driver for PostgreSQL everywhere: psycopg 3.
+        url = url.set(drivername="postgresql+psycopg")
+    elif url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    return url.render_as_string(hide_password=False)
+
+
+def _secret_key(value: str | None, environment: Environment) -> str:
+    if not value:
+        if environment is Environment.DEVELOPMENT:
+            return _development_secret()
+        raise SettingsError("SECRET_KEY", "is required outside development")
+    if len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError("SECRET_KEY", f"is shorter than {MIN_SECRET_LENGTH} characters")
+    return value
+
+
+def _development_secret() -> str:
+    """A random key kept in var/ so that sign-ins survive restarts of the development server."""
+    path = Path("var/development-secret-key")
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def _public_base_url(value: str | None, environment: Environment) -> str:
+    if not value:
+        if environment is Environment.DEVELOPMENT:
+            return "http://127.0.0.1:5000"
+        raise SettingsError("PUBLIC_BASE_URL", "is required outside development")
+    url = _optional_http_url("PUBLIC_BASE_URL", value) or ""
+    if environment is Environment.PRODUCTION and not url.startswith("https://"):
+        raise SettingsError("PUBLIC_BASE_URL", "must be https:// in production")
+    return url
+
+
+def _optional_http_url(name: str, value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(name, f"{value!r} is not an http(s) URL with a host")
+    if parts.query or parts.fragment:
+        raise SettingsError(name, "must not carry a query or fragment")
+    try:
+        _ = parts.port  # raises ValueError on a malformed port
+    except ValueError:
+        raise SettingsError(name, f"{value!r} has a malformed port") from None
+    return value.strip().rstrip("/")
+
+
+def _redis_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+        raise SettingsError("REDIS_URL", f"{value!r} is not a redis:// URL")
+    return value.strip()
+
+
+def _small_int(name: str, value: str | None, default: int, maximum: int) -> int:
+    if not value:
+        return default
+    if not value.strip().isdigit() or int(value) > maximum:
+        raise SettingsError(name, f"{value!r} is not a whole number from 0 to {maximum}")
+    return int(value)
+
+
+def _sms_backend(value: str | None, environment: Environment) -> SmsBackend:
+    if not value:
+        return (
+            SmsBackend.CONSOLE if environment is not Environment.PRODUCTION else SmsBackend.TWILIO
+        )
+    try:
+        return SmsBackend(value.strip().lower())
+    except ValueError:
+        raise SettingsError("SMS_BACKEND", f"{value!r} is not twilio or console") from None
+
+
+def _check_twilio(settings: Settings) -> None:
+    if not settings.twilio_account_sid:
+        raise SettingsError("TWILIO_ACCOUNT_SID", "is required when SMS_BACKEND is twilio")
+    if not settings.twilio_auth_token:
+        raise SettingsError("TWILIO_AUTH_TOKEN", "is required when SMS_BACKEND is twilio")
+    if not (settings.twilio_from_number or settings.twilio_messaging_service_sid):
+        raise SettingsError(
+            "TWILIO_FROM_NUMBER",
+            "or TWILIO_MESSAGING_SERVICE_SID is required when SMS_BACKEND is twilio",
+        )

@@ -1,0 +1,229 @@
+"""Staff accounts: creation, passwords (Argon2), sign-in with throttling, the pledge."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import Boolean, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import audit, throttle
+from core.db import Base, UTCDateTime, utcnow
+from core.geography import Area, AreaLevel, resolve_area
+from core.roles import AREA_LEVELS, Role
+from core.scopes import AreaScoped
+
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,39}")
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256  # Argon2 would hash a megabyte happily; nobody types that
+LANGUAGES = ("ar", "en", "fr")
+
+# Failed sign-ins: per account (guessing one password) and per address (spraying many).
+PER_USER = throttle.Limit(5, timedelta(minutes=15))
+PER_ADDRESS = throttle.Limit(20, timedelta(minutes=15))
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+class StaffUser(AreaScoped, Base):
+    """A member of staff who signs in to a console."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    role_value: Mapped[str] = mapped_column("role", String(20), index=True)
+    area_code: Mapped[str] = mapped_column(String(8))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(2), default="ar")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    pledge_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped at sign-out: every session cookie issued before it stops working.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+    @property
+    def role(self) -> Role:
+        return Role(self.role_value)
+
+    @property
+    def area(self) -> Area:
+        """The area this account sees, rebuilt from its stored codes."""
+        code = self.area_code
+        if self.locality_code:
+            return Area(AreaLevel.LOCALITY, code, self.governorate_code, self.district_code, code)
+        if self.district_code:
+            return Area(AreaLevel.DISTRICT, code, self.governorate_code, code)
+        if self.governorate_code:
+            return Area(AreaLevel.GOVERNORATE, code, code)
+        return Area(AreaLevel.NATIONAL, code)
+
+    @property
+    def needs_pledge(self) -> bool:
+        return self.pledge_accepted_at is None
+
+
+class AccountError(ValueError):
+    """An account cannot be created as asked; the message says why."""
+
+
+class SignInRefused(Exception):
+    """Sign-in failed; `throttled` says whether it was the limit rather than the password."""
+
+    def __init__(self, throttled: bool) -> None:
+        super().__init__("throttled" if throttled else "invalid credentials")
+        self.throttled = throttled
+
+
+class Event(StrEnum):
+    """Audit actions about staff accounts."""
+
+    CREATED = "staff.created"
+    SIGNED_IN = "staff.signed_in"
+    SIGN_IN_FAILED = "staff.sign_in_failed"
+    SIGNED_OUT = "staff.signed_out"
+    PLEDGE_ACCEPTED = "staff.pledge_accepted"
+    LANGUAGE_CHANGED = "staff.language_changed"
+
+
+def generate_password() -> str:
+    """A strong password for bulk-created accounts (about 120 random bits)."""
+    return secrets.token_urlsafe(15)
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
+    if len(password) > MAX_PASSWORD:
+        raise AccountError(f"password must be at most {MAX_PASSWORD} characters")
+
+
+def add_user(
+    session: Session, username: str, role: Role, area_code: str, password: str, actor: str
+) -> StaffUser:
+    """Create an account tied to an area of the level its role needs."""
+    username = username.strip().lower()
+    if not USERNAME.fullmatch(username):
+        raise AccountError(
+            "username must be 3-40 characters: lowercase letters, digits, '.', '_' or '-'"
+        )
+    check_password_rules(password)
+    area = _area_for(session, role, area_code)
+    if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
+        raise AccountError(f"username {username!r} is taken")
+    user = StaffUser(
+        username=username,
+        role_value=role.value,
+        area_code=area.code,
+        password_hash=_hasher.hash(password),
+        language="ar",
+        is_active=True,
+        session_epoch=0,
+    )
+    user.place_in(area)
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        Event.CREATED,
+        "staff_user",
+        str(user.id),
+        {"role": role.value, "area": area.code},
+    )
+    return user
+
+
+def _area_for(session: Session, role: Role, area_code: str) -> Area:
+    try:
+        area = resolve_area(session, area_code)
+    except LookupError:
+        raise AccountError(f"unknown area {area_code!r} (load the localities first?)") from None
+    if area.level not in AREA_LEVELS[role]:
+        levels = " or ".join(sorted(level.value for level in AREA_LEVELS[role]))
+        raise AccountError(f"role {role.value} needs a {levels} area, not a {area.level.value}")
+    return area
+
+
+def set_password(session: Session, user: StaffUser, password: str) -> None:
+    check_password_rules(password)
+    user.password_hash = _hasher.hash(password)
+
+
+def authenticate(session: Session, username: str, password: str, address: str) -> StaffUser:
+    """The active account these credentials open; raises `SignInRefused`.
+
+    Failures count against the username and the address; the caller must commit even when
+    this raises, so that the count survives.
+    """
+    username = username.strip().lower()[:64]
+    user_key, address_key = f"sign-in:user:{username}", f"sign-in:address:{address}"
+    if throttle.exceeded(session, user_key, PER_USER) or throttle.exceeded(
+        session, address_key, PER_ADDRESS
+    ):
+        raise SignInRefused(throttled=True)
+    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    # Verify even for an unknown name, so the time taken does not tell which names exist.
+    verified = _verify(user.password_hash if user else None, password)
+    if user is None or not user.is_active or not verified:
+        throttle.hit(session, user_key)
+        throttle.hit(session, address_key)
+        if user is not None:
+            audit.record(session, user.username, Event.SIGN_IN_FAILED, "staff_user", str(user.id))
+        raise SignInRefused(throttled=False)
+    throttle.clear(session, user_key)
+    user.last_sign_in_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record(session, user.username, Event.SIGNED_IN, "staff_user", str(user.id))
+    return user
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
+    if len(password) > MAX_PASSWORD:
+        return False
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def accept_pledge(session: Session, user: StaffUser) -> None:
+    """Circular part 6, item 1: the confidentiality pledge, accepted once, on the record."""
+    if user.pledge_accepted_at is None:
+        user.pledge_accepted_at = utcnow()
+        audit.record(session, user.username, Event.PLEDGE_ACCEPTED, "staff_user", str(user.id))
+
+
+def sign_out(session: Session, user: StaffUser) -> None:
+    """End every session of this account (cookies carry the epoch they were issued in)."""
+    user.session_epoch += 1
+    audit.record(session, user.username, Event.SIGNED_OUT, "staff_user", str(user.id))
+
+
+def set_language(session: Session, user: StaffUser, language: str) -> None:
+    if language not in LANGUAGES:
+        raise AccountError(f"language must be one of {', '.join(LANGUAGES)}")
+    if user.language != language:
+        user.language = language
+        audit.record(
+            session,
+            user.username,
+            Event.LANGUAGE_CHANGED,
+            "staff_user",
+            str(user.id),
+            {"language": language},
+        )
+
+
+def user_by_id(session: Session, user_id: int) -> StaffUser | None:
+    """The active account with this id (sessions store only the id)."""
+    user = session.get(StaffUser, user_id)
+    return user if user is not None and user.is_active else None

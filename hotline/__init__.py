@@ -1,0 +1,1 @@
+"""The 1766 complaint room: agents' and committee's console."""

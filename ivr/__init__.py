@@ -1,0 +1,1 @@
+"""The 1766 voice menu (IVR): Twilio webhooks under /ivr/, TwiML replies."""

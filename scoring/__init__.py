@@ -1,0 +1,1 @@
+"""Proxy means test scoring and beneficiary lists (pure Python, no web imports)."""

@@ -1,0 +1,1 @@
+"""SMS: the inbound keyword webhook and the outgoing gateways (Twilio, console)."""

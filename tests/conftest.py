@@ -1,0 +1,160 @@
+"""Fixtures: real SQLite and PostgreSQL stores (migrated once), a SAVEPOINT per test, real Redis.
+
+Every test that touches the store runs on both databases. Under CI=true a service that
+cannot be reached fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import migrate
+from core.db import make_engine
+from core.settings import Environment, Settings
+from web.app import create_app
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PG_URL = os.environ.get(
+    "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/intake_test"
+)
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def unavailable(what: str) -> None:
+    """A missing service: a failure in CI, a skip on a developer's machine."""
+    if IN_CI:
+        pytest.fail(f"{what} is not reachable (CI=true: nothing is skipped)", pytrace=False)
+    pytest.skip(f"{what} is not reachable")
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.TEST,
+        "database_url": database_url,
+        "secret_key": "test-secret-key-" + "x" * 32,
+        "public_base_url": "https://intake.test",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _postgres_engine() -> Engine:
+    url = make_url(PG_URL)
+    admin = make_engine(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            exists = conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}
+            )
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    except OperationalError:
+        unavailable(f"PostgreSQL at {url.host}:{url.port or 5432}")
+    finally:
+        admin.dispose()
+    engine = make_engine(PG_URL)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    return engine
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A migrated store of each kind, built once per test session through the migrations."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("store") / "intake.sqlite3"
+        engine = make_engine(f"sqlite:///{path}")
+    else:
+        engine = _postgres_engine()
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection in an outer transaction that is rolled back after the test."""
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions whose commits are SAVEPOINT releases inside the test's transaction."""
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def app(engine: Engine, session_factory: sessionmaker[Session]) -> Flask:
+    url = engine.url.render_as_string(hide_password=False)
+    flask_app = create_app(test_settings(url), session_factory=session_factory)
+    flask_app.config["TESTING"] = True
+    return flask_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A client on https, as the service is reached in production (cookies are Secure)."""
+    test_client = app.test_client()
+    test_client.environ_base["wsgi.url_scheme"] = "https"
+    return test_client
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except (RedisError, OSError):
+        unavailable(f"Redis at {REDIS_URL}")
+    return REDIS_URL
+
+
+@pytest.fixture
+def queue_prefix(redis_url: str) -> Iterator[str]:
+    """Queues of this test alone, removed afterwards."""
+    prefix = f"test-{uuid.uuid4().hex[:10]}-"
+    yield prefix
+    conn = Redis.from_url(redis_url)
+    for key in conn.scan_iter(f"*{prefix}*"):
+        conn.delete(key)
+
+
+@pytest.fixture(scope="session")
+def localities_csv() -> Path:
+    return Path(__file__).resolve().parent.parent / "data" / "lebanon_localities.csv"

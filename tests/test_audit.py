@@ -1,0 +1,105 @@
+"""The audit trail: chained, append-only, and any edit or deletion is found and named."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskCliRunner
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.audit import AuditEvent, PersonalDataInAudit, verify_chain
+
+
+def _three_events(db: Session) -> None:
+    for n in range(3):
+        audit.record(db, "tester", "test.event", "thing", str(n), {"n": n})
+
+
+def _as_table_owner(db: Session) -> None:
+    """Step around the append-only guard, as someone with the database's keys could."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SET LOCAL session_replication_role = replica"))
+    else:
+        db.execute(text("DROP TRIGGER audit_events_no_update"))
+        db.execute(text("DROP TRIGGER audit_events_no_delete"))
+
+
+def test_events_chain_and_verify(db: Session, runner: FlaskCliRunner) -> None:
+    _three_events(db)
+    events = list(db.scalars(select(AuditEvent).order_by(AuditEvent.seq)))
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+    assert verify_chain(db).ok
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 0
+    assert "intact: 3 events" in result.output
+
+
+@pytest.mark.parametrize("statement", ["update", "delete"])
+def test_the_database_refuses_changes(db: Session, statement: str) -> None:
+    _three_events(db)
+    change = (
+        update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone else")
+        if statement == "update"
+        else delete(AuditEvent).where(AuditEvent.seq == 2)
+    )
+    with pytest.raises(DBAPIError, match="append-only"), db.begin_nested():
+        db.execute(change)
+    assert verify_chain(db).ok
+
+
+@pytest.mark.parametrize(
+    ("tamper", "broken", "reason"),
+    [
+        (update(AuditEvent).where(AuditEvent.seq == 2).values(details='{"n":7}'), 2, "altered"),
+        (update(AuditEvent).where(AuditEvent.seq == 3).values(actor="x"), 3, "altered"),
+        (delete(AuditEvent).where(AuditEvent.seq == 2), 2, "missing"),
+        (delete(AuditEvent).where(AuditEvent.seq == 3), 3, "deleted"),
+        (delete(AuditEvent).where(AuditEvent.seq == 1), 1, "missing"),
+    ],
+    ids=["edit-middle", "edit-last", "delete-middle", "delete-last", "delete-first"],
+)
+def test_tampering_is_detected_and_named(
+    db: Session, runner: FlaskCliRunner, tamper: object, broken: int, reason: str
+) -> None:
+    _three_events(db)
+    _as_table_owner(db)
+    db.execute(tamper)  # type: ignore[call-overload]
+    db.flush()
+    report = verify_chain(db)
+    assert (report.broken_seq, reason in report.reason) == (broken, True)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {broken}" in result.output
+
+
+def test_rehashed_edit_is_still_caught_by_the_next_link(db: Session) -> None:
+    """Rewriting an event and its own hash breaks the link from the event after it."""
+    _three_events(db)
+    _as_table_owner(db)
+    event = db.get(AuditEvent, 2)
+    assert event is not None
+    event.details = '{"n":99}'
+    event.hash = audit.event_hash(event)
+    db.flush()
+    report = verify_chain(db)
+    assert report.broken_seq == 3
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        {"phone": "+9613123456"},
+        {"head_first_name": "x"},
+        {"id_number": "123"},
+        {"nested": {"a": 1}},
+        {"Bad Key": 1},
+        {"note": "x" * 500},
+    ],
+)
+def test_personal_or_unsafe_details_are_refused(db: Session, details: dict) -> None:
+    with pytest.raises(PersonalDataInAudit):
+        audit.record(db, "tester", "test.event", details=details)
+    assert db.scalar(select(AuditEvent.seq)) is None

@@ -1,0 +1,1 @@
+"""What every web adapter shares: the app factory, store per request, sign-in, languages."""

@@ -1,0 +1,129 @@
+"""Staff sign-in and sign-out, the confidentiality pledge gate, and the access decorator."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from core.roles import Permission, can
+from core.users import SignInRefused, StaffUser, accept_pledge, authenticate, sign_out, user_by_id
+from web import store
+from web.i18n import safe_next
+
+bp = Blueprint("auth", __name__)
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+
+MAX_FIELD = 300  # longer input is not a username or password anyone typed
+# Pages a signed-in user may open before accepting the pledge.
+_BEFORE_PLEDGE = {"auth.pledge", "auth.sign_out", "auth.sign_in", "i18n.choose", "health.healthz"}
+
+
+def init_auth(app: Flask) -> None:
+    app.register_blueprint(bp)
+    app.before_request(_load_user)
+    app.before_request(_require_pledge)
+
+
+def _load_user() -> None:
+    """The signed-in user, if the cookie's epoch is still current (sign-out ends it)."""
+    g.user = None
+    user_id, epoch = session.get("uid"), session.get("epoch")
+    if not isinstance(user_id, int) or not isinstance(epoch, int):
+        return
+    user = user_by_id(store.db(), user_id)
+    if user is None or user.session_epoch != epoch:
+        session.pop("uid", None)
+        return
+    g.user = user
+
+
+def _require_pledge() -> ResponseReturnValue | None:
+    user: StaffUser | None = g.get("user")
+    exempt = request.endpoint in _BEFORE_PLEDGE or request.endpoint == "static"
+    if user is not None and user.needs_pledge and not exempt:
+        return redirect(url_for("auth.pledge", next=request.full_path.rstrip("?")))
+    return None
+
+
+def staff_required(permission: Permission | None = None) -> Callable[[F], F]:
+    """Signed-in staff only (with the pledge accepted); with a permission, that too."""
+
+    def decorate(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+            user: StaffUser | None = g.get("user")
+            if user is None:
+                return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+            if permission is not None and not can(user.role, permission):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return cast(F, wrapped)
+
+    return decorate
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    if g.get("user") is not None and request.method == "GET":
+        return redirect(safe_next(request.args.get("next")))
+    if request.method == "GET":
+        return render_template("sign_in.html", error=None, username="")
+    username = request.form.get("username", "")[:MAX_FIELD]
+    password = request.form.get("password", "")[:MAX_FIELD]
+    if not username.strip() or not password:
+        return _refused(_("Enter your username and password."), username)
+    try:
+        user = authenticate(store.db(), username, password, request.remote_addr or "unknown")
+    except SignInRefused as refused:
+        store.commit()  # keep the count of failures
+        if refused.throttled:
+            return _refused(_("Too many failed attempts. Wait 15 minutes and try again."), username)
+        return _refused(_("The username or password is not correct."), username)
+    store.commit()
+    session.clear()  # a fresh session at sign-in: nothing carried over from before
+    session.permanent = True
+    session.update(uid=user.id, epoch=user.session_epoch, lang=user.language)
+    return redirect(safe_next(request.args.get("next")))
+
+
+def _refused(message: str, username: str) -> ResponseReturnValue:
+    return render_template("sign_in.html", error=message, username=username[:40]), 401
+
+
+@bp.post("/sign-out", endpoint="sign_out")
+def sign_out_view() -> ResponseReturnValue:
+    user: StaffUser | None = g.get("user")
+    if user is not None:
+        sign_out(store.db(), user)
+        store.commit()
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
+    return redirect(url_for("auth.sign_in"))
+
+
+@bp.route("/pledge", methods=["GET", "POST"])
+def pledge() -> ResponseReturnValue:
+    """Circular part 6, item 1: shown on first sign-in, accepted before anything else opens."""
+    user: StaffUser | None = g.get("user")
+    if user is None:
+        return redirect(url_for("auth.sign_in"))
+    target = safe_next(request.args.get("next"))
+    if request.method == "POST":
+        if request.form.get("accept") != "yes":
+            return render_template(
+                "pledge.html", error=_("Tick the box to accept the pledge."), next=target
+            ), 400
+        accept_pledge(store.db(), user)
+        store.commit()
+        return redirect(target)
+    if not user.needs_pledge:
+        return redirect(target)
+    return render_template("pledge.html", error=None, next=target)

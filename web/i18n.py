@@ -1,0 +1,70 @@
+"""Languages of the web pages: Arabic first (right-to-left), English and French."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from babel import Locale
+from flask import Blueprint, Flask, g, redirect, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import Babel, get_locale
+
+from core.users import LANGUAGES, set_language
+from web import store
+
+DEFAULT = "ar"
+TRANSLATIONS = Path(__file__).parent / "translations"
+NAMES = {"ar": "العربية", "en": "English", "fr": "Français"}
+
+bp = Blueprint("i18n", __name__)
+
+
+def select_language() -> str:
+    """A language asked for in this session wins; then the signed-in user's; then Arabic."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return str(chosen)
+    user = g.get("user")
+    if user is not None and user.language in LANGUAGES:
+        return str(user.language)
+    return DEFAULT
+
+
+def init_i18n(app: Flask) -> None:
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT
+    app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Beirut"
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    Babel(app, locale_selector=select_language)
+    app.context_processor(_page_language)
+    app.register_blueprint(bp)
+
+
+def _page_language() -> dict[str, object]:
+    code = str(get_locale() or DEFAULT)
+    direction = Locale.parse(code).text_direction
+    return {"lang": code, "dir": direction, "language_names": NAMES}
+
+
+@bp.get("/language/<code>")
+def choose(code: str) -> ResponseReturnValue:
+    """Switch the page language (a plain link, so it works without JavaScript)."""
+    if code in LANGUAGES:
+        session["lang"] = code
+        user = g.get("user")
+        if user is not None:
+            set_language(store.db(), user, code)
+            store.commit()
+    return redirect(safe_next(request.args.get("next")))
+
+
+def safe_next(target: str | None, default: str = "/console") -> str:
+    """Only a path on this site: an open redirect would let a phishing link borrow our name."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target:
+        return default
+    return target

@@ -1,0 +1,1 @@
+"""Web forms: the citizen's one-time-link form and the municipalities' console."""
