@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ DEMO_ACCOUNTS = (
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load the localities, create one demo account per role, print their passwords.
 

@@ -169,7 +169,10 @@ def authenticate(session: Session, username: str, password: str, address: str) -
         session, address_key, PER_ADDRESS
     ):
         raise SignInRefused(throttled=True)
-    user = session.scalar(select(StaffUser).where(StaffUser.username == username))
+    # A name no account could have is not looked up (PostgreSQL refuses NUL bytes outright).
+    user = None
+    if USERNAME.fullmatch(username):
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     # Verify even for an unknown name, so the time taken does not tell which names exist.
     verified = _verify(user.password_hash if user else None, password)
     if user is None or not user.is_active or not verified:

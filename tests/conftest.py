@@ -40,7 +40,7 @@ def unavailable(what: str) -> None:
     pytest.skip(f"{what} is not reachable")
 
 
-def test_settings(database_url: str, **overrides: object) -> Settings:
+def settings_for(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": Environment.TEST,
         "database_url": database_url,
@@ -118,7 +118,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 @pytest.fixture
 def app(engine: Engine, session_factory: sessionmaker[Session]) -> Flask:
     url = engine.url.render_as_string(hide_password=False)
-    flask_app = create_app(test_settings(url), session_factory=session_factory)
+    flask_app = create_app(settings_for(url), session_factory=session_factory)
     flask_app.config["TESTING"] = True
     return flask_app
 

@@ -58,6 +58,9 @@ def _configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SECURE=settings.secure_cookies,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
         WTF_CSRF_TIME_LIMIT=8 * 3600,
+        # The token (with SameSite cookies) is the defence; a Referer check would refuse every
+        # form, since pages send no referrer and proxy browsers on cheap phones strip it.
+        WTF_CSRF_SSL_STRICT=False,
         PREFERRED_URL_SCHEME="https" if settings.secure_cookies else "http",
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

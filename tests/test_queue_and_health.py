@@ -1,0 +1,83 @@
+"""The queue frame (RQ on a real Redis, or inline) and /healthz."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import SimpleWorker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from core import throttle
+from core.db import utcnow
+from core.housekeeping import purge_throttle_hits
+from core.queue import InlineRunner, RedisRunner
+from core.throttle import ThrottleHit
+from tests.conftest import settings_for
+from web.app import create_app
+
+
+def _old_and_new_hits(db: Session) -> None:
+    throttle.hit(db, "old", now=utcnow() - timedelta(days=2))
+    throttle.hit(db, "new")
+    db.commit()
+
+
+def _remaining(db: Session) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
+
+
+def test_inline_runner_runs_the_job_at_once(app: object, db: Session) -> None:
+    _old_and_new_hits(db)
+    InlineRunner().enqueue("default", purge_throttle_hits, job_id="purge-1")
+    assert _remaining(db) == 1
+
+
+def test_job_runs_in_a_worker_through_real_redis(
+    app: object, db: Session, redis_url: str, queue_prefix: str
+) -> None:
+    _old_and_new_hits(db)
+    runner = RedisRunner(redis_url, prefix=queue_prefix)
+    runner.enqueue("default", purge_throttle_hits, job_id="purge-1")
+    runner.enqueue("default", purge_throttle_hits, job_id="purge-1")  # queued once only
+    queue = runner.queue("default")
+    assert queue.count == 1
+    assert _remaining(db) == 2  # nothing ran yet: the work waits in Redis
+    SimpleWorker([queue], connection=Redis.from_url(redis_url)).work(burst=True)
+    assert _remaining(db) == 1
+    assert runner.state() == "ok"
+
+
+def test_unknown_queue_is_refused() -> None:
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown queue"):
+        InlineRunner().enqueue("emails", purge_throttle_hits, job_id="x")
+
+
+def test_healthz_reports_store_and_queue(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"store": "ok", "queue": "inline"}
+
+
+def test_healthz_with_redis_configured(engine: object, redis_url: str) -> None:
+    app = create_app(settings_for("sqlite://", redis_url=redis_url))
+    assert app.test_client().get("/healthz").get_json() == {"store": "ok", "queue": "ok"}
+
+
+def test_healthz_is_503_when_the_store_is_down() -> None:
+    app = create_app(settings_for("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["store"] == "down"
+
+
+def test_healthz_reports_redis_down_but_stays_up(tmp_path: object) -> None:
+    app = create_app(settings_for("sqlite://", redis_url="redis://127.0.0.1:1/0"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"store": "ok", "queue": "down"}

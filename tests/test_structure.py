@@ -1,0 +1,93 @@
+"""Structural rules: the dependency direction, the Procfile's queues, the catalogs, migrations."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from sqlalchemy import Engine
+
+from core import migrate
+from core.queue import QUEUE_NAMES
+
+ROOT = Path(__file__).resolve().parent.parent
+ADAPTERS = ("ivr", "sms", "hotline", "webforms")
+DOMAIN = ("core", "scoring")
+FORBIDDEN_IN_DOMAIN = ("flask", "flask_babel", "flask_wtf", "twilio", "werkzeug", "web", "cli",
+                       *ADAPTERS)  # fmt: skip
+
+
+def imported_modules(package: str) -> list[tuple[str, str]]:
+    found = []
+    for path in (ROOT / package).rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [(str(path.relative_to(ROOT)), alias.name) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found.append((str(path.relative_to(ROOT)), node.module))
+    return found
+
+
+@pytest.mark.parametrize("package", DOMAIN)
+def test_domain_imports_no_web_twilio_or_adapter(package: str) -> None:
+    bad = [(f, m) for f, m in imported_modules(package)
+           if m.split(".")[0] in FORBIDDEN_IN_DOMAIN]  # fmt: skip
+    assert bad == []
+
+
+@pytest.mark.parametrize("package", ADAPTERS)
+def test_adapters_do_not_import_each_other(package: str) -> None:
+    others = set(ADAPTERS) - {package}
+    bad = [(f, m) for f, m in imported_modules(package) if m.split(".")[0] in others]
+    assert bad == []
+
+
+def test_procfile_worker_listens_to_every_queue_in_priority_order() -> None:
+    procfile = (ROOT / "Procfile").read_text()
+    worker = re.search(r"^worker:\s*rq worker (.*)$", procfile, re.M)
+    assert worker, "the Procfile has no rq worker"
+    queues = [word for word in worker.group(1).split() if not word.startswith(("-", "$"))]
+    assert tuple(queues) == QUEUE_NAMES
+    assert re.search(r"^web:\s*gunicorn .*\$PORT.* wsgi:app", procfile, re.M)
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_every_string_in_the_code_is_translated(language: str) -> None:
+    """A string added to a template or view without its Arabic and French is caught here."""
+    catalog_path = ROOT / "web" / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with catalog_path.open("rb") as handle:
+        catalog = read_po(handle)
+    method_map = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
+    keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    missing = []
+    for package in ("core", "web", "webforms", "cli", "ivr", "sms", "hotline"):
+        for extracted in extract_from_dir(ROOT / package, method_map, keywords=keywords):
+            message = extracted[2]
+            text = message if isinstance(message, str) else message[0]
+            entry = catalog.get(text)
+            if entry is None or not entry.string or entry.fuzzy:
+                missing.append(text)
+    assert missing == []
+
+
+@pytest.mark.parametrize("language", ["ar", "en", "fr"])
+def test_translations_keep_their_placeholders(language: str) -> None:
+    path = ROOT / "web" / "translations" / language / "LC_MESSAGES" / "messages.po"
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    placeholder = re.compile(r"%\(\w+\)s")
+    for message in catalog:
+        if message.id and message.string:
+            assert sorted(placeholder.findall(str(message.string))) == sorted(
+                placeholder.findall(str(message.id))
+            ), message.id
+
+
+def test_models_and_migrations_agree(engine: Engine) -> None:
+    """The migrations build exactly the models' schema, on SQLite and on PostgreSQL."""
+    migrate.check(engine)
