@@ -175,21 +175,39 @@ def parse_locality_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
 
 def load_localities(session: Session, rows: Iterable[tuple[int, Mapping[str, str]]]) -> LoadReport:
     """Add or update every valid row (idempotent); report each refused row with its reason."""
+    known = _Known.read(session)
     report = LoadReport()
     seen: set[str] = set()
     for line, raw in rows:
         row = {k: (raw.get(k) or "").strip() for k in LOCALITY_COLUMNS}
-        reason = _row_problem(row, seen) or _parent_conflict(session, row)
+        reason = _row_problem(row, seen) or _parent_conflict(known, row)
         if reason:
             report.rejected.append((line, reason))
             continue
         seen.add(row["locality_code"])
-        _upsert_governorate(session, row)
-        _upsert_district(session, row)
-        outcome = _upsert_locality(session, row)
+        _upsert_governorate(session, known, row)
+        _upsert_district(session, known, row)
+        outcome = _upsert_locality(session, known, row)
         setattr(report, outcome, getattr(report, outcome) + 1)
-        session.flush()
+    session.flush()
     return report
+
+
+@dataclass
+class _Known:
+    """Every area already stored, read once: a national file is 1,545 rows, not 4,635 queries."""
+
+    governorates: dict[str, Governorate]
+    districts: dict[str, District]
+    localities: dict[str, Locality]
+
+    @classmethod
+    def read(cls, session: Session) -> _Known:
+        return cls(
+            {g.code: g for g in session.scalars(select(Governorate))},
+            {d.code: d for d in session.scalars(select(District))},
+            {loc.code: loc for loc in session.scalars(select(Locality))},
+        )
 
 
 def _row_problem(row: dict[str, str], seen: set[str]) -> str | None:
@@ -225,8 +243,8 @@ def _coordinate_problem(row: dict[str, str]) -> str | None:
     return None
 
 
-def _parent_conflict(session: Session, row: dict[str, str]) -> str | None:
-    district = session.get(District, row["district_code"])
+def _parent_conflict(known: _Known, row: dict[str, str]) -> str | None:
+    district = known.districts.get(row["district_code"])
     if district and district.governorate_code != row["governorate_code"]:
         return (
             f"district {district.code} belongs to governorate {district.governorate_code}, "
@@ -235,23 +253,30 @@ def _parent_conflict(session: Session, row: dict[str, str]) -> str | None:
     return None
 
 
-def _upsert_governorate(session: Session, row: dict[str, str]) -> None:
-    gov = session.get(Governorate, row["governorate_code"])
+def _upsert_governorate(session: Session, known: _Known, row: dict[str, str]) -> None:
+    code = row["governorate_code"]
+    gov = known.governorates.get(code)
     if gov is None:
-        gov = Governorate(code=row["governorate_code"])
+        gov = known.governorates[code] = Governorate(code=code)
+        gov.name_en, gov.name_ar = row["governorate_name_en"], row["governorate_name_ar"]
         session.add(gov)
+        session.flush()  # parents are written before the rows that point to them
     gov.name_en, gov.name_ar = row["governorate_name_en"], row["governorate_name_ar"]
 
 
-def _upsert_district(session: Session, row: dict[str, str]) -> None:
-    district = session.get(District, row["district_code"])
+def _upsert_district(session: Session, known: _Known, row: dict[str, str]) -> None:
+    code = row["district_code"]
+    district = known.districts.get(code)
     if district is None:
-        district = District(code=row["district_code"], governorate_code=row["governorate_code"])
+        district = District(code=code, governorate_code=row["governorate_code"])
+        known.districts[code] = district
+        district.name_en, district.name_ar = row["district_name_en"], row["district_name_ar"]
         session.add(district)
+        session.flush()
     district.name_en, district.name_ar = row["district_name_en"], row["district_name_ar"]
 
 
-def _upsert_locality(session: Session, row: dict[str, str]) -> str:
+def _upsert_locality(session: Session, known: _Known, row: dict[str, str]) -> str:
     values = {
         "district_code": row["district_code"],
         "governorate_code": row["governorate_code"],
@@ -260,9 +285,11 @@ def _upsert_locality(session: Session, row: dict[str, str]) -> str:
         "latitude": float(row["center_lat"]) if row["center_lat"] else None,
         "longitude": float(row["center_lon"]) if row["center_lon"] else None,
     }
-    loc = session.get(Locality, row["locality_code"])
+    loc = known.localities.get(row["locality_code"])
     if loc is None:
-        session.add(Locality(code=row["locality_code"], **values))
+        loc = Locality(code=row["locality_code"], **values)
+        known.localities[loc.code] = loc
+        session.add(loc)
         return "added"
     if all(getattr(loc, k) == v for k, v in values.items()):
         return "unchanged"
