@@ -52,8 +52,9 @@ def fresh_store(kind: str, workdir: Path) -> Engine:
         engine = make_engine(f"sqlite:///{path}")
     else:
         url = make_url(PG_URL)
-        admin = make_engine(url.set(database="postgres").render_as_string(False),
-                            isolation_level="AUTOCOMMIT")  # fmt: skip
+        admin = make_engine(
+            url.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
+        )
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{url.database}"'))
@@ -136,8 +137,12 @@ def _fill_log(session: Session, codes: list[str]) -> None:
     areas = [locality_area(session, code) for code in codes[:200]]
     batch = []
     for n in range(LOG_ROWS):
-        message = Message(direction=Direction.INBOUND, phone="+9613123456", body="x",
-                          status=MessageStatus.RECEIVED)  # fmt: skip
+        message = Message(
+            direction=Direction.INBOUND,
+            phone="+9613123456",
+            body="x",
+            status=MessageStatus.RECEIVED,
+        )
         message.place_in(areas[n % len(areas)])
         batch.append(message)
         if len(batch) == 5000:
@@ -160,13 +165,17 @@ def main() -> int:
             engine.dispose()
             rows.append((kind, geo, appends, verify, sign_ins, local_ms, national_ms))
             print(f"{kind}: done", file=sys.stderr)
-    print("| store | geo load 1,545 localities again (s) | audit appends/s (1 tx each) | "
-          f"audit verify {VERIFY_EVENTS:,} events (s) | sign-ins/s (1 process) | "
-          f"focal point's newest 100 of {LOG_ROWS:,} messages (ms) | national newest 100 (ms) |")  # fmt: skip
+    print(
+        "| store | geo load 1,545 localities again (s) | audit appends/s (1 tx each) | "
+        f"audit verify {VERIFY_EVENTS:,} events (s) | sign-ins/s (1 process) | "
+        f"focal point's newest 100 of {LOG_ROWS:,} messages (ms) | national newest 100 (ms) |"
+    )
     print("|---|---|---|---|---|---|---|")
     for kind, geo, appends, verify, sign_ins, local_ms, national_ms in rows:
-        print(f"| {kind} | {geo:.2f} | {appends:.0f} | {verify:.2f} | {sign_ins:.1f} | "
-              f"{local_ms:.1f} | {national_ms:.1f} |")  # fmt: skip
+        print(
+            f"| {kind} | {geo:.2f} | {appends:.0f} | {verify:.2f} | {sign_ins:.1f} | "
+            f"{local_ms:.1f} | {national_ms:.1f} |"
+        )
     return 0
 
 

@@ -17,3 +17,4 @@ def register_commands(app: Flask) -> None:
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)
+    app.cli.add_command(store.housekeeping_command)

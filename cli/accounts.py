@@ -69,17 +69,20 @@ def users_import(csv_path: Path, out_path: Path) -> None:
     All rows are checked first; if any is wrong, nothing is created and every problem is
     listed. Generated passwords go only to OUT, never to the screen or the log.
     """
-    if out_path.exists():
+    if out_path.exists() or out_path.is_symlink():
         raise click.ClickException(f"{out_path} exists; choose a new file for the passwords")
+    if not out_path.parent.is_dir():
+        raise click.ClickException(f"{out_path}: the folder {out_path.parent} does not exist")
     rows = _read_import(csv_path)
     created: list[tuple[str, str, str, str]] = []
     problems: list[str] = []
+    written = False
     try:
         with unit_of_work() as session:
             created, problems = _create_all(session, rows)
             if problems:
                 raise RowError()
-            _write_passwords(out_path, created)
+            written = _write_passwords(out_path, created)
     except RowError:
         for problem in problems:
             click.echo(f"  {problem}", err=True)
@@ -87,7 +90,8 @@ def users_import(csv_path: Path, out_path: Path) -> None:
             f"{len(problems)} row(s) refused; no account was created"
         ) from None
     except BaseException:
-        out_path.unlink(missing_ok=True)  # the accounts were not kept, so neither are passwords
+        if written:  # the accounts were not kept, so neither are their passwords
+            out_path.unlink(missing_ok=True)
         raise
     click.echo(f"created {len(created)} accounts; passwords are in {out_path}")
 
@@ -132,10 +136,14 @@ def _create_all(
     return created, problems
 
 
-def _write_passwords(path: Path, created: list[tuple[str, str, str, str]]) -> None:
+def _write_passwords(path: Path, created: list[tuple[str, str, str, str]]) -> bool:
     """Written before the transaction commits: if this fails, no account exists without it."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    except OSError as exc:
+        raise click.ClickException(f"{path}: cannot create it ({exc.strerror})") from None
     with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
         writer.writerow(("username", "role", "area_code", "password"))
         writer.writerows(created)
+    return True

@@ -62,7 +62,7 @@ def _demo_account(session: Session, username: str, role: Role, area: str) -> str
     if user is None:
         add_user(session, username, role, area, password, operator())
     else:
-        set_password(session, user, password)
+        set_password(session, user, password, operator())
     return password
 
 

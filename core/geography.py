@@ -24,6 +24,7 @@ COUNTRY_CODE = "LB"
 _GOVERNORATE = re.compile(r"LB[1-9]")
 _DISTRICT = re.compile(r"LB[1-9][0-9]")
 _LOCALITY = re.compile(r"[0-9]{5}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class AreaLevel(StrEnum):
@@ -158,16 +159,16 @@ class LoadReport:
 def parse_locality_csv(data: bytes) -> list[tuple[int, dict[str, str]]]:
     """Rows of a localities file with their line numbers; raises `GeoFileError` on a bad file."""
     if len(data) > MAX_FILE_BYTES:
-        raise GeoFileError(f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+        raise GeoFileError(f"file is larger than {MAX_FILE_BYTES:,} bytes")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise GeoFileError(f"file is not UTF-8 (byte {exc.start})") from None
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    missing = [c for c in LOCALITY_COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise GeoFileError(f"missing columns: {', '.join(missing)}")
     try:
+        missing = [c for c in LOCALITY_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise GeoFileError(f"missing columns: {', '.join(missing)}")
         return [(reader.line_num, row) for row in reader]
     except csv.Error as exc:
         raise GeoFileError(f"line {reader.line_num}: {exc}") from None
@@ -185,9 +186,11 @@ def load_localities(session: Session, rows: Iterable[tuple[int, Mapping[str, str
             report.rejected.append((line, reason))
             continue
         seen.add(row["locality_code"])
-        _upsert_governorate(session, known, row)
-        _upsert_district(session, known, row)
+        parents_changed = _upsert_governorate(session, known, row)
+        parents_changed |= _upsert_district(session, known, row)
         outcome = _upsert_locality(session, known, row)
+        if outcome == "unchanged" and parents_changed:
+            outcome = "updated"  # a renamed district or governorate is a change too
         setattr(report, outcome, getattr(report, outcome) + 1)
     session.flush()
     return report
@@ -220,6 +223,8 @@ def _row_problem(row: dict[str, str], seen: set[str]) -> str | None:
         if not pattern.fullmatch(row[column]):
             return f"{column} {row[column]!r} is not a valid code"
     for column in LOCALITY_COLUMNS:
+        if _CONTROL.search(row[column]):
+            return f"{column} contains a control character"
         if column.endswith(("_en", "_ar")):
             if not row[column]:
                 return f"{column} is empty"
@@ -253,7 +258,7 @@ def _parent_conflict(known: _Known, row: dict[str, str]) -> str | None:
     return None
 
 
-def _upsert_governorate(session: Session, known: _Known, row: dict[str, str]) -> None:
+def _upsert_governorate(session: Session, known: _Known, row: dict[str, str]) -> bool:
     code = row["governorate_code"]
     gov = known.governorates.get(code)
     if gov is None:
@@ -261,10 +266,10 @@ def _upsert_governorate(session: Session, known: _Known, row: dict[str, str]) ->
         gov.name_en, gov.name_ar = row["governorate_name_en"], row["governorate_name_ar"]
         session.add(gov)
         session.flush()  # parents are written before the rows that point to them
-    gov.name_en, gov.name_ar = row["governorate_name_en"], row["governorate_name_ar"]
+    return _rename(gov, row["governorate_name_en"], row["governorate_name_ar"])
 
 
-def _upsert_district(session: Session, known: _Known, row: dict[str, str]) -> None:
+def _upsert_district(session: Session, known: _Known, row: dict[str, str]) -> bool:
     code = row["district_code"]
     district = known.districts.get(code)
     if district is None:
@@ -273,7 +278,15 @@ def _upsert_district(session: Session, known: _Known, row: dict[str, str]) -> No
         district.name_en, district.name_ar = row["district_name_en"], row["district_name_ar"]
         session.add(district)
         session.flush()
-    district.name_en, district.name_ar = row["district_name_en"], row["district_name_ar"]
+    return _rename(district, row["district_name_en"], row["district_name_ar"])
+
+
+def _rename(area: Governorate | District, name_en: str, name_ar: str) -> bool:
+    """Set the names; True when they changed."""
+    if (area.name_en, area.name_ar) == (name_en, name_ar):
+        return False
+    area.name_en, area.name_ar = name_en, name_ar
+    return True
 
 
 def _upsert_locality(session: Session, known: _Known, row: dict[str, str]) -> str:

@@ -19,7 +19,7 @@ from core.db import Base, UTCDateTime, utcnow
 BEIRUT = ZoneInfo("Asia/Beirut")
 DEFAULT_CODE = "impact-2020"
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
-_MIDNIGHT_24 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?$")
+_MIDNIGHT_24 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?(Z|[+-]\d{2}:\d{2})?$")
 
 
 class Programme(Base):
@@ -48,7 +48,8 @@ def parse_beirut_time(text: str) -> datetime:
     match = _MIDNIGHT_24.match(value)
     try:
         if match:
-            moment = datetime.fromisoformat(match.group(1)) + timedelta(days=1)
+            day = datetime.fromisoformat(match.group(1) + "T00:00" + (match.group(2) or ""))
+            moment = day + timedelta(days=1)
         else:
             moment = datetime.fromisoformat(value)
     except ValueError:

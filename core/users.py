@@ -91,6 +91,7 @@ class Event(StrEnum):
     SIGNED_OUT = "staff.signed_out"
     PLEDGE_ACCEPTED = "staff.pledge_accepted"
     LANGUAGE_CHANGED = "staff.language_changed"
+    CREDENTIALS_RESET = "staff.credentials_reset"
 
 
 def generate_password() -> str:
@@ -152,9 +153,11 @@ def _area_for(session: Session, role: Role, area_code: str) -> Area:
     return area
 
 
-def set_password(session: Session, user: StaffUser, password: str) -> None:
+def set_password(session: Session, user: StaffUser, password: str, actor: str) -> None:
+    """Replace an account's password (an operator's reset); audited like every account change."""
     check_password_rules(password)
     user.password_hash = _hasher.hash(password)
+    audit.record(session, actor, Event.CREDENTIALS_RESET, "staff_user", str(user.id))
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> StaffUser:

@@ -15,9 +15,14 @@ from werkzeug.serving import make_server
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless as root, and quiet on a closed network (no background connections).
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium_missing() -> bool:

@@ -32,8 +32,9 @@ def demo_site(tmp_path: Path) -> Iterator[tuple[str, str, Flask]]:
     url = f"sqlite:///{tmp_path}/intake.sqlite3"
     engine = make_engine(url)
     migrate.upgrade(engine)
-    settings = settings_for(url, environment=Environment.DEVELOPMENT,
-                            public_base_url="http://127.0.0.1")  # fmt: skip
+    settings = settings_for(
+        url, environment=Environment.DEVELOPMENT, public_base_url="http://127.0.0.1"
+    )
     app = create_app(settings, session_factory=make_sessionmaker(engine))
     result = app.test_cli_runner().invoke(args=["demo"])
     assert result.exit_code == 0, result.output
@@ -83,5 +84,9 @@ def test_focal_point_signs_in_accepts_pledge_switches_language_and_signs_out(
         actions = list(
             db.scalars(select(AuditEvent.action).where(AuditEvent.actor == "demo-focal"))
         )
-    assert actions == ["staff.signed_in", "staff.pledge_accepted", "staff.language_changed",
-                       "staff.signed_out"]  # fmt: skip
+    assert actions == [
+        "staff.signed_in",
+        "staff.pledge_accepted",
+        "staff.language_changed",
+        "staff.signed_out",
+    ]

@@ -51,6 +51,13 @@ def test_job_runs_in_a_worker_through_real_redis(
     assert runner.state() == "ok"
 
 
+def test_housekeeping_command_purges_old_attempts(runner: object, db: Session) -> None:
+    _old_and_new_hits(db)
+    result = runner.invoke(args=["housekeeping"])  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert _remaining(db) == 1
+
+
 def test_unknown_queue_is_refused() -> None:
     import pytest
 

@@ -24,9 +24,14 @@ def test_bin_serve_prints_the_url_and_demo_sign_ins_and_serves_arabic(tmp_path: 
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
     env.update(PORT=str(free_port()), SERVE_DATABASE_URL=f"sqlite:///{tmp_path}/serve.sqlite3")
     process = subprocess.Popen(
-        [str(ROOT / "bin" / "serve")], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, text=True, start_new_session=True,
-    )  # fmt: skip
+        [str(ROOT / "bin" / "serve")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     output: list[str] = []
     try:
         url = _wait_for_url(process, output)

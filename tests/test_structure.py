@@ -17,8 +17,16 @@ from core.queue import QUEUE_NAMES
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTERS = ("ivr", "sms", "hotline", "webforms")
 DOMAIN = ("core", "scoring")
-FORBIDDEN_IN_DOMAIN = ("flask", "flask_babel", "flask_wtf", "twilio", "werkzeug", "web", "cli",
-                       *ADAPTERS)  # fmt: skip
+FORBIDDEN_IN_DOMAIN = (
+    "flask",
+    "flask_babel",
+    "flask_wtf",
+    "twilio",
+    "werkzeug",
+    "web",
+    "cli",
+    *ADAPTERS,
+)
 
 
 def imported_modules(package: str) -> list[tuple[str, str]]:
@@ -35,8 +43,7 @@ def imported_modules(package: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("package", DOMAIN)
 def test_domain_imports_no_web_twilio_or_adapter(package: str) -> None:
-    bad = [(f, m) for f, m in imported_modules(package)
-           if m.split(".")[0] in FORBIDDEN_IN_DOMAIN]  # fmt: skip
+    bad = [(f, m) for f, m in imported_modules(package) if m.split(".")[0] in FORBIDDEN_IN_DOMAIN]
     assert bad == []
 
 

@@ -165,9 +165,12 @@ def test_oversized_and_hostile_input_gets_a_clear_page(
     assert "Traceback" not in huge.get_data(as_text=True)
     odd = client.post(
         "/sign-in",
-        data={"username": "'; DROP TABLE staff_users; --\x00", "password": "p" * 5000,
-              "csrf_token": token},
-    )  # fmt: skip
+        data={
+            "username": "'; DROP TABLE staff_users; --\x00",
+            "password": "p" * 5000,
+            "csrf_token": token,
+        },
+    )
     assert odd.status_code == 401
     assert sign_in(client, "focal").status_code == 302  # the table and account are intact
 
