@@ -18,6 +18,13 @@ from core.roles import Permission, Role, can
 
 S = TypeVar("S", bound=Select[Any])
 
+# The column of a record that must equal the code of a viewer's area at each level.
+_COLUMN = {
+    AreaLevel.GOVERNORATE: "governorate_code",
+    AreaLevel.DISTRICT: "district_code",
+    AreaLevel.LOCALITY: "locality_code",
+}
+
 
 class AreaScoped:
     """Mixin for records of personal data: the area they belong to, with every parent."""
@@ -47,11 +54,7 @@ def area_condition(model: type[AreaScoped], area: Area) -> ColumnElement[bool]:
     """The condition that puts a record of `model` inside `area`."""
     if area.level is AreaLevel.NATIONAL:
         return true()
-    column = {
-        AreaLevel.GOVERNORATE: model.governorate_code,
-        AreaLevel.DISTRICT: model.district_code,
-        AreaLevel.LOCALITY: model.locality_code,
-    }[area.level]
+    column: ColumnElement[str | None] = getattr(model, _COLUMN[area.level])
     return column == area.code
 
 
@@ -69,9 +72,4 @@ def covers(viewer: Viewer, record: AreaScoped, permission: Permission) -> bool:
     area = viewer.area
     if area.level is AreaLevel.NATIONAL:
         return True
-    value = {
-        AreaLevel.GOVERNORATE: record.governorate_code,
-        AreaLevel.DISTRICT: record.district_code,
-        AreaLevel.LOCALITY: record.locality_code,
-    }[area.level]
-    return value == area.code
+    return bool(getattr(record, _COLUMN[area.level]) == area.code)

@@ -37,6 +37,11 @@ def events(db: Session, action: str) -> int:
     return int(db.scalar(select(func.count()).where(AuditEvent.action == action)) or 0)
 
 
+def sign_in_and_pledge(client: FlaskClient, username: str) -> None:
+    sign_in(client, username)
+    client.post("/pledge", data={"accept": "yes", "csrf_token": csrf(client, "/pledge")})
+
+
 @pytest.fixture
 def focal(db: Session) -> StaffUser:
     load_sample_geography(db)
@@ -116,8 +121,7 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(
 def test_sign_out_ends_the_session_and_old_cookies(
     client: FlaskClient, focal: StaffUser, db: Session
 ) -> None:
-    sign_in(client, "focal")
-    client.post("/pledge", data={"accept": "yes", "csrf_token": csrf(client, "/pledge")})
+    sign_in_and_pledge(client, "focal")
     stolen = client.get_cookie("intake_session")
     assert stolen is not None
     token = csrf(client, "/console")
@@ -134,8 +138,7 @@ def test_sign_out_ends_the_session_and_old_cookies(
 def test_language_switch_is_remembered_for_the_user(
     client: FlaskClient, focal: StaffUser, db: Session
 ) -> None:
-    sign_in(client, "focal")
-    client.post("/pledge", data={"accept": "yes", "csrf_token": csrf(client, "/pledge")})
+    sign_in_and_pledge(client, "focal")
     response = client.get("/language/en?next=/console")
     assert response.headers["Location"] == "/console"
     page = client.get("/console").get_data(as_text=True)
