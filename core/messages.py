@@ -27,7 +27,8 @@ class Direction(StrEnum):
 class MessageStatus(StrEnum):
     """Where a message is; outbound ones follow the provider's callbacks."""
 
-    PENDING = "pending"  # written, not yet handed to the gateway
+    PENDING = "pending"  # owed: written, not yet handed to the gateway (the outbox)
+    SENDING = "sending"  # claimed by a worker that is handing it to the gateway now
     QUEUED = "queued"  # accepted by the gateway
     SENT = "sent"  # left the gateway for the carrier
     DELIVERED = "delivered"  # the phone confirmed it
@@ -51,6 +52,9 @@ class Message(AreaScoped, Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[str | None] = mapped_column(String(12))
     segments: Mapped[int] = mapped_column(Integer, default=1)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 

@@ -69,9 +69,12 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 def _register_adapters(app: Flask) -> None:
     from cli import register_commands
+    from sms.webhooks import bp as sms_bp
     from webforms.console import bp as console_bp
 
     app.register_blueprint(console_bp)
+    app.register_blueprint(sms_bp)
+    csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
     register_commands(app)
 
 
