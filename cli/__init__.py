@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import accounts, demo, store, territory
+from cli import accounts, demo, messaging, store, territory
 
 
 def register_commands(app: Flask) -> None:
@@ -14,6 +14,7 @@ def register_commands(app: Flask) -> None:
         accounts.users_group,
         store.programme_group,
         store.audit_group,
+        messaging.sms_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)

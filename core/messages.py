@@ -6,8 +6,11 @@ seen and finished; the provider's id is unique, so a retried webhook cannot log 
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
+from types import MappingProxyType
 
 from sqlalchemy import Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -15,6 +18,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core.db import Base, UTCDateTime, utcnow
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
+
+logger = logging.getLogger(__name__)
 
 
 class Direction(StrEnum):
@@ -63,3 +68,86 @@ def messages_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> l
     """The newest messages of the viewer's area."""
     stmt = select(Message).order_by(Message.created_at.desc(), Message.id.desc()).limit(limit)
     return list(session.scalars(visible(stmt, viewer, Message, Permission.VIEW_MESSAGES)))
+
+
+def message_by_id(session: Session, message_id: int) -> Message | None:
+    """One message by our id, or None."""
+    return session.get(Message, message_id)
+
+
+def message_by_provider_sid(session: Session, provider_sid: str) -> Message | None:
+    """The message the provider knows by `provider_sid`, or None."""
+    return session.scalar(select(Message).where(Message.provider_sid == provider_sid))
+
+
+# A provider's delivery status and the state it puts a message in. Twilio's "sending" (still at
+# Twilio, on its way to the carrier) is our QUEUED: our SENDING means a worker holds the
+# message, which the outbox must not be told by a callback. Anything else is ignored.
+PROVIDER_STATUS: Mapping[str, MessageStatus] = MappingProxyType(
+    {
+        "accepted": MessageStatus.QUEUED,
+        "queued": MessageStatus.QUEUED,
+        "sending": MessageStatus.QUEUED,
+        "sent": MessageStatus.SENT,
+        "delivered": MessageStatus.DELIVERED,
+        "undelivered": MessageStatus.UNDELIVERED,
+        "failed": MessageStatus.FAILED,
+    }
+)
+
+# How far along an outbound message is. A status only ever moves to a higher rank, so
+# callbacks arriving late, twice or out of order change nothing; the final three share the top
+# rank and therefore never change once reached.
+OUTBOUND_RANK: Mapping[str, int] = MappingProxyType(
+    {
+        MessageStatus.PENDING: 0,
+        MessageStatus.SENDING: 1,
+        MessageStatus.QUEUED: 2,
+        MessageStatus.SENT: 3,
+        MessageStatus.DELIVERED: 4,
+        MessageStatus.UNDELIVERED: 4,
+        MessageStatus.FAILED: 4,
+    }
+)
+_NO_RANK = 99  # a status outside the table (an inbound RECEIVED): no report moves it
+
+
+def record_status(
+    session: Session,
+    message_id: int,
+    provider_sid: str | None,
+    status: str,
+    error_code: str | None,
+) -> bool:
+    """Apply a provider's delivery report to an outbound message; return whether it changed.
+
+    Idempotent and forward-only (see `OUTBOUND_RANK`); an unknown status is ignored, and so is
+    a report about another provider message than the one this message is known by (a
+    duplicate send must not overwrite the state of the message we know).
+    """
+    # FOR UPDATE: two reports on one message handled at once must not undo each other.
+    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    if message is None or message.direction != Direction.OUTBOUND:
+        return False
+    if not _is_reported_message(session, message, provider_sid):
+        return False
+    changed = False
+    if provider_sid and message.provider_sid is None:
+        message.provider_sid = provider_sid
+        changed = True
+    new = PROVIDER_STATUS.get(status.strip().lower())
+    if new is not None and OUTBOUND_RANK[new] > OUTBOUND_RANK.get(message.status, _NO_RANK):
+        message.status = new
+        message.error_code = error_code or message.error_code
+        changed = True
+    return changed
+
+
+def _is_reported_message(session: Session, message: Message, provider_sid: str | None) -> bool:
+    """Whether a report naming `provider_sid` may be about `message`."""
+    if not provider_sid or message.provider_sid == provider_sid:
+        return True
+    if message.provider_sid is None and message_by_provider_sid(session, provider_sid) is None:
+        return True
+    logger.warning("delivery report for message %s names another provider id", message.id)
+    return False

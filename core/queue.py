@@ -7,6 +7,7 @@ again from the store (the outbox of later work), so Redis being down loses nothi
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_engine, make_sessionmaker, transaction
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +30,13 @@ QUEUE_NAMES = ("sms", "scoring", "default")
 JOB_TIMEOUT = 600
 
 
+Job = Callable[..., Any] | str  # a function, or its dotted path (how core names adapter jobs)
+
+
 class JobRunner(Protocol):
     """What the service enqueues work through."""
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None: ...
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None: ...
 
     def state(self) -> str: ...
 
@@ -39,9 +44,9 @@ class JobRunner(Protocol):
 class InlineRunner:
     """No Redis: run each job at once, in this process (a laptop, the demo, some tests)."""
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None:
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None:
         _check_queue(queue)
-        func(*args)
+        resolve(func)(*args)
 
     def state(self) -> str:
         return "inline"
@@ -58,12 +63,12 @@ class RedisRunner:
         _check_queue(name)
         return Queue(self.prefix + name, connection=self.connection, default_timeout=JOB_TIMEOUT)
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any, job_id: str) -> None:
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None:
         q = self.queue(queue)
         existing = q.fetch_job(job_id)
         if existing is not None and existing.get_status() in ("queued", "started", "deferred"):
             return
-        q.enqueue(func, *args, job_id=job_id)
+        q.enqueue(func, *args, job_id=job_id)  # type: ignore[type-var]
 
     def state(self) -> str:
         try:
@@ -71,6 +76,15 @@ class RedisRunner:
         except (RedisError, OSError):
             return "down"
         return "ok"
+
+
+def resolve(func: Job) -> Callable[..., Any]:
+    """The function a job names."""
+    if callable(func):
+        return func
+    module, _, name = func.rpartition(".")
+    target: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return target
 
 
 def _check_queue(name: str) -> None:
@@ -87,12 +101,23 @@ def make_runner(redis_url: str | None) -> JobRunner:
 _factory: sessionmaker[Session] | None = None
 _engine: Engine | None = None
 _pid: int | None = None
+_settings: Settings | None = None
 
 
-def use_session_factory(factory: sessionmaker[Session]) -> None:
-    """Inline jobs in a web process use the app's own store (set by the app factory)."""
-    global _factory, _pid
+def use_session_factory(factory: sessionmaker[Session], settings: Settings | None = None) -> None:
+    """Inline jobs in a web process use the app's own store and settings (the app factory)."""
+    global _factory, _pid, _settings
     _factory, _pid = factory, os.getpid()
+    if settings is not None:
+        _settings = settings
+
+
+def job_settings() -> Settings:
+    """The settings jobs run with: the app's when inline, the environment's in a worker."""
+    global _settings
+    if _settings is None:
+        _settings = Settings.from_env()
+    return _settings
 
 
 def _job_factory() -> sessionmaker[Session]:
@@ -103,9 +128,7 @@ def _job_factory() -> sessionmaker[Session]:
     if _engine is not None:
         _engine.dispose(close=False)  # the parent's connections are not ours to use
     if _factory is None or _engine is None:
-        from core.settings import Settings
-
-        _engine = make_engine(Settings.from_env().database_url)
+        _engine = make_engine(job_settings().database_url)
         _factory = make_sessionmaker(_engine)
     _pid = os.getpid()
     return _factory

@@ -8,7 +8,7 @@ national viewers see it.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, false, true
 from sqlalchemy.orm import Mapped, mapped_column
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from core.geography import Area, AreaLevel
 from core.roles import Permission, Role, can
 
-S = TypeVar("S", bound=Select[Any])
+S = TypeVar("S", bound=Select)  # type: ignore[type-arg]  # any Select, whatever it selects
 
 # The column of a record that must equal the code of a viewer's area at each level.
 _COLUMN = {

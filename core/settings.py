@@ -63,6 +63,7 @@ class Settings:
     twilio_messaging_service_sid: str | None = None
     twilio_api_base_url: str | None = None
     proxy_hops: int = 0  # how many reverse proxies stand before the app (X-Forwarded-For)
+    link_ttl_days: int = 7  # a form link lives this long, or until the window closes
 
     @property
     def is_development(self) -> bool:
@@ -95,6 +96,7 @@ class Settings:
                 "TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL")
             ),
             proxy_hops=_small_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0, 5),
+            link_ttl_days=max(1, _small_int("LINK_TTL_DAYS", env.get("LINK_TTL_DAYS"), 7, 60)),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)

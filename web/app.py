@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask
+from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -30,7 +30,7 @@ def create_app(
     _configure(app, settings)
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     store.init_store(app, factory)
-    use_session_factory(factory)
+    use_session_factory(factory, settings)
     runner: JobRunner = make_runner(settings.redis_url)
     app.extensions["intake.jobs"] = runner
     csrf.init_app(app)
@@ -70,9 +70,12 @@ def _configure(app: Flask, settings: Settings) -> None:
 def _register_adapters(app: Flask) -> None:
     from cli import register_commands
     from sms.webhooks import bp as sms_bp
+    from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
 
     app.register_blueprint(console_bp)
+    app.register_blueprint(citizen_bp)
+    csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
     app.register_blueprint(sms_bp)
     csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
     register_commands(app)
@@ -90,4 +93,7 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "no-referrer")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
+    # The access log shows the route, never the path: paths carry one-time tokens.
+    rule = request.url_rule.rule if request.url_rule is not None else "-"
+    response.headers["X-Route"] = rule
     return response

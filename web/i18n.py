@@ -21,10 +21,13 @@ bp = Blueprint("i18n", __name__)
 
 
 def select_language() -> str:
-    """A language asked for in this session wins; then the signed-in user's; then Arabic."""
+    """A language asked for in this session wins; then the page's own; the user's; Arabic."""
     chosen = session.get("lang")
     if chosen in LANGUAGES:
         return str(chosen)
+    page_language = g.get("page_language")  # e.g. the language a link was sent in
+    if page_language in LANGUAGES:
+        return str(page_language)
     user = g.get("user")
     if user is not None and user.language in LANGUAGES:
         return str(user.language)

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, g, render_template
+from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_datetime
+from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 
+from core import audit
+from core.applications import ApplicationStatus, applications_visible_to
 from core.geography import AreaLevel, District, Governorate, Locality
+from core.links import (
+    Channel,
+    LinkState,
+    LinkUnavailable,
+    OutsideWindow,
+    TooManyLinks,
+    assisted_draft,
+    issue_link,
+    link_state,
+    links_visible_to,
+)
+from core.notifications import dispatch
+from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobile
 from core.programme import current_programme
+from core.references import grouped
 from core.roles import PERMISSIONS, Permission, Role
 from core.users import StaffUser
 from web import store
 from web.auth import staff_required
+from webforms import form_text
+from webforms.flow import FlowUrls, post_page, show_page
+from webforms.receipts import owe_link_sms
 
 bp = Blueprint("console", __name__, template_folder="templates")
 
@@ -83,3 +102,143 @@ def area_name(user: StaffUser) -> str:
     if record is None:
         return str(_l("Lebanon"))
     return str(record.name_ar if arabic else record.name_en)
+
+
+# --- links, assisted forms, previous forms -------------------------------------------------
+
+
+@bp.route("/console/links", methods=["GET", "POST"])
+@staff_required(Permission.SEND_LINKS)
+def links() -> ResponseReturnValue:
+    """Send a one-time link by SMS, and follow the links already sent."""
+    error, sent = None, request.args.get("sent")
+    if request.method == "POST":
+        error = _send_link()
+        if error is None:
+            return redirect(url_for("console.links", sent="1"))
+    rows = [
+        (link, link_state(link, message)) for link, message in links_visible_to(store.db(), g.user)
+    ]
+    return render_template(
+        "console/links.html",
+        rows=rows,
+        error=error,
+        sent=sent,
+        masked=masked,
+        phone=request.form.get("phone", ""),
+        state_labels=LINK_STATES,
+    ), (400 if error else 200)
+
+
+def _send_link() -> str | None:
+    """Issue, record the SMS, commit, then enqueue: the SMS is owed before it is queued."""
+    session = store.db()
+    language = request.form.get("language", "ar")
+    if language not in ("ar", "en", "fr"):
+        language = "ar"
+    try:
+        phone = normalise_mobile(request.form.get("phone", ""))
+        link, token = issue_link(
+            session,
+            g.user,
+            phone,
+            language,
+            ttl_days=current_app.config["INTAKE_SETTINGS"].link_ttl_days,
+        )
+    except NotLebaneseMobile as problem:
+        return str(PHONE_PROBLEMS[problem.problem])
+    except OutsideWindow:
+        return str(form_text.WINDOW_CLOSED)
+    except TooManyLinks:
+        session.rollback()
+        return str(_l("This number has received three links today. Try again tomorrow."))
+    settings = current_app.config["INTAKE_SETTINGS"]
+    message = owe_link_sms(session, link, f"{settings.public_base_url}/f/{token}")
+    audit.record(session, g.user.username, "link.sent", "link", str(link.id))
+    session.commit()
+    dispatch(current_app.extensions["intake.jobs"], [message.id])
+    return None
+
+
+LINK_STATES = {
+    LinkState.SENT: _l("SMS sent"),
+    LinkState.DELIVERED: _l("SMS delivered"),
+    LinkState.OPENED: _l("Opened"),
+    LinkState.USED: _l("Form sent"),
+    LinkState.EXPIRED: _l("Expired"),
+    LinkState.FAILED: _l("SMS not delivered"),
+}
+APPLICATION_STATUSES = {
+    ApplicationStatus.RECEIVED: _l("Received"),
+    ApplicationStatus.INELIGIBLE: _l("Not eligible"),
+    ApplicationStatus.NEEDS_REVIEW: _l("For the committee's review"),
+}
+
+PHONE_PROBLEMS = {
+    PhoneProblem.INVALID: _l(
+        "This is not a phone number. Type a Lebanese mobile number, e.g. 03 123 456."
+    ),
+    PhoneProblem.FOREIGN: _l(
+        "This number is not Lebanese. Links go only to Lebanese mobile numbers."
+    ),
+    PhoneProblem.NOT_MOBILE: _l("This is a landline. Links are sent by SMS: type a mobile number."),
+}
+
+
+def _assisted_urls(link_id: int) -> FlowUrls:
+    return FlowUrls(
+        page=lambda page: url_for("console.assisted_page", link_id=link_id, page=page),
+        on_unavailable=lambda: (
+            render_template("form/unavailable.html", layout="form/console_layout.html"),
+            404,
+        ),
+        layout="form/console_layout.html",
+    )
+
+
+@bp.post("/console/forms/new")
+@staff_required(Permission.ENTER_APPLICATIONS)
+def new_form() -> ResponseReturnValue:
+    """Start a form filled during a phone call (assisted entry)."""
+    session = store.db()
+    try:
+        link, _token = issue_link(
+            session, g.user, None, str(get_locale() or "ar"), Channel.ASSISTED
+        )
+    except OutsideWindow:
+        return render_template(
+            "form/refused.html", layout="form/console_layout.html", reason=form_text.WINDOW_CLOSED
+        ), 403
+    audit.record(session, g.user.username, "form.assisted_started", "link", str(link.id))
+    session.commit()
+    return redirect(url_for("console.assisted_page", link_id=link.id, page="personal"))
+
+
+@bp.route("/console/forms/<int:link_id>/<page>", methods=["GET", "POST"])
+@staff_required(Permission.ENTER_APPLICATIONS)
+def assisted_page(link_id: int, page: str) -> ResponseReturnValue:
+    urls = _assisted_urls(link_id)
+    try:
+        link = assisted_draft(store.db(), g.user, link_id)
+    except LinkUnavailable:
+        return urls.on_unavailable()
+    if request.method == "GET":
+        return show_page(link, page, urls)
+    return post_page(link, page, urls, entered_by_id=g.user.id)
+
+
+@bp.get("/console/applications")
+@staff_required(Permission.VIEW_APPLICATIONS)
+def applications() -> ResponseReturnValue:
+    """The area's previous forms, searchable by reference or phone."""
+    query = request.args.get("q", "")[:40]
+    rows = applications_visible_to(store.db(), g.user, query)
+    return render_template(
+        "console/applications.html",
+        rows=rows,
+        q=query,
+        masked=masked,
+        grouped=grouped,
+        reasons=form_text.INELIGIBLE_REASONS,
+        status_labels=APPLICATION_STATUSES,
+    )

@@ -1,0 +1,246 @@
+"""One-time form links: issued by a municipality, bound to a phone, used exactly once.
+
+Circular part 5.1(d): the focal point, the mukhtar or a volunteer sends the citizen a link to
+fill the form. Only a hash of the token is stored; the link is consumed in the transaction
+that commits the application. An assisted entry (the focal point fills the form during a
+call) is the same object with no SMS and no citizen token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from core import throttle
+from core.db import Base, UTCDateTime, utcnow
+from core.household import PAGES
+from core.messages import Message, MessageStatus
+from core.programme import Programme, current_programme
+from core.roles import Permission
+from core.scopes import AreaScoped, Viewer, visible
+from core.users import StaffUser
+
+TOKEN_BYTES = 18  # 144 random bits
+DEFAULT_TTL_DAYS = 7
+LINKS_PER_PHONE = throttle.Limit(3, timedelta(days=1))  # a lost SMS may be re-sent, not spammed
+GUESSES_PER_ADDRESS = throttle.Limit(30, timedelta(minutes=10))
+
+
+class Channel(StrEnum):
+    """How a form reaches the store."""
+
+    SMS_LINK = "sms_link"  # the citizen fills it from a one-time link
+    ASSISTED = "assisted"  # a focal point, mukhtar or volunteer fills it during a call
+
+
+class LinkState(StrEnum):
+    """What the console shows for a link."""
+
+    SENT = "sent"  # the SMS was handed to the gateway (or is about to be)
+    DELIVERED = "delivered"  # the phone confirmed the SMS
+    OPENED = "opened"  # the citizen opened the form
+    USED = "used"  # the application was submitted
+    EXPIRED = "expired"  # past its expiry, or replaced by a newer link
+    FAILED = "failed"  # the SMS could not be delivered
+
+
+class Link(AreaScoped, Base):
+    """A form in progress: its owner, its pages so far, and whether it has been used."""
+
+    __tablename__ = "links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(12))
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
+    sender_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    language: Mapped[str] = mapped_column(String(2), default="ar")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    draft: Mapped[str] = mapped_column(Text, default="{}")  # JSON: page -> cleaned data
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def pages(self) -> dict[str, dict[str, Any]]:
+        data: dict[str, dict[str, Any]] = json.loads(self.draft or "{}")
+        return data
+
+    def next_page(self) -> str | None:
+        """The first page not yet completed (None when all four are)."""
+        done = self.pages()
+        return next((page for page in PAGES if page not in done), None)
+
+    def is_usable(self, now: datetime | None = None) -> bool:
+        now = now or utcnow()
+        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+class LinkUnavailable(LookupError):
+    """Unknown, expired, revoked or used: deliberately one error, so a guess learns nothing."""
+
+
+class OutsideWindow(Exception):
+    """The programme's submission window is closed (or no round is set)."""
+
+
+class TooManyLinks(Exception):
+    """This phone has had its share of links today."""
+
+
+class TooManyGuesses(Exception):
+    """This address has tried too many unknown tokens; it must wait."""
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def open_programme(session: Session, now: datetime | None = None) -> Programme:
+    """Circular part 5.1(a): nothing is issued or accepted outside the submission window."""
+    programme = current_programme(session)
+    if programme is None or not programme.is_open(now):
+        raise OutsideWindow()
+    return programme
+
+
+def issue_link(
+    session: Session,
+    sender: StaffUser,
+    phone: str | None,
+    language: str,
+    channel: Channel = Channel.SMS_LINK,
+    ttl_days: int = DEFAULT_TTL_DAYS,
+) -> tuple[Link, str]:
+    """A new link and its token (shown once: only the hash is kept)."""
+    programme = open_programme(session)
+    now = utcnow()
+    if phone is not None:
+        _one_active_link_per_phone(session, phone, now)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = Link(
+        token_hash=hash_token(token),
+        channel=channel,
+        programme_id=programme.id,
+        sender_id=sender.id,
+        phone=phone,
+        language=language,
+        draft="{}",
+        created_at=now,
+        expires_at=min(programme.closes_at, now + timedelta(days=ttl_days)),
+    )
+    link.place_in(sender.area)
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def _one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
+    key = f"links:phone:{phone}"
+    if throttle.exceeded(session, key, LINKS_PER_PHONE, now):
+        raise TooManyLinks()
+    throttle.hit(session, key, now)
+    session.execute(
+        update(Link)
+        .where(
+            Link.phone == phone,
+            Link.used_at.is_(None),
+            Link.revoked_at.is_(None),
+            Link.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+
+
+def link_for_token(session: Session, token: str, address: str) -> Link:
+    """The usable link a token opens; raises `LinkUnavailable` or `TooManyGuesses`."""
+    key = f"links:guess:{address}"
+    if throttle.exceeded(session, key, GUESSES_PER_ADDRESS):
+        raise TooManyGuesses()
+    link = None
+    if 16 <= len(token) <= 64:
+        link = session.scalar(select(Link).where(Link.token_hash == hash_token(token)))
+    if link is None:
+        throttle.hit(session, key)
+        raise LinkUnavailable()
+    return link
+
+
+def usable(link: Link) -> Link:
+    if not link.is_usable():
+        raise LinkUnavailable()
+    return link
+
+
+def mark_opened(link: Link) -> None:
+    if link.opened_at is None:
+        link.opened_at = utcnow()
+
+
+def save_page(link: Link, page: str, data: dict[str, Any]) -> None:
+    """Keep a completed page on the server, so the citizen can close the browser and resume."""
+    pages = link.pages()
+    pages[page] = data
+    link.draft = json.dumps(pages, ensure_ascii=False, sort_keys=True)
+
+
+def consume(session: Session, link: Link) -> None:
+    """Mark the link used, in the caller's transaction; only one transaction can win."""
+    result = session.execute(
+        update(Link)
+        .where(Link.id == link.id, Link.used_at.is_(None), Link.revoked_at.is_(None))
+        .values(used_at=utcnow())
+    )
+    if not getattr(result, "rowcount", 0):
+        raise LinkUnavailable()
+
+
+def link_state(link: Link, message: Message | None, now: datetime | None = None) -> LinkState:
+    """Used beats everything; then expiry; then what the citizen or the phone did."""
+    if link.used_at is not None:
+        return LinkState.USED
+    if not link.is_usable(now):
+        return LinkState.EXPIRED
+    if link.opened_at is not None:
+        return LinkState.OPENED
+    if message is not None and message.status == MessageStatus.DELIVERED:
+        return LinkState.DELIVERED
+    if message is not None and message.status in (MessageStatus.FAILED, MessageStatus.UNDELIVERED):
+        return LinkState.FAILED
+    return LinkState.SENT
+
+
+def links_visible_to(
+    session: Session, viewer: Viewer, limit: int = 50
+) -> list[tuple[Link, Message | None]]:
+    """The newest links of the viewer's municipality, with their SMS for the delivery state."""
+    stmt = (
+        select(Link, Message)
+        .outerjoin(Message, Message.id == Link.message_id)
+        .where(Link.channel == Channel.SMS_LINK)
+        .order_by(Link.created_at.desc(), Link.id.desc())
+        .limit(limit)
+    )
+    rows = session.execute(visible(stmt, viewer, Link, Permission.SEND_LINKS)).all()
+    return [(link, message) for link, message in rows]
+
+
+def assisted_draft(session: Session, user: StaffUser, link_id: int) -> Link:
+    """An assisted form in progress, only for the staff member who started it."""
+    link = session.get(Link, link_id)
+    if link is None or link.channel != Channel.ASSISTED or link.sender_id != user.id:
+        raise LinkUnavailable()
+    return usable(link)
+
+
+def count_links(session: Session) -> int:
+    return int(session.scalar(select(func.count()).select_from(Link)) or 0)

@@ -1,0 +1,144 @@
+"""SMS owed to citizens: the outbox that makes every message go out once and only once.
+
+The transaction that makes a message owed (a link, a receipt) writes it as a PENDING row;
+only after that commit is a job enqueued. If Redis is down, or a worker dies, the row is
+still there: `due_for_dispatch` finds it again. A worker claims a row (SENDING) before it
+calls the gateway, and a claim that went silent is reconciled with the provider before
+anything is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from redis.exceptions import RedisError
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from core.db import utcnow
+from core.geography import Area
+from core.messages import Direction, Message, MessageStatus
+from core.queue import JobRunner
+from core.segments import segments
+
+log = logging.getLogger(__name__)
+
+SEND_JOB = "sms.jobs.send_message"  # by name: core may not import the sms adapter
+CLAIM_TIMEOUT = timedelta(minutes=2)  # a claim older than this is presumed dead
+RETRY_DELAYS = (
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(hours=1),
+)
+MAX_ATTEMPTS = 8
+
+
+def owe_sms(
+    session: Session, phone: str, body: str, language: str, purpose: str, area: Area | None
+) -> Message:
+    """Record an SMS that must be sent; it is sent after the caller's transaction commits."""
+    _encoding, count = segments(body)
+    message = Message(
+        direction=Direction.OUTBOUND,
+        phone=phone,
+        body=body,
+        language=language,
+        purpose=purpose,
+        status=MessageStatus.PENDING,
+        segments=count,
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    if area is not None:
+        message.place_in(area)
+    session.add(message)
+    session.flush()
+    return message
+
+
+def dispatch(runner: JobRunner, message_ids: Iterable[int]) -> None:
+    """Enqueue the send jobs after commit; a failure here loses nothing (the sweep retries)."""
+    for message_id in message_ids:
+        try:
+            runner.enqueue("sms", SEND_JOB, message_id, job_id=f"sms-{message_id}")
+        except (RedisError, OSError) as exc:
+            log.warning(
+                "SMS %s left for the sweep: queue unavailable (%s)", message_id, type(exc).__name__
+            )
+
+
+def claim(session: Session, message_id: int, now: datetime | None = None) -> Message | None:
+    """Take a due message for sending; None when another worker has it or it is done."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.status == MessageStatus.PENDING,
+            or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+        )
+        .values(status=MessageStatus.SENDING, claimed_at=now, attempts=Message.attempts + 1)
+    )
+    if not getattr(result, "rowcount", 0):
+        return None
+    return session.get(Message, message_id, populate_existing=True)
+
+
+def mark_accepted(session: Session, message: Message, provider_sid: str) -> None:
+    """The gateway took it; delivery callbacks move it on from here (and may already have)."""
+    if message.status == MessageStatus.SENDING:
+        message.status = MessageStatus.QUEUED
+    message.provider_sid = message.provider_sid or provider_sid
+    message.next_attempt_at = None
+
+
+def mark_retry(session: Session, message: Message, code: str | None) -> None:
+    """A passing failure: back to the outbox with a growing delay, or failed for good."""
+    message.error_code = code
+    if message.attempts >= MAX_ATTEMPTS:
+        message.status = MessageStatus.FAILED
+        message.next_attempt_at = None
+        return
+    delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+    message.status = MessageStatus.PENDING
+    message.next_attempt_at = utcnow() + delay
+
+
+def mark_failed(session: Session, message: Message, code: str | None) -> None:
+    message.status = MessageStatus.FAILED
+    message.error_code = code
+    message.next_attempt_at = None
+
+
+def due_for_dispatch(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """Owed messages whose time has come (those a lost enqueue or a retry left behind)."""
+    now = now or utcnow()
+    stmt = (
+        select(Message.id)
+        .where(Message.status == MessageStatus.PENDING, Message.next_attempt_at <= now)
+        .order_by(Message.next_attempt_at)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def stale_claims(
+    session: Session, timeout: timedelta = CLAIM_TIMEOUT, limit: int = 500
+) -> list[Message]:
+    """Messages a worker claimed and never finished: it died before or during the send."""
+    cutoff = utcnow() - timeout
+    stmt = (
+        select(Message)
+        .where(Message.status == MessageStatus.SENDING, Message.claimed_at < cutoff)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def release_claim(session: Session, message: Message) -> None:
+    """The provider has no trace of it: it was never sent, so it is owed again now."""
+    message.status = MessageStatus.PENDING
+    message.next_attempt_at = utcnow()

@@ -1,0 +1,107 @@
+"""Worker jobs for SMS: send one owed message, and sweep up what was left behind.
+
+Both are safe to run twice and at the same time: a message is claimed in the store before
+the gateway is called, and a claim whose worker died is checked against the provider before
+the message is sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from core import notifications
+from core.messages import Message
+from core.queue import job_settings, job_transaction, make_runner
+from sms.gateway import (
+    Gateway,
+    OutgoingSms,
+    PermanentSendError,
+    RetryableSendError,
+    make_gateway,
+    status_callback_url,
+)
+
+log = logging.getLogger(__name__)
+_gateway: Gateway | None = None
+
+
+def gateway() -> Gateway:
+    global _gateway
+    if _gateway is None:
+        _gateway = make_gateway(job_settings())
+    return _gateway
+
+
+def send_message(message_id: int) -> None:
+    """Hand one owed message to the gateway, once."""
+    with job_transaction() as session:
+        message = notifications.claim(session, message_id)
+        if message is None:
+            return  # sent already, claimed by another worker, or not yet due
+        outgoing = OutgoingSms(
+            message.id, message.phone, message.body, status_callback_url(job_settings(), message.id)
+        )
+    try:
+        result = gateway().send(outgoing)
+    except RetryableSendError as error:
+        _settle(message_id, notifications.mark_retry, error.code)
+        log.info("SMS %s will be retried (code %s)", message_id, error.code)
+        return
+    except PermanentSendError as error:
+        _settle(message_id, notifications.mark_failed, error.code)
+        log.info("SMS %s failed for good (code %s)", message_id, error.code)
+        return
+    _settle(message_id, notifications.mark_accepted, result.provider_sid)
+
+
+def _settle(
+    message_id: int, change: Callable[[Session, Message, Any], None], value: str | None
+) -> None:
+    """Record the gateway's answer in a transaction of its own."""
+    with job_transaction() as session:
+        message = session.get(Message, message_id)
+        if message is not None:
+            change(session, message, value)
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    """What one sweep found."""
+
+    reconciled: int  # claims whose message the provider had: recorded, not resent
+    released: int  # claims the provider never saw: owed again
+    dispatched: int  # owed messages enqueued
+
+
+def sweep(claim_timeout: timedelta = notifications.CLAIM_TIMEOUT) -> SweepReport:
+    """Finish dead workers' claims and enqueue every owed message that is due."""
+    reconciled = released = 0
+    with job_transaction() as session:
+        for message in notifications.stale_claims(session, timeout=claim_timeout):
+            found = _find_sent(message)
+            if found is None:
+                continue  # the provider did not answer: decide next time, never guess
+            if found:
+                notifications.mark_accepted(session, message, found)
+                reconciled += 1
+            else:
+                notifications.release_claim(session, message)
+                released += 1
+        due = notifications.due_for_dispatch(session)
+    notifications.dispatch(make_runner(job_settings().redis_url), due)
+    return SweepReport(reconciled, released, len(due))
+
+
+def _find_sent(message: Message) -> str | None:
+    """The provider's id if it has the message, "" if it surely has not, None if unknown."""
+    since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
+    try:
+        return gateway().find_sent(message.phone, message.body, since) or ""
+    except RetryableSendError:
+        return None

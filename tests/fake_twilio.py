@@ -1,0 +1,413 @@
+"""A fake Twilio REST API on loopback, so tests drive the real `twilio` library and never Twilio.
+
+It speaks the part of the 2010-04-01 Messages resource the service uses: create (form-encoded,
+HTTP basic auth) and list (the filters `To`, `From`, `DateSent`, `DateSent<`, `DateSent>`,
+`PageSize`, as twilio 9.x sends them), in Twilio's JSON shapes. Failures are injected on
+demand; `send_status_callbacks` plays Twilio's signed delivery receipts back to the app.
+
+Like Twilio, a message has no `date_sent` until it has left the queue (`sent`).
+
+Register the fixture for the whole suite with `pytest_plugins = ["tests.fake_twilio"]` in
+conftest.py, or import it where used: `from tests.fake_twilio import fake_twilio_fixture`
+(the fixture is named `fake_twilio`; the function's other name keeps the import from being
+shadowed by the test parameters that use it).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from twilio.request_validator import RequestValidator
+
+from core.segments import segments
+
+ACCOUNT_SID = "AC" + "0" * 32
+AUTH_TOKEN = "fake-twilio-auth-token"
+API_VERSION = "2010-04-01"
+
+# Twilio's error texts for the codes tests inject (the real ones quote the number, too).
+ERROR_MESSAGES = {
+    20429: "Too Many Requests",
+    20500: "An internal server error has occurred",
+    21211: "The 'To' number {to} is not a valid phone number.",
+    21610: "Attempt to send to unsubscribed recipient",
+    21611: "This 'From' number has exceeded the maximum number of queued messages",
+}
+
+# A callback poster: (url, form, headers) -> HTTP status. The default posts over HTTP.
+Poster = Callable[[str, dict[str, str], dict[str, str]], int]
+
+
+@dataclass
+class _Failure:
+    method: str
+    status: int
+    code: int
+
+
+class FakeTwilio:
+    """The fake server; a context manager, started on a free loopback port."""
+
+    def __init__(self, account_sid: str = ACCOUNT_SID, auth_token: str = AUTH_TOKEN) -> None:
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self._lock = threading.Lock()
+        self._messages: list[dict[str, Any]] = []
+        self._requests: list[tuple[str, str]] = []
+        self._failures: list[_Failure] = []
+        self._delays: list[float] = []
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- life cycle ---------------------------------------------------------------------
+
+    def start(self) -> FakeTwilio:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop answering (the port then refuses connections); safe to call twice."""
+        self._stopping.set()  # cuts any delayed response short
+        if self._thread is not None and self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "the fake Twilio server was never started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    # -- what tests read ----------------------------------------------------------------
+
+    @property
+    def messages(self) -> list[dict[str, Any]]:
+        """Every message accepted so far, oldest first (copies)."""
+        with self._lock:
+            return [dict(message) for message in self._messages]
+
+    def received_bodies(self) -> list[str]:
+        return [message["body"] for message in self.messages]
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """(method, path) of every request that reached the server, answered or not."""
+        with self._lock:
+            return list(self._requests)
+
+    def create_attempts(self) -> int:
+        """How many times a message creation was asked for (refused ones included)."""
+        return sum(1 for method, path in self.requests if method == "POST" and _is_list(path))
+
+    # -- failure injection --------------------------------------------------------------
+
+    def fail_next(
+        self, n: int = 1, status: int = 429, code: int = 20429, method: str = "POST"
+    ) -> None:
+        """Refuse the next `n` requests of `method` to Messages.json with Twilio's error JSON."""
+        with self._lock:
+            self._failures += [_Failure(method, status, code) for _ in range(n)]
+
+    def delay_next(self, seconds: float) -> None:
+        """Record the next message at once but answer only after `seconds`.
+
+        Simulates a sender that gave up (timeout, killed worker) while Twilio had the message.
+        """
+        with self._lock:
+            self._delays.append(seconds)
+
+    # -- Twilio's side of delivery ------------------------------------------------------
+
+    def send_status_callbacks(
+        self,
+        app_base_url: str,
+        auth_token: str,
+        statuses: Iterable[str] = ("sent", "delivered"),
+        post: Poster | None = None,
+    ) -> list[int]:
+        """POST a signed receipt per status to each message's StatusCallback; the HTTP statuses.
+
+        The signature covers the StatusCallback URL (what Twilio signs); the request goes to
+        the same path and query under `app_base_url` (where the app really listens).
+        """
+        answers = []
+        for status in statuses:
+            for message in self._advance_all(status):
+                callback = message.get("status_callback")
+                if not callback:
+                    continue
+                form = _receipt(message, status)
+                signature = RequestValidator(auth_token).compute_signature(callback, form)
+                parts = urlsplit(callback)
+                target = (
+                    app_base_url.rstrip("/")
+                    + parts.path
+                    + (f"?{parts.query}" if parts.query else "")
+                )
+                answers.append(
+                    (post or _http_post)(target, form, {"X-Twilio-Signature": signature})
+                )
+        return answers
+
+    def _advance_all(self, status: str) -> list[dict[str, Any]]:
+        now = _rfc2822(datetime.now(UTC))
+        with self._lock:
+            for message in self._messages:
+                message["status"] = status
+                message["date_updated"] = now
+                if status == "sent" and message["date_sent"] is None:
+                    message["date_sent"] = now
+            return [dict(message) for message in self._messages]
+
+    # -- the API, called by the handler ----------------------------------------------------
+
+    def _log(self, method: str, path: str) -> None:
+        with self._lock:
+            self._requests.append((method, path))
+
+    def _take_failure(self, method: str) -> _Failure | None:
+        with self._lock:
+            for index, failure in enumerate(self._failures):
+                if failure.method == method:
+                    return self._failures.pop(index)
+        return None
+
+    def _take_delay(self) -> float:
+        with self._lock:
+            return self._delays.pop(0) if self._delays else 0.0
+
+    def _create(self, form: dict[str, str]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        sid = "SM" + secrets.token_hex(16)
+        message = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "to": form.get("To"),
+            "from": form.get("From"),
+            "messaging_service_sid": form.get("MessagingServiceSid"),
+            "body": form.get("Body", ""),
+            "status": "accepted" if "MessagingServiceSid" in form else "queued",
+            "num_segments": str(segments(form.get("Body", ""))[1]),
+            "num_media": "0",
+            "direction": "outbound-api",
+            "date_created": _rfc2822(now),
+            "date_updated": _rfc2822(now),
+            "date_sent": None,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "status_callback": form.get("StatusCallback"),
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json",
+            "subresource_uris": {
+                "media": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}/Media.json"
+            },
+        }
+        with self._lock:
+            self._messages.append(message)
+        return dict(message)
+
+    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+        page_size = int(query.get("PageSize", "50"))
+        with self._lock:
+            found = [dict(m) for m in reversed(self._messages) if _matches(m, query)]
+        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
+        return {
+            "messages": [_public(m) for m in found[:page_size]],
+            "end": min(len(found), page_size) - 1,
+            "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": page_size,
+            "start": 0,
+            "uri": f"{uri}?PageSize={page_size}&Page=0",
+        }
+
+
+def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # quiet: pytest shows stderr of failing tests
+
+        def do_POST(self) -> None:
+            path = urlsplit(self.path).path
+            fake._log("POST", path)
+            length = int(self.headers.get("Content-Length") or 0)
+            form = _single(
+                parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
+            )
+            if not self._admitted(path, "POST"):
+                return
+            failure = fake._take_failure("POST")
+            if failure is not None:
+                self._error(failure.status, failure.code, form.get("To", ""))
+                return
+            created = fake._create(form)
+            delay = fake._take_delay()
+            if delay and fake._stopping.wait(delay):
+                return  # stopped while "in flight": the sender never hears back
+            self._json(201, _public(created))
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            fake._log("GET", parts.path)
+            if not self._admitted(parts.path, "GET"):
+                return
+            failure = fake._take_failure("GET")
+            if failure is not None:
+                self._error(failure.status, failure.code, "")
+                return
+            self._json(200, fake._list(_single(parse_qs(parts.query, keep_blank_values=True))))
+
+        def _admitted(self, path: str, method: str) -> bool:
+            if not _is_list(path) or path.split("/")[3] != fake.account_sid:
+                self._json(404, _error_body(20404, "The requested resource was not found", 404))
+                return False
+            if self.headers.get("Authorization") != _basic(fake.account_sid, fake.auth_token):
+                self._json(401, _error_body(20003, "Authenticate", 401))
+                return False
+            return True
+
+        def _error(self, status: int, code: int, to: str) -> None:
+            text = ERROR_MESSAGES.get(code, "Error").format(to=to)
+            self._json(status, _error_body(code, text, status))
+
+        def _json(self, status: int, payload: dict[str, Any]) -> None:
+            body = json.dumps(payload).encode("utf-8")
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up waiting (a timeout test): that is the point
+
+    return Handler
+
+
+def _is_list(path: str) -> bool:
+    pieces = path.split("/")  # "", "2010-04-01", "Accounts", sid, "Messages.json"
+    return (
+        len(pieces) == 5
+        and pieces[1] == API_VERSION
+        and pieces[2] == "Accounts"
+        and pieces[4] == "Messages.json"
+    )
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _single(parsed: dict[str, list[str]]) -> dict[str, str]:
+    return {key: values[-1] for key, values in parsed.items()}
+
+
+def _error_body(code: int, message: str, status: int) -> dict[str, Any]:
+    """Twilio's (legacy) error shape, the one the library turns into TwilioRestException."""
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def _public(message: dict[str, Any]) -> dict[str, Any]:
+    """The message as the API shows it (our bookkeeping field removed)."""
+    return {key: value for key, value in message.items() if key != "status_callback"}
+
+
+def _rfc2822(moment: datetime) -> str:
+    return format_datetime(moment, usegmt=True).replace("GMT", "+0000")
+
+
+def _parse_filter_date(value: str) -> datetime:
+    """`YYYY-MM-DD` or the library's `%Y-%m-%dT%H:%M:%SZ`, as UTC."""
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return datetime.strptime(value, pattern).replace(tzinfo=UTC)
+        except ValueError:
+            continue
+    raise ValueError(f"unsupported DateSent filter {value!r}")
+
+
+def _matches(message: dict[str, Any], query: dict[str, str]) -> bool:
+    if "To" in query and message["to"] != query["To"]:
+        return False
+    if "From" in query and message["from"] != query["From"]:
+        return False
+    sent_filters = {k: v for k, v in query.items() if k in ("DateSent", "DateSent<", "DateSent>")}
+    if not sent_filters:
+        return True
+    if message["date_sent"] is None:
+        return False  # a queued message has not been sent: no DateSent filter matches it
+    sent = parsedate_to_datetime(message["date_sent"])
+    for key, value in sent_filters.items():
+        bound = _parse_filter_date(value)
+        if key == "DateSent" and sent.date() != bound.date():
+            return False
+        if key == "DateSent<" and sent > bound:
+            return False
+        if key == "DateSent>" and sent < bound:
+            return False
+    return True
+
+
+def _receipt(message: dict[str, Any], status: str) -> dict[str, str]:
+    """The form Twilio posts to a StatusCallback."""
+    form = {
+        "AccountSid": message["account_sid"],
+        "ApiVersion": API_VERSION,
+        "From": message["from"] or "",
+        "MessageSid": message["sid"],
+        "MessageStatus": status,
+        "SmsSid": message["sid"],
+        "SmsStatus": status,
+        "To": message["to"] or "",
+    }
+    if message.get("messaging_service_sid"):
+        form["MessagingServiceSid"] = message["messaging_service_sid"]
+    if status in ("undelivered", "failed"):
+        form["ErrorCode"] = "30003"
+    return form
+
+
+def _http_post(url: str, form: dict[str, str], headers: dict[str, str]) -> int:
+    return requests.post(url, data=form, headers=headers, timeout=10).status_code
+
+
+@pytest.fixture(name="fake_twilio")
+def fake_twilio_fixture() -> Iterator[FakeTwilio]:
+    """A started fake Twilio server, stopped after the test."""
+    with FakeTwilio() as server:
+        yield server

@@ -1,0 +1,62 @@
+"""A valid household, as a citizen would post it page by page (distinct per `n`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.factories import HOME
+
+
+def pages(
+    n: int = 1, head_work: str = "daily_worker", member_id: str | None = None
+) -> dict[str, Any]:
+    """Form values for the four pages; `n` makes the family's identifiers unique."""
+    return {
+        "personal": {
+            "head_first_name": "علي",
+            "head_father_name": "حسن",
+            "head_family_name": "الخوري",
+            "head_mother_name": "فاطمة سعد",
+            "head_sex": "male",
+            "head_birth_date": "1980-03-25",
+            "head_nationality": "lebanese",
+            "head_id_number": f"{100000000 + n}",
+            "registry_place": HOME,
+            "registry_number": str(n % 999999 or 1),
+            "phone": "03 123 456",
+            "marital_status": "married",
+            "head_education": "secondary",
+            "head_work": head_work,
+        },
+        "family": {
+            "members-0-first_name": "مريم",
+            "members-0-relation": "spouse",
+            "members-0-sex": "female",
+            "members-0-birth_date": "1982-01-01",
+            "members-0-id_number": member_id or f"{200000000 + n}",
+            "members-0-work": "unemployed",
+            "members-1-first_name": "كريم",
+            "members-1-relation": "child",
+            "members-1-sex": "male",
+            "members-1-birth_date": "2014-09-01",
+            "members-1-in_school": "1",
+        },
+        "housing": {
+            "residence_locality": HOME,
+            "address": "شارع المدارس، بناية حداد، الطابق الثاني",
+            "housing_tenure": "rented",
+            "monthly_rent": "600000",
+            "housing_type": "apartment",
+            "rooms": "2",
+            "assets": ["fridge", "internet"],
+            "cars": "0",
+        },
+        "finances": {
+            "monthly_income": "1500000",
+            "income_sources": ["daily_work"],
+            "lost_income_covid": "1",
+            "debts": "",
+            "other_aid": ["none"],
+            "declaration": "1",
+        },
+    }

@@ -1,0 +1,199 @@
+"""The four pages of the household form, shared by the citizen's link and assisted entry.
+
+Each page posts to the server and is validated there (no JavaScript needed); a valid page
+is saved on the link at once, so closing the browser loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask import abort, current_app, redirect, render_template, request
+from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
+from werkzeug.datastructures import MultiDict
+
+from core.applications import (
+    Application,
+    DuplicateFamily,
+    IncompleteForm,
+    application_for_link,
+    submit,
+)
+from core.db import utcnow
+from core.geography import Locality
+from core.household import MAX_MEMBERS, PAGES, FieldError, clean_page, provided_members
+from core.links import Link, LinkUnavailable, OutsideWindow, save_page
+from core.notifications import dispatch
+from core.programme import BEIRUT
+from web import store
+from webforms import form_text
+from webforms.localities import resolve_locality_fields
+from webforms.receipts import owe_receipt
+
+
+@dataclass(frozen=True)
+class FlowUrls:
+    """Where a page posts and links to: the citizen's /f/<token>/… or the console's."""
+
+    page: Callable[[str], str]
+    on_unavailable: Callable[[], ResponseReturnValue]
+    layout: str  # the template the pages extend
+
+
+def show_page(link: Link, page: str, urls: FlowUrls) -> ResponseReturnValue:
+    """A page with what was saved for it; pages are filled in order."""
+    if page not in PAGES:
+        abort(404)
+    first_open = link.next_page()
+    if first_open is not None and PAGES.index(page) > PAGES.index(first_open):
+        return redirect(urls.page(first_open))
+    saved = link.pages().get(page, {})
+    return _render(link, page, _as_form(page, saved, link), [], urls)
+
+
+def post_page(
+    link: Link, page: str, urls: FlowUrls, entered_by_id: int | None
+) -> ResponseReturnValue:
+    """Validate and keep one page; the last one submits the whole form."""
+    if page not in PAGES:
+        abort(404)
+    form = MultiDict(request.form)
+    if page == "family" and request.form.get("action", "").startswith(("add", "remove")):
+        return _render(link, page, _rearrange_members(form), [], urls)
+    values = form.to_dict(flat=False)
+    values, candidates = resolve_locality_fields(store.db(), page, values)
+    data, errors = clean_page(page, values, today=_today(), locality_exists=_locality_exists)
+    if errors:
+        return _render(link, page, form, errors, urls, candidates), 400
+    save_page(link, page, data)
+    if page != PAGES[-1]:
+        store.commit()
+        return redirect(urls.page(PAGES[PAGES.index(page) + 1]))
+    return _submit(link, urls, entered_by_id)
+
+
+def _submit(link: Link, urls: FlowUrls, entered_by_id: int | None) -> ResponseReturnValue:
+    session = store.db()
+    link.language = str(get_locale() or link.language)
+    try:
+        application = submit(session, link, entered_by_id)
+    except (LinkUnavailable, DuplicateFamily, IncompleteForm, OutsideWindow) as refusal:
+        session.rollback()
+        late = application_for_link(session, link.id)
+        if late is not None:  # a double click or a second tab: the first one won
+            return receipt(late, urls)
+        return refused(refusal, urls)
+    message = owe_receipt(session, application)
+    session.commit()
+    dispatch(current_app.extensions["intake.jobs"], [message.id])
+    return receipt(application, urls)
+
+
+def refused(refusal: Exception, urls: FlowUrls) -> ResponseReturnValue:
+    """Why a submission was not taken, in words; a double submission sees its receipt."""
+    if isinstance(refusal, LinkUnavailable):
+        return urls.on_unavailable()
+    if isinstance(refusal, DuplicateFamily):
+        return render_template(
+            "form/refused.html", layout=urls.layout, reason=form_text.DUPLICATE_FAMILY
+        ), 409
+    if isinstance(refusal, OutsideWindow):
+        return render_template(
+            "form/refused.html", layout=urls.layout, reason=form_text.WINDOW_CLOSED
+        ), 403
+    return redirect(urls.page(PAGES[0]))
+
+
+def receipt(application: Application, urls: FlowUrls) -> ResponseReturnValue:
+    from core.references import grouped
+
+    reason = form_text.INELIGIBLE_REASONS.get(application.reason or "")
+    return render_template(
+        "form/receipt.html",
+        layout=urls.layout,
+        reference=grouped(application.reference),
+        reason=reason,
+    )
+
+
+def _render(
+    link: Link,
+    page: str,
+    form: MultiDict[str, str],
+    errors: list[FieldError],
+    urls: FlowUrls,
+    candidates: dict[str, list[Locality]] | None = None,
+) -> str:
+    by_field = {error.field: form_text.error_text(error) for error in errors}
+    members = provided_members(form.to_dict(flat=False)) if page == "family" else []
+    return render_template(
+        f"form/{page}.html",
+        layout=urls.layout,
+        page=page,
+        pages=PAGES,
+        step=PAGES.index(page) + 1,
+        form=form,
+        errors=by_field,
+        members=members,
+        action=urls.page(page),
+        back=urls.page(PAGES[PAGES.index(page) - 1]) if page != PAGES[0] else None,
+        text=form_text,
+        candidates=candidates or {},
+        max_members=MAX_MEMBERS,
+    )
+
+
+def _rearrange_members(form: MultiDict[str, str]) -> MultiDict[str, str]:
+    """Add a blank member block, or drop one, without validating (the no-JavaScript way)."""
+    action = form.get("action", "")
+    members = provided_members(form.to_dict(flat=False))
+    if action.startswith("remove-"):
+        index = action.removeprefix("remove-")
+        form = MultiDict(
+            [(k, v) for k, v in form.items(multi=True) if not k.startswith(f"members-{index}-")]
+        )
+    elif len(members) < MAX_MEMBERS:
+        form.add(f"members-{max(members, default=-1) + 1}-first_name", "")
+    return form
+
+
+def _as_form(page: str, saved: dict[str, Any], link: Link) -> MultiDict[str, str]:
+    """Saved page data back into form values, so a resumed page shows what was entered."""
+    form: MultiDict[str, str] = MultiDict()
+    for name, value in saved.items():
+        if name == "members":
+            for n, member in enumerate(value):
+                for key, item in member.items():
+                    _add(form, f"members-{n}-{key}", item)
+        else:
+            _add(form, name, value)
+    if page == "personal" and "phone" not in form and link.phone:
+        form.add("phone", "0" + link.phone.removeprefix("+961"))
+    if page == "housing" and "residence_locality" not in form and link.locality_code:
+        form.add("residence_locality", link.locality_code)
+    if page == "family" and not saved:
+        form.add("members-0-first_name", "")
+    return form
+
+
+def _add(form: MultiDict[str, str], name: str, value: Any) -> None:
+    if isinstance(value, list):
+        for item in value:
+            form.add(name, str(item))
+    elif isinstance(value, bool):
+        if value:
+            form.add(name, "1")
+    elif value is not None:
+        form.add(name, str(value))
+
+
+def _locality_exists(code: str) -> bool:
+    return store.db().get(Locality, code) is not None
+
+
+def _today() -> date:
+    return utcnow().astimezone(BEIRUT).date()

@@ -1,0 +1,56 @@
+"""The SMS the form side owes citizens: the one-time link and the acknowledgement.
+
+Texts are composed here, in the citizen's language, and stored with the message at commit;
+the worker only sends what was stored.
+"""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from core.applications import Application
+from core.geography import Locality, locality_area
+from core.links import Link
+from core.messages import Message
+from core.notifications import owe_sms
+from core.references import grouped
+from core.segments import strip_invisibles
+
+
+def owe_receipt(session: Session, application: Application) -> Message:
+    """Circular part 5.1(g): an SMS tells the family its form was received, with the reference."""
+    with force_locale(application.language):
+        body = _(
+            "1766: your form was received. Reference %(reference)s. Keep this SMS.",
+            reference=grouped(application.reference),
+        )
+    area = locality_area(session, application.locality_code) if application.locality_code else None
+    return owe_sms(
+        session, application.phone, strip_invisibles(body), application.language, "receipt", area
+    )
+
+
+def owe_link_sms(session: Session, link: Link, url: str) -> Message:
+    """The one-time link, signed with the municipality's name so the citizen trusts it."""
+    if link.phone is None or link.locality_code is None:
+        raise ValueError("only a link sent to a phone from a municipality has an SMS")
+    place = session.get(Locality, link.locality_code)
+    with force_locale(link.language):
+        name = (place.name_ar if link.language == "ar" else place.name_en) if place else ""
+        body = _(
+            "%(place)s municipality: fill the assistance form once, here: %(url)s",
+            place=name,
+            url=url,
+        )
+    message = owe_sms(
+        session,
+        link.phone,
+        strip_invisibles(body),
+        link.language,
+        "form_link",
+        locality_area(session, link.locality_code),
+    )
+    link.message_id = message.id
+    return message
