@@ -21,7 +21,7 @@ from core.db import utcnow
 from core.geography import Area
 from core.messages import Direction, Message, MessageStatus
 from core.queue import JobRunner
-from core.segments import segments
+from core.segments import segments, strip_invisibles
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def owe_sms(
     session: Session, phone: str, body: str, language: str, purpose: str, area: Area | None
 ) -> Message:
     """Record an SMS that must be sent; it is sent after the caller's transaction commits."""
+    body = strip_invisibles(body)  # what is stored is exactly what is sent (and reconciled)
     _encoding, count = segments(body)
     message = Message(
         direction=Direction.OUTBOUND,

@@ -44,6 +44,10 @@ class RetryableSendError(SendError):
     """Not sent this time (rate limit, provider or network trouble): try again later."""
 
 
+class UncertainSendError(RetryableSendError):
+    """The provider may have accepted it and cannot say: reconcile before sending again."""
+
+
 class PermanentSendError(SendError):
     """This message can never be sent (bad number, opted out, landline…): do not retry."""
 

@@ -23,6 +23,7 @@ from sms.gateway import (
     OutgoingSms,
     PermanentSendError,
     RetryableSendError,
+    UncertainSendError,
     make_gateway,
     status_callback_url,
 )
@@ -49,6 +50,10 @@ def send_message(message_id: int) -> None:
         )
     try:
         result = gateway().send(outgoing)
+    except UncertainSendError:
+        # Twilio may have it: leave the claim, so the sweep asks Twilio before any resend.
+        log.info("SMS %s left claimed for reconciliation", message_id)
+        return
     except RetryableSendError as error:
         _settle(message_id, notifications.mark_retry, error.code)
         log.info("SMS %s will be retried (code %s)", message_id, error.code)

@@ -32,6 +32,7 @@ from sms.gateway import (
     RetryableSendError,
     SendError,
     SendResult,
+    UncertainSendError,
 )
 
 log = logging.getLogger(__name__)
@@ -55,13 +56,6 @@ class Failure(StrEnum):
     TRANSIENT = "transient"  # try again after a short pause
     SERVICE = "service"  # our account or configuration: later, not within this send
     RECIPIENT = "recipient"  # this message can never be sent (bad number, opted out, …)
-
-
-class UncertainSendError(RetryableSendError):
-    """Twilio may have accepted the message and could not be asked whether it did.
-
-    Reconcile with `find_sent` before sending it again (the outbox's stale-claim sweep does).
-    """
 
 
 def classify(status: int, code: str | None) -> Failure:

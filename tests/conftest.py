@@ -26,6 +26,8 @@ from core.db import make_engine
 from core.settings import Environment, Settings
 from web.app import create_app
 
+pytest_plugins = ["tests.fake_twilio"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get(
     "TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/intake_test"

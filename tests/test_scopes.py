@@ -125,7 +125,69 @@ def test_staff_accounts_are_visible_only_to_account_managers(db: Session) -> Non
         assert list(db.scalars(visible(stmt, viewer, StaffUser, Permission.MANAGE_USERS))) == []
 
 
+MUNICIPAL = {Role.FOCAL_POINT, Role.MUKHTAR, Role.VOLUNTEER}
+
+
+def _seed_forms(db: Session) -> None:
+    """A link and an application in every place (the form's records of personal data)."""
+    from datetime import timedelta
+
+    from core.applications import Application
+    from core.db import utcnow
+    from core.links import Link
+    from core.programme import set_window
+
+    programme = set_window(db, utcnow(), utcnow() + timedelta(days=9), "test")
+    sender = make_user(db, Role.ADMIN, "LB")
+    for n, place in enumerate(PLACES):
+        link = Link(
+            token_hash=f"{n:064d}",
+            channel="sms_link",
+            programme_id=programme.id,
+            sender_id=sender.id,
+            phone="+9613123456",
+            expires_at=programme.closes_at,
+        )
+        application = Application(
+            reference=f"{n:010d}",
+            programme_id=programme.id,
+            channel="sms_link",
+            phone="+9613123456",
+            status="received",
+            data="{}",
+        )
+        if place != NO_AREA:
+            link.place_in(area(db, place))
+            application.place_in(area(db, place))
+        db.add(link)
+        db.flush()
+        application.link_id = link.id
+        db.add(application)
+    db.flush()
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"), MATRIX, ids=[f"{r.value}@{a}" for r, a, _ in MATRIX]
+)
+def test_links_and_applications_are_scoped(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from core.applications import applications_visible_to
+    from core.links import links_visible_to
+
+    load_sample_geography(db)
+    _seed_forms(db)
+    viewer = make_user(db, role, area_code)
+    places = {a.locality_code or NO_AREA for a in applications_visible_to(db, viewer)}
+    assert places == expected  # the same roles read forms as read the message log
+    links = {link.locality_code or NO_AREA for link, _ in links_visible_to(db, viewer)}
+    assert links == (expected if role in MUNICIPAL else set())
+
+
 def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
+    from core.applications import Application
+    from core.links import Link
+
     scoped = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, AreaScoped)}
-    assert scoped == {Message, Call, StaffUser}
+    assert scoped == {Message, Call, StaffUser, Link, Application}

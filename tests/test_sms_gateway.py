@@ -13,10 +13,11 @@ from sms.gateway import (
     OutgoingSms,
     PermanentSendError,
     RetryableSendError,
+    UncertainSendError,
     make_gateway,
     status_callback_url,
 )
-from sms.twilio_backend import Failure, TwilioBackend, UncertainSendError, classify
+from sms.twilio_backend import Failure, TwilioBackend, classify
 from tests.conftest import settings_for
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio_fixture  # noqa: F401
 

@@ -20,7 +20,14 @@ F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 MAX_FIELD = 300  # longer input is not a username or password anyone typed
 # Pages a signed-in user may open before accepting the pledge.
-_BEFORE_PLEDGE = {"auth.pledge", "auth.sign_out", "auth.sign_in", "i18n.choose", "health.healthz"}
+_BEFORE_PLEDGE = {
+    "auth.pledge",
+    "auth.sign_out",
+    "auth.sign_in",
+    "i18n.choose",
+    "health.healthz",
+    "health.livez",
+}
 
 
 def init_auth(app: Flask) -> None:

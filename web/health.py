@@ -12,6 +12,12 @@ from web import store
 bp = Blueprint("health", __name__)
 
 
+@bp.get("/livez")
+def livez() -> ResponseReturnValue:
+    """Liveness only: the process answers (no store, no queue). Load balancers' cheapest probe."""
+    return "ok", 200, {"Content-Type": "text/plain"}
+
+
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     """200 while the store answers (the queue may be down: the store keeps what is owed)."""
