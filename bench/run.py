@@ -51,15 +51,9 @@ def fresh_store(kind: str, workdir: Path) -> Engine:
         path = workdir / f"bench-{time.monotonic_ns()}.sqlite3"
         engine = make_engine(f"sqlite:///{path}")
     else:
-        url = make_url(PG_URL)
-        admin = make_engine(
-            url.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
-        )
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
-        admin.dispose()
-        engine = make_engine(PG_URL)
+        from tests.stack import recreate_database
+
+        engine = make_engine(recreate_database(PG_URL, make_url(PG_URL).database or "intake_bench"))
     migrate.upgrade(engine)
     return engine
 

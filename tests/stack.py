@@ -39,8 +39,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def fresh_database(pg_url: str, name: str = STACK_DB) -> str:
-    """A new migrated PostgreSQL database: the sample areas, a focal point, an open round."""
+def recreate_database(pg_url: str, name: str) -> str:
+    """Drop and create a PostgreSQL database; the URL that reaches it."""
     url = make_url(pg_url)
     admin = make_engine(
         url.set(database="postgres").render_as_string(False), isolation_level="AUTOCOMMIT"
@@ -49,7 +49,12 @@ def fresh_database(pg_url: str, name: str = STACK_DB) -> str:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    stack_url = url.set(database=name).render_as_string(False)
+    return url.set(database=name).render_as_string(False)
+
+
+def fresh_database(pg_url: str, name: str = STACK_DB) -> str:
+    """A new migrated PostgreSQL database: the sample areas, a focal point, an open round."""
+    stack_url = recreate_database(pg_url, name)
     engine = make_engine(stack_url)
     migrate.upgrade(engine)
     with Session(engine) as session:

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.applications import Application
-from core.geography import Locality, locality_area
+from core.geography import Area, AreaLevel, Locality, locality_area
 from core.links import Link
 from core.messages import Message
 from core.notifications import owe_sms
@@ -26,7 +26,15 @@ def owe_receipt(session: Session, application: Application) -> Message:
             "1766: your form was received. Reference %(reference)s. Keep this SMS.",
             reference=grouped(application.reference),
         )
-    area = locality_area(session, application.locality_code) if application.locality_code else None
+    area = None
+    if application.locality_code:  # the application already carries its area's codes
+        area = Area(
+            AreaLevel.LOCALITY,
+            application.locality_code,
+            application.governorate_code,
+            application.district_code,
+            application.locality_code,
+        )
     return owe_sms(
         session, application.phone, strip_invisibles(body), application.language, "receipt", area
     )
