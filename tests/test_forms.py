@@ -142,9 +142,13 @@ def test_unknown_expired_and_used_links_look_the_same(
     unknown = citizen.get("/f/" + "A" * 24)
     link = db.scalars(select(Link)).one()
     assert used.status_code == unknown.status_code == 404
-    strip = lambda r, t: r.get_data(as_text=True).replace(t, "TOKEN")  # noqa: E731
-    assert strip(used, citizen_link) == strip(unknown, "A" * 24)
+    assert without(used, citizen_link) == without(unknown, "A" * 24)
     assert link.used_at is not None
+
+
+def without(response: Any, token: str) -> str:
+    """The page with its own token blanked (the language links carry it)."""
+    return str(response.get_data(as_text=True)).replace(token, "TOKEN")
 
 
 def test_guessing_tokens_is_throttled(app: Flask, citizen_link: str) -> None:

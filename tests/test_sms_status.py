@@ -16,7 +16,7 @@ from core.settings import Environment, Settings, SmsBackend
 from sms.gateway import OutgoingSms, status_callback_url
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, fake_twilio_fixture  # noqa: F401
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from web.app import create_app
 from web.twilio_auth import twilio_signature_valid
 
