@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
@@ -87,6 +88,7 @@ def _row(model: Link, token: str, draft: str) -> dict[str, object]:
         "language": "ar",
         "draft": draft,
         "created_at": model.created_at,
+        "opened_at": model.created_at,  # the citizen opened it to fill the first pages
         "expires_at": model.expires_at,
         "governorate_code": model.governorate_code,
         "district_code": model.district_code,
@@ -94,16 +96,40 @@ def _row(model: Link, token: str, draft: str) -> dict[str, object]:
     }
 
 
+def cpu_seconds() -> Counter[str]:
+    """CPU time used so far by the service's processes, by kind (Linux /proc)."""
+    used: Counter[str] = Counter()
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue  # ended meanwhile
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        kind = "gunicorn" if b"gunicorn" in command else name
+        if kind in ("gunicorn", "postgres", "redis-server"):
+            used[kind] += (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
 def wrk(
     url: str, script: Path | None = None, env: dict[str, str] | None = None
 ) -> dict[str, float]:
+    """Requests/s, latency and, per request, the CPU milliseconds of each server process."""
     args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "--timeout", "10s"]
     if script:
         args += ["-s", str(script)]
+    before = cpu_seconds()
     out = subprocess.run(
         [*args, url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
     ).stdout
+    used = cpu_seconds()
+    used.subtract(before)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {
+        **{f"cpu_{kind}": 1000 * seconds / max(requests, 1) for kind, seconds in used.items()},
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
@@ -123,6 +149,9 @@ def main() -> int:
     Redis.from_url(REDIS_URL).flushdb()
     tokens = prepare_links(database_url, LINKS)
     body = urlencode(pages(0)["finances"], doseq=True)
+    # The Procfile's web process: WEB_CONCURRENCY workers (4), 4 threads each.
+    workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
+    threads = int(os.environ.get("BENCH_WEB_THREADS", "4"))
     with FakeTwilio() as twilio, tempfile.NamedTemporaryFile("w", suffix=".txt") as token_file:
         token_file.write("\n".join(tokens))
         token_file.flush()
@@ -130,7 +159,7 @@ def main() -> int:
         stack.env["INTAKE_ENV"] = "test"
         stack.env["PUBLIC_BASE_URL"] = "https://intake.bench"
         try:
-            stack.start_web(workers=int(os.environ.get("BENCH_WEB_WORKERS", "5")))
+            stack.start_web(workers=workers, threads=threads)
             live = wrk(f"{stack.base}/livez")
             submit = wrk(stack.base, WRK_SCRIPT, {"TOKENS": token_file.name, "BODY": body})
         finally:
@@ -140,12 +169,19 @@ def main() -> int:
         stored = int(session.scalar(select(func.count()).select_from(Application)) or 0)
     engine.dispose()
     print(
-        f"| endpoint | requests/s | p50 (ms) | p99 (ms) | non-2xx |\n|---|---|---|---|---|\n"
-        f"| GET /livez | {live['rps']:.0f} | {live['p50']:.1f} | {live['p99']:.1f} | {live['errors']:.0f} |\n"
-        f"| POST /f/<token>/finances (complete submission) | {submit['rps']:.0f} | "
-        f"{submit['p50']:.1f} | {submit['p99']:.1f} | {submit['errors']:.0f} |\n"
-        f"\napplications stored: {stored}"
+        "| endpoint | requests/s | p50 (ms) | p99 (ms) | non-2xx "
+        "| CPU ms/request: gunicorn | PostgreSQL | Redis |\n|---|---|---|---|---|---|---|---|"
     )
+    for label, row in (
+        ("GET /livez", live),
+        ("POST /f/<token>/finances (complete submission)", submit),
+    ):
+        print(
+            f"| {label} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
+            f"| {row['errors']:.0f} | {row.get('cpu_gunicorn', 0):.2f} "
+            f"| {row.get('cpu_postgres', 0):.2f} | {row.get('cpu_redis-server', 0):.2f} |"
+        )
+    print(f"\napplications stored: {stored}; gunicorn: {workers} workers × {threads} threads")
     return 0 if submit["errors"] == 0 else 1
 
 

@@ -11,16 +11,28 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, or_, select
+from sqlalchemy import (
+    ForeignKey,
+    Insert,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    insert,
+    select,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import references
-from core.db import Base, UTCDateTime, utcnow
-from core.household import family_keys, ineligibility, is_complete
-from core.links import Link, consume, open_programme
+from core.db import Base, UTCDateTime, table, utcnow
+from core.household import FamilyKeys, family_keys, ineligibility, is_complete
+from core.links import Link, consume
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
 
@@ -69,15 +81,19 @@ class FamilyKey(Base):
     """A value that identifies a family in a round; registry and head ID are unique."""
 
     __tablename__ = "family_keys"
-    __table_args__ = (UniqueConstraint("programme_id", "kind", "value", "unique_value"),)
+    # Led by the value: every submission looks its family's values up (migration 0003).
+    __table_args__ = (UniqueConstraint("value", "programme_id", "kind", "unique_value"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"))
     kind: Mapped[str] = mapped_column(String(12))
-    value: Mapped[str] = mapped_column(String(40), index=True)
+    value: Mapped[str] = mapped_column(String(40))
     # Equal to `value` for unique kinds; the row id for member IDs, which may repeat.
     unique_value: Mapped[str] = mapped_column(String(40))
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+
+
+_INSERT_KEY = insert(table(FamilyKey))
 
 
 class DuplicateFamily(Exception):
@@ -92,126 +108,139 @@ class IncompleteForm(ValueError):
     """Not all four pages are complete."""
 
 
-def submit(session: Session, link: Link, entered_by_id: int | None = None) -> Application:
-    """Store the family's form from a link's completed pages, consuming the link.
+def submit(
+    session: Session,
+    link: Link,
+    pages: dict[str, Any],
+    language: str,
+    entered_by_id: int | None = None,
+) -> Application:
+    """Store the family's form from its completed `pages`, consuming the link.
 
     Raises `DuplicateFamily`, `IncompleteForm`, `OutsideWindow` or `LinkUnavailable`; on any
-    of them the caller rolls back and nothing is kept.
+    of them the caller rolls back and nothing is kept. Returns the stored application as a
+    detached record. On the day the programme opens this runs hundreds of times a second, so
+    it is four statements built once: consume the link (which also checks the window), read
+    the family's keys already known, insert the application, insert its keys.
     """
-    programme = open_programme(session)
-    data = link.pages()
-    if not is_complete(data):
+    if not is_complete(pages):
         raise IncompleteForm()
-    keys = family_keys(data)
-    _refuse_duplicate(session, programme.id, keys.registry, keys.head_id)
+    keys = family_keys(pages)
     consume(session, link)
-    application = _new_application(session, link, data, entered_by_id)
-    _classify(session, application, programme.id, keys.head_id, keys.member_ids, data)
-    _store_keys(session, application, programme.id, keys.registry, keys.head_id, keys.member_ids)
-    return application
+    known = _known_keys(session, link.programme_id, keys.registry, keys.head_id, keys.member_ids)
+    for kind, value, reference in known:
+        if (kind, value) in ((KeyKind.REGISTRY, keys.registry), (KeyKind.HEAD_ID, keys.head_id)):
+            raise DuplicateFamily(reference)
+    overlap = any(kind != KeyKind.REGISTRY for kind, _value, _reference in known)
+    status, reason = _classify(pages, overlap)
+    values: dict[str, Any] = {
+        "programme_id": link.programme_id,
+        "link_id": link.id,
+        "channel": link.channel,
+        "entered_by_id": entered_by_id,
+        "phone": pages["personal"]["phone"],
+        "language": language,
+        "status": status,
+        "reason": reason,
+        "version": 1,
+        "data": json.dumps(pages, ensure_ascii=False, sort_keys=True),
+        "submitted_at": utcnow(),
+        "governorate_code": link.governorate_code,
+        "district_code": link.district_code,
+        "locality_code": link.locality_code,
+    }
+    values["id"], values["reference"] = _insert_application(session, values)
+    _store_keys(session, values["id"], link.programme_id, keys)
+    return Application(**values)
 
 
-def _new_application(
-    session: Session, link: Link, data: dict[str, Any], entered_by_id: int | None
-) -> Application:
-    phone = data["personal"]["phone"]
-    application = Application(
-        reference=_free_reference(session),
-        programme_id=link.programme_id,
-        link_id=link.id,
-        channel=link.channel,
-        entered_by_id=entered_by_id,
-        phone=phone,
-        language=link.language,
-        status=ApplicationStatus.RECEIVED,
-        version=1,
-        data=json.dumps(data, ensure_ascii=False, sort_keys=True),
-        submitted_at=utcnow(),
+_KNOWN_KEYS = (
+    select(FamilyKey.kind, FamilyKey.value, Application.reference)
+    .join(Application, Application.id == FamilyKey.application_id)
+    .where(
+        FamilyKey.programme_id == bindparam("programme_id"),
+        FamilyKey.value.in_(bindparam("values", expanding=True)),
     )
-    application.governorate_code = link.governorate_code
-    application.district_code = link.district_code
-    application.locality_code = link.locality_code
-    session.add(application)
-    session.flush()
-    return application
+)
 
 
-def _free_reference(session: Session) -> str:
-    while True:  # 900 million references: a collision is rare, and then we draw again
-        reference = references.new_reference()
-        if session.scalar(select(Application.id).where(Application.reference == reference)) is None:
-            return reference
-
-
-def _refuse_duplicate(session: Session, programme_id: int, registry: str, head_id: str) -> None:
-    stmt = (
-        select(Application.reference)
-        .join(FamilyKey, FamilyKey.application_id == Application.id)
-        .where(
-            FamilyKey.programme_id == programme_id,
-            or_(
-                (FamilyKey.kind == KeyKind.REGISTRY) & (FamilyKey.value == registry),
-                (FamilyKey.kind == KeyKind.HEAD_ID) & (FamilyKey.value == head_id),
-            ),
-        )
-        .limit(1)
+def _known_keys(
+    session: Session, programme_id: int, registry: str, head_id: str, member_ids: tuple[str, ...]
+) -> list[tuple[str, str, str]]:
+    """This round's keys equal to any of the family's: (kind, value, application reference)."""
+    rows = session.execute(
+        _KNOWN_KEYS,
+        {"programme_id": programme_id, "values": sorted({registry, head_id, *member_ids})},
     )
-    existing = session.scalar(stmt)
-    if existing is not None:
-        raise DuplicateFamily(existing)
-
-
-def _classify(
-    session: Session,
-    application: Application,
-    programme_id: int,
-    head_id: str,
-    member_ids: tuple[str, ...],
-    data: dict[str, Any],
-) -> None:
-    reason = ineligibility(data)
-    if reason is not None:
-        application.status, application.reason = ApplicationStatus.INELIGIBLE, reason
-        return
     ids = {head_id, *member_ids}
-    overlap = session.scalar(
-        select(FamilyKey.id)
-        .where(
-            FamilyKey.programme_id == programme_id,
-            FamilyKey.value.in_(ids),
-            FamilyKey.kind.in_([KeyKind.HEAD_ID, KeyKind.MEMBER_ID]),
-        )
-        .limit(1)
+    return [
+        (kind, value, reference)
+        for kind, value, reference in rows
+        if (kind == KeyKind.REGISTRY and value == registry)
+        or (kind in (KeyKind.HEAD_ID, KeyKind.MEMBER_ID) and value in ids)
+    ]
+
+
+def _classify(pages: dict[str, Any], overlap: bool) -> tuple[str, str | None]:
+    """Ineligible (with the reason) beats an overlap, which the committee reviews."""
+    reason = ineligibility(pages)
+    if reason is not None:
+        return ApplicationStatus.INELIGIBLE, reason
+    if overlap:
+        return ApplicationStatus.NEEDS_REVIEW, "member_overlap"
+    return ApplicationStatus.RECEIVED, None
+
+
+@cache
+def _insert_statement(dialect: str) -> Insert:
+    """`INSERT … ON CONFLICT (reference) DO NOTHING RETURNING id`, for this database."""
+    applications = table(Application)
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        upsert(applications)
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(applications.c.id)
     )
-    if overlap is not None:
-        application.status, application.reason = ApplicationStatus.NEEDS_REVIEW, "member_overlap"
 
 
-def _store_keys(
-    session: Session,
-    application: Application,
-    programme_id: int,
-    registry: str,
-    head_id: str,
-    member_ids: tuple[str, ...],
-) -> None:
-    rows = [(KeyKind.REGISTRY, registry, registry), (KeyKind.HEAD_ID, head_id, head_id)]
-    rows += [(KeyKind.MEMBER_ID, mid, f"{application.id}:{n}") for n, mid in enumerate(member_ids)]
-    for kind, value, unique_value in rows:
-        session.add(
-            FamilyKey(
-                programme_id=programme_id,
-                kind=kind,
-                value=value,
-                unique_value=unique_value,
-                application_id=application.id,
-            )
-        )
+def _insert_application(session: Session, values: dict[str, Any]) -> tuple[int, str]:
+    """Insert under a fresh random reference; a taken one (rare: 900 million) draws again.
+
+    The conflict clause makes checking the reference and inserting one statement.
+    """
+    stmt = _insert_statement(session.get_bind().dialect.name)
+    while True:
+        reference = references.new_reference()
+        new_id = session.execute(stmt, {**values, "reference": reference}).scalar()
+        if new_id is not None:
+            return int(new_id), reference
+
+
+def _store_keys(session: Session, application_id: int, programme_id: int, keys: FamilyKeys) -> None:
+    rows = [
+        (KeyKind.REGISTRY, keys.registry, keys.registry),
+        (KeyKind.HEAD_ID, keys.head_id, keys.head_id),
+    ]
+    rows += [
+        (KeyKind.MEMBER_ID, mid, f"{application_id}:{n}") for n, mid in enumerate(keys.member_ids)
+    ]
     try:
-        with session.begin_nested():
-            session.flush()
+        session.execute(
+            _INSERT_KEY,
+            [
+                {
+                    "programme_id": programme_id,
+                    "kind": kind,
+                    "value": value,
+                    "unique_value": unique_value,
+                    "application_id": application_id,
+                }
+                for kind, value, unique_value in rows
+            ],
+        )
     except IntegrityError:
         # Another transaction stored the same family a moment ago: the first one stands.
+        # The caller rolls back, as for every refusal.
         raise DuplicateFamily(None) from None
 
 

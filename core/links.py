@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, func, select, update
+from sqlalchemy import ForeignKey, Integer, String, Text, Update, bindparam, func, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core import throttle
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, table, utcnow
 from core.household import PAGES
 from core.messages import Message, MessageStatus
 from core.programme import Programme, current_programme
@@ -161,18 +162,26 @@ def _one_active_link_per_phone(session: Session, phone: str, now: datetime) -> N
     )
 
 
+_BY_TOKEN = select(Link).where(Link.token_hash == bindparam("token_hash"))
+
+
 def link_for_token(session: Session, token: str, address: str) -> Link:
-    """The usable link a token opens; raises `LinkUnavailable` or `TooManyGuesses`."""
+    """The link a token opens; raises `LinkUnavailable` or `TooManyGuesses`.
+
+    Only misses are counted and only misses are throttled: mobile operators put many phones
+    behind one address, and a guesser next to them must not lock out citizens holding real
+    links. A throttled address still gets nothing for its guesses.
+    """
+    link = None
+    if 16 <= len(token) <= 64:
+        link = session.scalar(_BY_TOKEN, {"token_hash": hash_token(token)})
+    if link is not None:
+        return link
     key = f"links:guess:{address}"
     if throttle.exceeded(session, key, GUESSES_PER_ADDRESS):
         raise TooManyGuesses()
-    link = None
-    if 16 <= len(token) <= 64:
-        link = session.scalar(select(Link).where(Link.token_hash == hash_token(token)))
-    if link is None:
-        throttle.hit(session, key)
-        raise LinkUnavailable()
-    return link
+    throttle.hit(session, key)
+    raise LinkUnavailable()
 
 
 def usable(link: Link) -> Link:
@@ -193,15 +202,52 @@ def save_page(link: Link, page: str, data: dict[str, Any]) -> None:
     link.draft = json.dumps(pages, ensure_ascii=False, sort_keys=True)
 
 
-def consume(session: Session, link: Link) -> None:
-    """Mark the link used, in the caller's transaction; only one transaction can win."""
-    result = session.execute(
-        update(Link)
-        .where(Link.id == link.id, Link.used_at.is_(None), Link.revoked_at.is_(None))
-        .values(used_at=utcnow())
+def _consume_statement() -> Update:
+    """Built once: this runs for every submission, and building it costs more than running it."""
+    links, programmes = table(Link), table(Programme)
+    now = bindparam("now", type_=UTCDateTime())
+    window_open = (
+        select(programmes.c.id)
+        .where(
+            programmes.c.id == links.c.programme_id,
+            programmes.c.opens_at <= now,
+            programmes.c.closes_at > now,
+        )
+        .exists()
     )
-    if not getattr(result, "rowcount", 0):
-        raise LinkUnavailable()
+    return (
+        update(links)
+        .where(
+            links.c.id == bindparam("link_id"),
+            links.c.used_at.is_(None),
+            links.c.revoked_at.is_(None),
+            links.c.expires_at > now,
+            window_open,
+        )
+        .values(used_at=now, draft="{}")
+    )
+
+
+_CONSUME = _consume_statement()
+
+
+def consume(session: Session, link: Link, now: datetime | None = None) -> None:
+    """Mark the link used, in the caller's transaction; only one transaction can win.
+
+    One statement checks everything a submission needs of its link: unused, not revoked,
+    not expired, and its round's window open. The draft is emptied: from now on the
+    family's data live in the application alone. Raises `OutsideWindow` or `LinkUnavailable`.
+    """
+    now = now or utcnow()
+    result = session.execute(_CONSUME, {"link_id": link.id, "now": now})
+    if getattr(result, "rowcount", 0):
+        set_committed_value(link, "used_at", now)
+        set_committed_value(link, "draft", "{}")
+        return
+    programme = session.get(Programme, link.programme_id, populate_existing=True)
+    if programme is None or not programme.is_open(now):
+        raise OutsideWindow()
+    raise LinkUnavailable()
 
 
 def link_state(link: Link, message: Message | None, now: datetime | None = None) -> LinkState:

@@ -14,10 +14,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from core.db import utcnow
+from core.db import table, utcnow
 from core.geography import Area
 from core.messages import Direction, Message, MessageStatus
 from core.queue import JobRunner
@@ -36,35 +36,51 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = 8
 
 
+_INSERT_MESSAGE = insert(table(Message)).returning(table(Message).c.id)
+
+
 def owe_sms(
     session: Session, phone: str, body: str, language: str, purpose: str, area: Area | None
-) -> Message:
-    """Record an SMS that must be sent; it is sent after the caller's transaction commits."""
+) -> int:
+    """Record an SMS that must be sent and return its id; it goes out after the caller commits.
+
+    One prepared insert: every submission owes an acknowledgement.
+    """
     body = strip_invisibles(body)  # what is stored is exactly what is sent (and reconciled)
     _encoding, count = segments(body)
-    message = Message(
-        direction=Direction.OUTBOUND,
-        phone=phone,
-        body=body,
-        language=language,
-        purpose=purpose,
-        status=MessageStatus.PENDING,
-        segments=count,
-        attempts=0,
-        next_attempt_at=utcnow(),
+    now = utcnow()
+    return int(
+        session.execute(
+            _INSERT_MESSAGE,
+            {
+                "direction": Direction.OUTBOUND,
+                "phone": phone,
+                "body": body,
+                "language": language,
+                "purpose": purpose,
+                "status": MessageStatus.PENDING,
+                "segments": count,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+                "updated_at": now,
+                "governorate_code": area.governorate_code if area else None,
+                "district_code": area.district_code if area else None,
+                "locality_code": area.locality_code if area else None,
+            },
+        ).scalar_one()
     )
-    if area is not None:
-        message.place_in(area)
-    session.add(message)
-    session.flush()
-    return message
 
 
-def dispatch(runner: JobRunner, message_ids: Iterable[int]) -> None:
-    """Enqueue the send jobs after commit; a failure here loses nothing (the sweep retries)."""
+def dispatch(runner: JobRunner, message_ids: Iterable[int], new: bool = False) -> None:
+    """Enqueue the send jobs after commit; a failure here loses nothing (the sweep retries).
+
+    `new`: the messages were just committed, so no job for them can be queued yet (a rare
+    second job, from a sweep in between, is harmless: only one can claim the message).
+    """
     for message_id in message_ids:
         try:
-            runner.enqueue("sms", SEND_JOB, message_id, job_id=f"sms-{message_id}")
+            runner.enqueue("sms", SEND_JOB, message_id, job_id=f"sms-{message_id}", new=new)
         except (RedisError, OSError) as exc:
             log.warning(
                 "SMS %s left for the sweep: queue unavailable (%s)", message_id, type(exc).__name__

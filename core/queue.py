@@ -36,7 +36,9 @@ Job = Callable[..., Any] | str  # a function, or its dotted path (how core names
 class JobRunner(Protocol):
     """What the service enqueues work through."""
 
-    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None: ...
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
+        """Queue `func(*args)` once under `job_id`; `new` says the id was never used before."""
+        ...
 
     def state(self) -> str: ...
 
@@ -44,7 +46,7 @@ class JobRunner(Protocol):
 class InlineRunner:
     """No Redis: run each job at once, in this process (a laptop, the demo, some tests)."""
 
-    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None:
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
         _check_queue(queue)
         resolve(func)(*args)
 
@@ -63,11 +65,12 @@ class RedisRunner:
         _check_queue(name)
         return Queue(self.prefix + name, connection=self.connection, default_timeout=JOB_TIMEOUT)
 
-    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str) -> None:
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
         q = self.queue(queue)
-        existing = q.fetch_job(job_id)
-        if existing is not None and existing.get_status() in ("queued", "started", "deferred"):
-            return
+        if not new:  # a sweep re-offering old work must not pile up copies of a queued job
+            existing = q.fetch_job(job_id)
+            if existing is not None and existing.get_status() in ("queued", "started", "deferred"):
+                return
         q.enqueue(func, *args, job_id=job_id)  # type: ignore[type-var]
 
     def state(self) -> str:

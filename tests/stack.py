@@ -91,7 +91,7 @@ class Stack:
         )
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start_web(self, workers: int = 2) -> None:
+    def start_web(self, workers: int = 2, threads: int = 4) -> None:
         self._spawn(
             [
                 str(BIN / "gunicorn"),
@@ -100,7 +100,7 @@ class Stack:
                 "--workers",
                 str(workers),
                 "--threads",
-                "4",
+                str(threads),
                 "wsgi:app",
             ]
         )

@@ -153,10 +153,10 @@ def _send_link() -> str | None:
         session.rollback()
         return str(_l("This number has received three links today. Try again tomorrow."))
     settings = current_app.config["INTAKE_SETTINGS"]
-    message = owe_link_sms(session, link, f"{settings.public_base_url}/f/{token}")
+    message_id = owe_link_sms(session, link, f"{settings.public_base_url}/f/{token}")
     audit.record(session, g.user.username, "link.sent", "link", str(link.id))
     session.commit()
-    dispatch(current_app.extensions["intake.jobs"], [message.id])
+    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
     return None
 
 

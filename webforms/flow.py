@@ -69,27 +69,30 @@ def post_page(
     data, errors = clean_page(page, values, today=_today(), locality_exists=_locality_exists)
     if errors:
         return _render(link, page, form, errors, urls, candidates), 400
-    save_page(link, page, data)
     if page != PAGES[-1]:
+        save_page(link, page, data)
         store.commit()
         return redirect(urls.page(PAGES[PAGES.index(page) + 1]))
-    return _submit(link, urls, entered_by_id)
+    return _submit(link, {**link.pages(), page: data}, urls, entered_by_id)
 
 
-def _submit(link: Link, urls: FlowUrls, entered_by_id: int | None) -> ResponseReturnValue:
+def _submit(
+    link: Link, pages: dict[str, Any], urls: FlowUrls, entered_by_id: int | None
+) -> ResponseReturnValue:
+    """The last page goes straight into the application, not into the link's draft."""
     session = store.db()
-    link.language = str(get_locale() or link.language)
+    language = str(get_locale() or link.language)
     try:
-        application = submit(session, link, entered_by_id)
+        application = submit(session, link, pages, language, entered_by_id)
     except (LinkUnavailable, DuplicateFamily, IncompleteForm, OutsideWindow) as refusal:
         session.rollback()
         late = application_for_link(session, link.id)
         if late is not None:  # a double click or a second tab: the first one won
             return receipt(late, urls)
         return refused(refusal, urls)
-    message = owe_receipt(session, application)
+    message_id = owe_receipt(session, application)
     session.commit()
-    dispatch(current_app.extensions["intake.jobs"], [message.id])
+    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
     return receipt(application, urls)
 
 

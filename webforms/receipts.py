@@ -13,13 +13,12 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.geography import Area, AreaLevel, Locality, locality_area
 from core.links import Link
-from core.messages import Message
 from core.notifications import owe_sms
 from core.references import grouped
 from core.segments import strip_invisibles
 
 
-def owe_receipt(session: Session, application: Application) -> Message:
+def owe_receipt(session: Session, application: Application) -> int:
     """Circular part 5.1(g): an SMS tells the family its form was received, with the reference."""
     with force_locale(application.language):
         body = _(
@@ -40,7 +39,7 @@ def owe_receipt(session: Session, application: Application) -> Message:
     )
 
 
-def owe_link_sms(session: Session, link: Link, url: str) -> Message:
+def owe_link_sms(session: Session, link: Link, url: str) -> int:
     """The one-time link, signed with the municipality's name so the citizen trusts it."""
     if link.phone is None or link.locality_code is None:
         raise ValueError("only a link sent to a phone from a municipality has an SMS")
@@ -52,7 +51,7 @@ def owe_link_sms(session: Session, link: Link, url: str) -> Message:
             place=name,
             url=url,
         )
-    message = owe_sms(
+    message_id = owe_sms(
         session,
         link.phone,
         strip_invisibles(body),
@@ -60,5 +59,5 @@ def owe_link_sms(session: Session, link: Link, url: str) -> Message:
         "form_link",
         locality_area(session, link.locality_code),
     )
-    link.message_id = message.id
-    return message
+    link.message_id = message_id
+    return message_id
