@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import references
 from core.db import Base, UTCDateTime, table, utcnow
+from core.geography import UnknownArea, locality_area
 from core.household import FamilyKeys, family_keys, ineligibility, is_complete
 from core.links import Link, consume
 from core.roles import Permission
@@ -145,13 +146,35 @@ def submit(
         "version": 1,
         "data": json.dumps(pages, ensure_ascii=False, sort_keys=True),
         "submitted_at": utcnow(),
-        "governorate_code": link.governorate_code,
-        "district_code": link.district_code,
-        "locality_code": link.locality_code,
+        **_area_codes(session, link, pages),
     }
     values["id"], values["reference"] = _insert_application(session, values)
     _store_keys(session, values["id"], link.programme_id, keys)
     return Application(**values)
+
+
+def _area_codes(session: Session, link: Link, pages: dict[str, Any]) -> dict[str, str | None]:
+    """The municipality that sent the link; for a hotline link, the town the family lives in."""
+    if link.locality_code is None:
+        try:
+            area = locality_area(session, str(pages["housing"].get("residence_locality") or ""))
+        except UnknownArea:
+            return {"governorate_code": None, "district_code": None, "locality_code": None}
+        return {
+            "governorate_code": area.governorate_code,
+            "district_code": area.district_code,
+            "locality_code": area.locality_code,
+        }
+    return {
+        "governorate_code": link.governorate_code,
+        "district_code": link.district_code,
+        "locality_code": link.locality_code,
+    }
+
+
+def application_by_reference(session: Session, reference: str) -> Application | None:
+    """The application a citizen quotes (on the phone or by SMS), if it exists."""
+    return session.scalar(select(Application).where(Application.reference == reference))
 
 
 _KNOWN_KEYS = (

@@ -39,6 +39,7 @@ class Channel(StrEnum):
 
     SMS_LINK = "sms_link"  # the citizen fills it from a one-time link
     ASSISTED = "assisted"  # a focal point, mukhtar or volunteer fills it during a call
+    HOTLINE = "hotline"  # a one-time link the citizen asked 1766 for (IVR or SMS)
 
 
 class LinkState(StrEnum):
@@ -61,7 +62,8 @@ class Link(AreaScoped, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     channel: Mapped[str] = mapped_column(String(12))
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
-    sender_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    # None for a link the citizen asked the hotline for: no municipality sent it.
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(2), default="ar")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
@@ -116,13 +118,17 @@ def open_programme(session: Session, now: datetime | None = None) -> Programme:
 
 def issue_link(
     session: Session,
-    sender: StaffUser,
+    sender: StaffUser | None,
     phone: str | None,
     language: str,
     channel: Channel = Channel.SMS_LINK,
     ttl_days: int = DEFAULT_TTL_DAYS,
 ) -> tuple[Link, str]:
-    """A new link and its token (shown once: only the hash is kept)."""
+    """A new link and its token (shown once: only the hash is kept).
+
+    With no `sender` the citizen asked the hotline: the link has no municipality, and the
+    application takes its area from the town the family lives in.
+    """
     programme = open_programme(session)
     now = utcnow()
     if phone is not None:
@@ -132,14 +138,15 @@ def issue_link(
         token_hash=hash_token(token),
         channel=channel,
         programme_id=programme.id,
-        sender_id=sender.id,
+        sender_id=sender.id if sender else None,
         phone=phone,
         language=language,
         draft="{}",
         created_at=now,
         expires_at=min(programme.closes_at, now + timedelta(days=ttl_days)),
     )
-    link.place_in(sender.area)
+    if sender is not None:
+        link.place_in(sender.area)
     session.add(link)
     session.flush()
     return link, token

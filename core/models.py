@@ -7,9 +7,12 @@ from core.db import Base
 from core.geography import District, Governorate, Locality
 from core.links import Link
 from core.messages import Message
+from core.opt_outs import SmsOptOut
 from core.programme import Programme
 from core.throttle import ThrottleHit
+from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
+from core.webhook_replies import WebhookReply
 
 __all__ = [
     "Application",
@@ -17,6 +20,7 @@ __all__ = [
     "AuditHead",
     "Base",
     "Call",
+    "CallbackRequest",
     "District",
     "FamilyKey",
     "Governorate",
@@ -24,6 +28,9 @@ __all__ = [
     "Locality",
     "Message",
     "Programme",
+    "SmsOptOut",
     "StaffUser",
     "ThrottleHit",
+    "Ticket",
+    "WebhookReply",
 ]
