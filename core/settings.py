@@ -7,9 +7,11 @@ A bad value stops the process with one line naming the setting and the reason
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -64,6 +66,9 @@ class Settings:
     twilio_api_base_url: str | None = None
     proxy_hops: int = 0  # how many reverse proxies stand before the app (X-Forwarded-For)
     link_ttl_days: int = 7  # a form link lives this long, or until the window closes
+    # The complaint room's opening hours, Beirut time, [opens, closes): outside them the IVR
+    # offers a recorded complaint instead of the agents' queue.
+    complaint_room_hours: tuple[time, time] = (time(8, 0), time(17, 0))
 
     @property
     def is_development(self) -> bool:
@@ -97,6 +102,7 @@ class Settings:
             ),
             proxy_hops=_small_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0, 5),
             link_ttl_days=max(1, _small_int("LINK_TTL_DAYS", env.get("LINK_TTL_DAYS"), 7, 60)),
+            complaint_room_hours=_hours(env.get("COMPLAINT_ROOM_HOURS")),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
@@ -188,6 +194,18 @@ def _redis_url(value: str | None) -> str | None:
     if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
         raise SettingsError("REDIS_URL", f"{value!r} is not a redis:// URL")
     return value.strip()
+
+
+def _hours(value: str | None) -> tuple[time, time]:
+    """`HH:MM-HH:MM`, Beirut time, the first before the second (default 08:00-17:00)."""
+    if not value:
+        return (time(8, 0), time(17, 0))
+    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
+    if match:
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
+            return (time(h1, m1), time(h2, m2))
+    raise SettingsError("COMPLAINT_ROOM_HOURS", f"{value!r} is not like 08:00-17:00")
 
 
 def _small_int(name: str, value: str | None, default: int, maximum: int) -> int:

@@ -69,6 +69,8 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 def _register_adapters(app: Flask) -> None:
     from cli import register_commands
+    from ivr.voice import bp as ivr_bp
+    from sms.inbound import bp as sms_inbound_bp
     from sms.webhooks import bp as sms_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
@@ -78,6 +80,13 @@ def _register_adapters(app: Flask) -> None:
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
     app.register_blueprint(sms_bp)
     csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
+    for twilio_bp in (sms_inbound_bp, ivr_bp):
+        app.register_blueprint(twilio_bp)
+        csrf.exempt(twilio_bp)
+    if app.config["INTAKE_SETTINGS"].is_development:
+        from web.phone_simulator import bp as simulator_bp
+
+        app.register_blueprint(simulator_bp)  # /dev/phone: never in production
     register_commands(app)
 
 
