@@ -11,11 +11,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 import sys
 import tempfile
-from collections import Counter
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
@@ -24,6 +21,7 @@ from redis import Redis
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
+from bench.load import print_table, wrk
 from core.applications import Application
 from core.db import make_engine
 from core.household import clean_page
@@ -38,8 +36,6 @@ PG_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 LINKS = 12_000
-DURATION = "10s"
-CONNECTIONS = 32
 WRK_SCRIPT = Path(__file__).with_name("submit.lua")
 
 
@@ -96,54 +92,6 @@ def _row(model: Link, token: str, draft: str) -> dict[str, object]:
     }
 
 
-def cpu_seconds() -> Counter[str]:
-    """CPU time used so far by the service's processes, by kind (Linux /proc)."""
-    used: Counter[str] = Counter()
-    tick = os.sysconf("SC_CLK_TCK")
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue  # ended meanwhile
-        name = stat[stat.index("(") + 1 : stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2 :].split()
-        kind = "gunicorn" if b"gunicorn" in command else name
-        if kind in ("gunicorn", "postgres", "redis-server"):
-            used[kind] += (int(fields[11]) + int(fields[12])) / tick
-    return used
-
-
-def wrk(
-    url: str, script: Path | None = None, env: dict[str, str] | None = None
-) -> dict[str, float]:
-    """Requests/s, latency and, per request, the CPU milliseconds of each server process."""
-    args = ["wrk", "-t2", f"-c{CONNECTIONS}", f"-d{DURATION}", "--latency", "--timeout", "10s"]
-    if script:
-        args += ["-s", str(script)]
-    before = cpu_seconds()
-    out = subprocess.run(
-        [*args, url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
-    ).stdout
-    used = cpu_seconds()
-    used.subtract(before)
-    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    return {
-        **{f"cpu_{kind}": 1000 * seconds / max(requests, 1) for kind, seconds in used.items()},
-        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),  # type: ignore[union-attr]
-        "errors": float(m.group(1))
-        if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", out))
-        else 0.0,
-    }
-
-
-def _ms(value: str) -> float:
-    number, unit = float(re.match(r"[\d.]+", value).group(0)), value.lstrip("0123456789.")  # type: ignore[union-attr]
-    return number * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
-
-
 def main() -> int:
     database_url = fresh_database(PG_URL, name=make_engine(PG_URL).url.database or "intake_bench")
     Redis.from_url(REDIS_URL).flushdb()
@@ -168,19 +116,12 @@ def main() -> int:
     with Session(engine) as session:
         stored = int(session.scalar(select(func.count()).select_from(Application)) or 0)
     engine.dispose()
-    print(
-        "| endpoint | requests/s | p50 (ms) | p99 (ms) | non-2xx "
-        "| CPU ms/request: gunicorn | PostgreSQL | Redis |\n|---|---|---|---|---|---|---|---|"
+    print_table(
+        [
+            ("GET /livez", live),
+            ("POST /f/<token>/finances (complete submission)", submit),
+        ]
     )
-    for label, row in (
-        ("GET /livez", live),
-        ("POST /f/<token>/finances (complete submission)", submit),
-    ):
-        print(
-            f"| {label} | {row['rps']:.0f} | {row['p50']:.1f} | {row['p99']:.1f} "
-            f"| {row['errors']:.0f} | {row.get('cpu_gunicorn', 0):.2f} "
-            f"| {row.get('cpu_postgres', 0):.2f} | {row.get('cpu_redis-server', 0):.2f} |"
-        )
     print(f"\napplications stored: {stored}; gunicorn: {workers} workers × {threads} threads")
     return 0 if submit["errors"] == 0 else 1
 
