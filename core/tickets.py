@@ -17,7 +17,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
 from core.references import check_digit
-from core.scopes import AreaScoped
+from core.roles import Permission
+from core.scopes import AreaScoped, Viewer, visible
 
 TICKET_DIGITS = 8
 MAX_TEXT = 1000  # characters of a complaint typed by SMS that are kept
@@ -124,3 +125,23 @@ def request_callback(
     session.add(request)
     session.flush()
     return request
+
+
+def tickets_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Ticket]:
+    """The complaint room's tickets of the viewer's area, newest first."""
+    stmt = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return list(session.scalars(visible(stmt, viewer, Ticket, Permission.HANDLE_COMPLAINTS)))
+
+
+def callbacks_visible_to(
+    session: Session, viewer: Viewer, limit: int = 100
+) -> list[CallbackRequest]:
+    """Call-back requests of the viewer's area, newest first, for the room to route."""
+    stmt = (
+        select(CallbackRequest)
+        .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
+        .limit(limit)
+    )
+    return list(
+        session.scalars(visible(stmt, viewer, CallbackRequest, Permission.HANDLE_COMPLAINTS))
+    )

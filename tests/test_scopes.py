@@ -188,6 +188,43 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.applications import Application
     from core.links import Link
+    from core.tickets import CallbackRequest, Ticket
 
     scoped = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, AreaScoped)}
-    assert scoped == {Message, Call, StaffUser, Link, Application}
+    assert scoped == {Message, Call, StaffUser, Link, Application, Ticket, CallbackRequest}
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"), MATRIX, ids=[f"{r.value}@{a}" for r, a, _ in MATRIX]
+)
+def test_tickets_and_call_backs_are_scoped_to_the_complaint_room(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from core.roles import can
+    from core.tickets import (
+        CallbackRequest,
+        TicketCategory,
+        callbacks_visible_to,
+        open_ticket,
+        tickets_visible_to,
+    )
+
+    load_sample_geography(db)
+    for place in PLACES:
+        ticket = open_ticket(
+            db,
+            phone="+9613123456",
+            channel="ivr",
+            language="ar",
+            category=TicketCategory.OTHER,
+        )
+        callback = CallbackRequest(phone="+9613123456", language="ar", status="open")
+        if place != NO_AREA:
+            ticket.place_in(area(db, place))
+            callback.place_in(area(db, place))
+        db.add(callback)
+    db.flush()
+    viewer = make_user(db, role, area_code)
+    wanted = expected if can(role, Permission.HANDLE_COMPLAINTS) else set()
+    assert {t.locality_code or NO_AREA for t in tickets_visible_to(db, viewer)} == wanted
+    assert {c.locality_code or NO_AREA for c in callbacks_visible_to(db, viewer)} == wanted

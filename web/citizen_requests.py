@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from core.applications import Application, ApplicationStatus
 from core.links import Channel, issue_link
 from core.notifications import owe_sms
+from core.phones import NotLebaneseMobile, normalise_mobile
 from core.references import grouped
 from core.tickets import Ticket, TicketCategory, open_ticket
 
@@ -103,8 +104,17 @@ def file_ticket(
         text=text,
         recording_url=recording_url,
     )
+    if not _is_lebanese_mobile(phone):  # a landline or a withheld number cannot take an SMS
+        return ticket, Owed()
     message_id = owe_sms(session, phone, ticket_text(ticket, language), language, "ticket", None)
     return ticket, Owed((message_id,))
+
+
+def _is_lebanese_mobile(phone: str) -> bool:
+    try:
+        return normalise_mobile(phone) == phone
+    except NotLebaneseMobile:
+        return False
 
 
 def ticket_text(ticket: Ticket, language: str) -> str:

@@ -1,0 +1,195 @@
+"""The errands of the voice menu: a form link, a status, a complaint, a call back.
+
+Each works through `web.citizen_requests` (the same rules as the console and SMS) in the
+request's transaction; an errand that did work returns the SMS it owes, and the view commits,
+remembers the reply under the call and step, then dispatches.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from core.applications import application_by_reference
+from core.links import OutsideWindow, TooManyLinks
+from core.phones import NotLebaneseMobile, normalise_mobile
+from core.references import parse_reference
+from core.tickets import MENU_CATEGORIES, TicketCategory, request_callback
+from ivr import prompts
+from ivr.flow import CallInput, Context, Outcome, back_to_menu, farewell, retry
+from ivr.turns import Ask, Record, Target, Turn
+from web.citizen_requests import Owed, file_ticket, send_form_link, send_status, status_text
+
+MOBILE_DIGITS = 8  # every Lebanese mobile has 8 national digits (03 123 456, 71 123 456)
+COMPLAINT_SECONDS = 120
+TOWN_SECONDS = 10
+
+# -- 1: a form link ---------------------------------------------------------------------------
+
+
+def form_link(ctx: Context, call: CallInput) -> Outcome:
+    """To the calling mobile at once; a landline or foreign caller keys in a mobile first."""
+    if call.mobile is None:
+        return Outcome(ask_mobile(call, 0, cannot_receive=True), "ask-mobile")
+    return _send_link(ctx, call, call.mobile)
+
+
+def ask_mobile(call: CallInput, attempt: int, cannot_receive: bool = False) -> Turn:
+    target = Target("link/number", call.params(attempt))
+    return Turn(
+        (prompts.ask_mobile(call.language, cannot_receive),),
+        Ask(target, num_digits=MOBILE_DIGITS, finish_on_key="#"),
+    )
+
+
+def keyed_mobile(ctx: Context, call: CallInput) -> Outcome:
+    """The number the caller keyed in, read back digit by digit before anything is sent."""
+    try:
+        phone = normalise_mobile(call.digits)
+    except NotLebaneseMobile:
+        notice = prompts.not_a_mobile(call.language) if call.digits else None
+        return retry(call, lambda n: ask_mobile(call, n), notice)
+    return Outcome(read_back(call, phone, 0), "read-back")
+
+
+def read_back(call: CallInput, phone: str, attempt: int) -> Turn:
+    national = phonenumbers.format_number(
+        phonenumbers.parse(phone), phonenumbers.PhoneNumberFormat.NATIONAL
+    )
+    # The number travels in the signed URL, as digits only (ASCII, no "+" to escape).
+    target = Target("link/confirm", call.params(attempt, to=phone.lstrip("+")))
+    return Turn((prompts.read_back(call.language, national),), Ask(target))
+
+
+def confirm_mobile(ctx: Context, call: CallInput) -> Outcome:
+    """1 sends the link to the number read back, 2 keys it in again."""
+    try:
+        phone = normalise_mobile("+" + call.args.get("to", ""))
+    except NotLebaneseMobile:
+        return Outcome(ask_mobile(call, 0), "ask-mobile")
+    if call.digits == "1":
+        return _send_link(ctx, call, phone)
+    if call.digits == "2":
+        return Outcome(ask_mobile(call, 0), "re-enter")
+    return retry(call, lambda n: read_back(call, phone, n))
+
+
+def _send_link(ctx: Context, call: CallInput, phone: str) -> Outcome:
+    settings = ctx.settings
+    try:
+        owed = send_form_link(
+            ctx.session, phone, call.language, settings.public_base_url, settings.link_ttl_days
+        )
+    except OutsideWindow:
+        return Outcome(back_to_menu(call.language, prompts.window_closed(call.language)), "closed")
+    except TooManyLinks:
+        return Outcome(back_to_menu(call.language, prompts.too_many_links(call.language)), "limit")
+    return Outcome(farewell(call.language, prompts.link_sent(call.language)), "link-sent", owed)
+
+
+# -- 2: application status ----------------------------------------------------------------
+
+
+def ask_reference(call: CallInput, attempt: int) -> Turn:
+    target = Target("status", call.params(attempt))
+    return Turn((prompts.ask_reference(call.language),), Ask(target, num_digits=10))
+
+
+def status(ctx: Context, call: CallInput) -> Outcome:
+    """Spoken only to the application's own phone; anyone else gets it sent there by SMS."""
+    reference = parse_reference(call.digits) if call.digits else None
+    if reference is None:
+        notice = prompts.invalid_reference(call.language) if call.digits else None
+        return retry(call, lambda n: ask_reference(call, n), notice)
+    application = application_by_reference(ctx.session, reference)
+    if application is None:
+        notice = prompts.unknown_reference(call.language, reference)
+        return retry(call, lambda n: ask_reference(call, n), notice)
+    if call.mobile is not None and call.mobile == application.phone:
+        said = prompts.spoken_status(
+            call.language, status_text(application, call.language), reference
+        )
+        return Outcome(farewell(call.language, said), "status-spoken")
+    # The family reads the SMS: in the language of its application, not the caller's.
+    owed = send_status(ctx.session, application, application.language)
+    sent = prompts.status_sent_by_sms(call.language)
+    return Outcome(farewell(call.language, sent), "status-sms", owed)
+
+
+# -- 3: complaint or correction -------------------------------------------------------------
+
+
+def complaint_menu(call: CallInput, attempt: int) -> Turn:
+    target = Target("complaint", call.params(attempt))
+    return Turn((prompts.complaint_categories(call.language),), Ask(target))
+
+
+def choose_category(ctx: Context, call: CallInput) -> Outcome:
+    category = _category_for_digit(call.digits)
+    if category is None:
+        return retry(call, lambda n: complaint_menu(call, n))
+    return Outcome(record_complaint(call, category, 0), f"category={category.value}")
+
+
+def record_complaint(call: CallInput, category: TicketCategory, attempt: int) -> Turn:
+    target = Target("complaint/record", call.params(attempt, category=category.value))
+    return Turn(
+        (prompts.record_complaint(call.language),),
+        Record(target, max_length=COMPLAINT_SECONDS, fallback=target),
+    )
+
+
+def file_complaint(ctx: Context, call: CallInput) -> Outcome:
+    """The recorded complaint becomes a ticket; its number is said and sent by SMS."""
+    try:
+        category = TicketCategory(call.args.get("category", ""))
+    except ValueError:
+        return Outcome(complaint_menu(call, 0), "ask-category")
+    if call.recording_url is None:
+        notice = prompts.nothing_recorded(call.language)
+        return retry(call, lambda n: record_complaint(call, category, n), notice)
+    ticket, owed = file_ticket(
+        ctx.session,
+        phone=caller_phone(call),
+        channel="ivr",
+        language=call.language,
+        category=category,
+        recording_url=call.recording_url,
+    )
+    said = prompts.ticket_registered(call.language, ticket.number)
+    return Outcome(farewell(call.language, said), "ticket", owed)
+
+
+def _category_for_digit(digits: str) -> TicketCategory | None:
+    if len(digits) == 1 and "1" <= digits <= str(len(MENU_CATEGORIES)):
+        return MENU_CATEGORIES[int(digits) - 1]
+    return None
+
+
+# -- 5: a call back -------------------------------------------------------------------------
+
+
+def ask_town(ctx: Context, call: CallInput) -> Outcome:
+    target = Target("callback", {"lang": call.language})
+    # Nothing recorded still asks for the call back: the town helps, the call back matters.
+    turn = Turn(
+        (prompts.record_town(call.language),),
+        Record(target, max_length=TOWN_SECONDS, fallback=target),
+    )
+    return Outcome(turn, "record-town")
+
+
+def callback(ctx: Context, call: CallInput) -> Outcome:
+    request_callback(
+        ctx.session,
+        phone=caller_phone(call),
+        language=call.language,
+        town_recording_url=call.recording_url,
+    )
+    return Outcome(
+        farewell(call.language, prompts.callback_noted(call.language)), "callback", Owed()
+    )
+
+
+def caller_phone(call: CallInput) -> str:
+    """Who to answer: the caller's mobile, else the number as Twilio gave it (a landline)."""
+    return call.mobile or call.number[:20]
