@@ -401,3 +401,19 @@ def test_the_family_lookup_reads_the_value_index_however_young_the_table(
     else:
         assert "uq_family_keys_value" in plan, plan
         assert "Filter" not in plan, plan  # answered by the index, not by reading the round
+
+
+@pytest.mark.parametrize("status", list(ApplicationStatus))
+def test_status_and_ticket_sms_fit_one_segment_in_every_language(
+    app: Flask, status: ApplicationStatus
+) -> None:
+    from core.segments import segments
+    from core.tickets import Ticket
+    from web.citizen_requests import status_text, ticket_text
+
+    application = Application(reference="9999999999", phone="+9613123456", status=status)
+    ticket = Ticket(number="12345678")
+    with app.test_request_context():
+        for language, encoding in (("ar", "UCS-2"), ("en", "GSM-7"), ("fr", "GSM-7")):
+            for text in (status_text(application, language), ticket_text(ticket, language)):
+                assert segments(text) == (encoding, 1), (language, text)
