@@ -39,6 +39,7 @@ class Call(AreaScoped, Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)  # Twilio's CallDuration
 
 
 def calls_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Call]:

@@ -42,3 +42,33 @@ def call_queued(session: Session, call_sid: str) -> None:
         .where(Call.call_sid == call_sid)
         .values(status=CallStatus.QUEUED, queued_at=utcnow())
     )
+
+
+_ENDED = {
+    "completed": CallStatus.COMPLETED,
+    "busy": CallStatus.FAILED,
+    "no-answer": CallStatus.FAILED,
+    "failed": CallStatus.FAILED,
+    "canceled": CallStatus.ABANDONED,
+}
+
+
+def call_ended(session: Session, call_sid: str, twilio_status: str, seconds: int | None) -> str:
+    """Twilio's last word on a call: its end and length; returns the outcome for the log.
+
+    A caller who hung up while waiting for an agent abandoned the queue (the complaint room
+    counts those). A repeated callback changes nothing.
+    """
+    call = session.scalar(select(Call).where(Call.call_sid == call_sid))
+    if call is None or call.ended_at is not None:
+        return "unknown" if call is None else "repeated"
+    status = _ENDED.get(twilio_status)
+    if status is None:
+        return "ignored"
+    if status is CallStatus.COMPLETED and call.status == CallStatus.QUEUED:
+        status = CallStatus.ABANDONED
+    call.status = status
+    call.ended_at = utcnow()
+    if seconds is not None:
+        call.duration_seconds = seconds
+    return str(status)

@@ -19,7 +19,7 @@ from core.notifications import dispatch
 from core.phones import NotLebaneseMobile, masked, normalise_mobile
 from core.settings import Settings
 from core.webhook_replies import earlier_reply, remember_reply
-from ivr import menu, prompts, tasks
+from ivr import calllog, menu, prompts, tasks
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Step
 from ivr.turns import Hangup, Turn, render
 from web import store
@@ -32,6 +32,7 @@ bp = Blueprint("ivr", __name__, url_prefix="/ivr")
 
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")
 _KEYS = re.compile(r"[0-9*#]{1,40}")
+_SECONDS = re.compile(r"[0-9]{1,6}")  # ASCII digits only (str.isdigit accepts "٣")
 MAX_RECORDING_URL = 300  # tickets.recording_url and callback_requests.town_recording_url
 FAILED_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Hangup /></Response>'
 
@@ -103,6 +104,31 @@ def callback() -> Response:
 def hold() -> Response:
     """Twilio's `waitUrl` for the complaint room's queue."""
     return answer("hold", menu.hold)
+
+
+@bp.post("/call-status")
+@twilio_webhook
+def call_status() -> Response:
+    """The number's "call status changes" callback: the call's end, length and outcome.
+
+    Always 204 (Twilio needs no TwiML here, and retrying could not mend a bad request).
+    """
+    sid = _matching(_SID, request.form.get("CallSid", ""))
+    duration = request.form.get("CallDuration", "")
+    seconds = (
+        int(duration) if duration.isascii() and duration.isdigit() and len(duration) < 7 else None
+    )
+    try:
+        outcome = calllog.call_ended(
+            store.db(), sid, request.form.get("CallStatus", "")[:20], seconds
+        )
+        store.commit()
+    except Exception as exc:
+        _roll_back()
+        log.error("ivr call=%s status callback failed: %s", sid or "-", type(exc).__name__)
+        return Response(status=204)
+    log.info("ivr call=%s ended: %s after %s s", sid or "-", outcome, seconds)
+    return Response(status=204)
 
 
 def answer(step: str, handler: Step, *, work: bool = False) -> Response:

@@ -739,6 +739,7 @@ PATHS = [
     "/ivr/complaint/record?attempt=0&category=other&lang=ar",
     "/ivr/callback?lang=ar",
     "/ivr/hold?lang=ar",
+    "/ivr/call-status",
 ]
 
 
@@ -759,6 +760,32 @@ def test_a_request_twilio_did_not_sign_is_refused(
 
     assert response.status_code == 403
     assert count(db, Ticket) == 0 and count(db, CallbackRequest) == 0 and count(db, Call) == 0
+
+
+def test_the_end_of_a_call_is_logged_with_its_length_and_outcome(
+    phone: Phone, db: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    phone.choose("en", "9")
+    caplog.set_level(logging.INFO, logger="ivr.voice")
+    ended = phone.post("/ivr/call-status", CallStatus="completed", CallDuration="42")
+    again = phone.post("/ivr/call-status", CallStatus="completed", CallDuration="43")
+
+    assert (ended.status_code, again.status_code) == (204, 204)
+    call = db.scalars(select(Call)).one()
+    assert (call.status, call.duration_seconds) == (CallStatus.COMPLETED, 42)
+    assert call.ended_at is not None
+    assert "ended: completed after 42 s" in caplog.text
+    assert CALLER[-6:] not in caplog.text
+
+
+def test_a_caller_who_hangs_up_in_the_queue_abandoned_it(
+    phone: Phone, clock: Callable[[datetime], None], db: Session
+) -> None:
+    clock(BEIRUT_10AM)
+    phone.choose("en", "4")
+    phone.post("/ivr/call-status", CallStatus="completed", CallDuration="95")
+    call = db.scalars(select(Call)).one()
+    assert (call.status, call.duration_seconds) == (CallStatus.ABANDONED, 95)
 
 
 def test_a_failure_inside_still_answers_twiml_apologises_and_keeps_nothing(
