@@ -37,7 +37,7 @@ REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 PUBLIC = "https://intake.bench"
 HOTLINE = "+9611766"
 REQUESTS = 20_000
-WRK_SCRIPT = Path(__file__).with_name("signed.lua")
+WRK_SCRIPT = Path(__file__).with_name("requests.lua")
 VALIDATOR = RequestValidator(AUTH_TOKEN)
 
 

@@ -36,7 +36,7 @@ PG_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 LINKS = 12_000
-WRK_SCRIPT = Path(__file__).with_name("submit.lua")
+WRK_SCRIPT = Path(__file__).with_name("requests.lua")
 
 
 def prepare_links(database_url: str, count: int) -> list[str]:
@@ -101,7 +101,7 @@ def main() -> int:
     workers = int(os.environ.get("BENCH_WEB_WORKERS", "4"))
     threads = int(os.environ.get("BENCH_WEB_THREADS", "4"))
     with FakeTwilio() as twilio, tempfile.NamedTemporaryFile("w", suffix=".txt") as token_file:
-        token_file.write("\n".join(tokens))
+        token_file.write("\n".join(f"/f/{token}/finances\t-\t{body}" for token in tokens))
         token_file.flush()
         stack = Stack(database_url, REDIS_URL, twilio)
         stack.env["INTAKE_ENV"] = "test"
@@ -109,7 +109,7 @@ def main() -> int:
         try:
             stack.start_web(workers=workers, threads=threads)
             live = wrk(f"{stack.base}/livez")
-            submit = wrk(stack.base, WRK_SCRIPT, {"TOKENS": token_file.name, "BODY": body})
+            submit = wrk(stack.base, WRK_SCRIPT, {"REQUESTS": token_file.name})
         finally:
             stack.stop()
     engine = make_engine(database_url)

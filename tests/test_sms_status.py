@@ -12,29 +12,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from core.messages import Direction, Message, MessageStatus, message_by_id, record_status
-from core.settings import Environment, Settings, SmsBackend
+from core.settings import Environment
 from sms.gateway import OutgoingSms, status_callback_url
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.twilio_requests import PUBLIC, twilio_settings
 from web.app import create_app
 from web.twilio_auth import twilio_signature_valid
 
-PUBLIC = "https://intake.test"
 SID = "SM" + "a" * 32
 OTHER_SID = "SM" + "b" * 32
-
-
-def twilio_settings(engine: Engine, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "sms_backend": SmsBackend.TWILIO,
-        "twilio_account_sid": ACCOUNT_SID,
-        "twilio_auth_token": AUTH_TOKEN,
-        "twilio_from_number": "+15005550006",
-        "public_base_url": PUBLIC,
-    }
-    values.update(overrides)
-    return settings_for(engine.url.render_as_string(hide_password=False), **values)
 
 
 @pytest.fixture

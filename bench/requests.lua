@@ -1,5 +1,5 @@
--- wrk script: each request is a different prepared, signed Twilio webhook.
--- REQUESTS names a file of lines "path<TAB>signature<TAB>urlencoded body".
+-- wrk script: each request is a different prepared POST (a form's last page, a signed webhook).
+-- REQUESTS names a file of lines "path<TAB>signature<TAB>urlencoded body"; "-" is no signature.
 local requests = {}
 for line in io.lines(os.getenv("REQUESTS")) do
   local path, signature, body = line:match("^([^\t]+)\t([^\t]+)\t(.*)$")
@@ -20,8 +20,9 @@ end
 function request()
   local r = requests[(next_index % #requests) + 1]
   next_index = next_index + stride
-  return wrk.format("POST", r.path, {
-    ["Content-Type"] = "application/x-www-form-urlencoded",
-    ["X-Twilio-Signature"] = r.signature,
-  }, r.body)
+  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+  if r.signature ~= "-" then
+    headers["X-Twilio-Signature"] = r.signature
+  end
+  return wrk.format("POST", r.path, headers, r.body)
 end
