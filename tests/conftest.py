@@ -26,7 +26,7 @@ from core.db import make_engine
 from core.settings import Environment, Settings
 from web.app import create_app
 
-pytest_plugins = ["tests.fake_twilio"]
+pytest_plugins = ["tests.fake_twilio", "tests.cli_helpers"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get(
