@@ -12,7 +12,7 @@ from cli.common import operator, settings, unit_of_work
 from core import migrate
 from core.audit import verify_chain
 from core.db import make_engine, utcnow
-from core.housekeeping import purge_throttle_hits
+from core.housekeeping import purge_throttle_hits, purge_webhook_replies
 from core.programme import DEFAULT_CODE, WindowError, in_beirut, parse_beirut_time, set_window
 
 db_group = AppGroup("db", help="The store's schema.")
@@ -82,7 +82,7 @@ def audit_verify() -> None:
 def housekeeping_command() -> None:
     """Queue the periodic clean-up jobs (run it hourly from cron or the platform's scheduler)."""
     hour = f"{utcnow():%Y%m%d%H}"
-    current_app.extensions["intake.jobs"].enqueue(
-        "default", purge_throttle_hits, job_id=f"purge-throttle-{hour}"
-    )
+    jobs = current_app.extensions["intake.jobs"]
+    jobs.enqueue("default", purge_throttle_hits, job_id=f"purge-throttle-{hour}")
+    jobs.enqueue("default", purge_webhook_replies, job_id=f"purge-webhook-replies-{hour}")
     click.echo("housekeeping queued")

@@ -58,6 +58,21 @@ def test_housekeeping_command_purges_old_attempts(runner: object, db: Session) -
     assert _remaining(db) == 1
 
 
+def test_housekeeping_forgets_webhook_replies_older_than_any_retry(
+    runner: object, db: Session
+) -> None:
+    from core.webhook_replies import WebhookReply, earlier_reply
+
+    db.add(WebhookReply(key="sms:old", body="<Response/>", created_at=utcnow() - timedelta(3)))
+    db.add(WebhookReply(key="sms:new", body="<Response/>", created_at=utcnow()))
+    db.commit()
+    result = runner.invoke(args=["housekeeping"])  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    assert earlier_reply(db, "sms:old") is None
+    assert earlier_reply(db, "sms:new") == "<Response/>"
+
+
 def test_unknown_queue_is_refused() -> None:
     import pytest
 
