@@ -216,3 +216,9 @@ def test_role_without_permission_gets_403(client: FlaskClient, db: Session) -> N
     response = client.get("/test-only-links")
     assert response.status_code == 403
     assert "غير مسموح" in response.get_data(as_text=True)
+
+
+def test_the_phone_simulator_is_not_served_outside_development(client: FlaskClient) -> None:
+    """/dev/phone signs webhooks with the auth token: it must never exist in production."""
+    assert client.get("/dev/phone").status_code == 404
+    assert client.post("/dev/phone/sms", data={"body": "LINK"}).status_code in (400, 404)
