@@ -12,11 +12,10 @@ from hypothesis import strategies as st
 
 from core import household
 from core.digits import strip_marks, to_ascii_digits
+from core.fields import ErrorCode, FieldError, age_on
 from core.household import (
     MAX_MEMBERS,
     PAGES,
-    ErrorCode,
-    FieldError,
     Ineligible,
     clean_page,
     family_keys,
@@ -290,15 +289,15 @@ def test_each_rule_refuses_with_the_field_and_the_code(
     ("value", "age"), [("2004-04-25", 16), ("1910-04-25", 110), ("1909-04-26", 110)]
 )
 def test_the_head_may_be_16_to_110_on_the_day(value: str, age: int) -> None:
-    assert household.age_on(date.fromisoformat(value), TODAY) == age
+    assert age_on(date.fromisoformat(value), TODAY) == age
     assert clean("personal", changed(PERSONAL, "head_birth_date", value))[1] == []
 
 
 def test_a_leap_day_birthday_counts_from_the_first_of_march() -> None:
     born = date(2004, 2, 29)
-    assert household.age_on(born, date(2020, 2, 28)) == 15
-    assert household.age_on(born, date(2020, 2, 29)) == 16
-    assert household.age_on(born, date(2021, 2, 28)) == 16
+    assert age_on(born, date(2020, 2, 28)) == 15
+    assert age_on(born, date(2020, 2, 29)) == 16
+    assert age_on(born, date(2021, 2, 28)) == 16
 
 
 def test_limits_are_inclusive() -> None:

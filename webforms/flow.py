@@ -24,8 +24,9 @@ from core.applications import (
     submit,
 )
 from core.db import utcnow
+from core.fields import FieldError
 from core.geography import Locality
-from core.household import MAX_MEMBERS, PAGES, FieldError, clean_page, provided_members
+from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
 from core.programme import BEIRUT

@@ -1,7 +1,8 @@
 """The words of the household form: titles, labels, help, option labels, errors, declaration.
 
-Keys are `core.household`'s field names, option values and codes; every text is a whole
-English sentence or phrase (the msgid), translated through the catalogs at render time.
+Keys are `core.household`'s field names and option values, and `core.fields`' error codes; every
+text is a whole English sentence or phrase (the msgid), translated through the catalogs at render
+time.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from core.household import ErrorCode, FieldError, Ineligible
+from core.fields import ErrorCode, FieldError
+from core.household import Ineligible
 
 E = ErrorCode
 
