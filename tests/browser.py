@@ -7,9 +7,12 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
+import pytest
 from flask import Flask
 from playwright.sync_api import Browser, sync_playwright
+from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -27,6 +30,40 @@ CHROMIUM_ARGS = [
 
 def chromium_missing() -> bool:
     return not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM))
+
+
+def require_chromium() -> None:
+    """Skip without Chromium on a laptop; under CI=true its absence fails the run."""
+    from tests.conftest import IN_CI
+
+    if chromium_missing():
+        if IN_CI:
+            pytest.fail("chromium is not installed (CI=true: nothing is skipped)")
+        pytest.skip("chromium is not installed")
+
+
+def demo_service(folder: Path, **settings: object) -> tuple[Flask, Engine, str]:
+    """A development service on a fresh SQLite store in `folder`, set up by the real `demo`
+    command; returns the app, its engine (dispose it) and what `demo` printed."""
+    from core import migrate
+    from core.db import make_engine, make_sessionmaker
+    from core.settings import Environment
+    from tests.conftest import settings_for
+    from web.app import create_app
+
+    require_chromium()
+    url = f"sqlite:///{folder}/intake.sqlite3"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    values: dict[str, object] = {
+        "environment": Environment.DEVELOPMENT,
+        "public_base_url": "http://127.0.0.1",
+        **settings,
+    }
+    app = create_app(settings_for(url, **values), session_factory=make_sessionmaker(engine))
+    result = app.test_cli_runner().invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    return app, engine, result.output
 
 
 @contextmanager

@@ -11,13 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from core import migrate
 from core.audit import AuditEvent
 from core.db import make_engine, make_sessionmaker
-from core.settings import Environment
-from tests.browser import chromium, chromium_missing, live_server
-from tests.conftest import IN_CI, settings_for
-from web.app import create_app
+from tests.browser import chromium, demo_service, live_server
 
 pytestmark = pytest.mark.browser
 
@@ -25,21 +21,9 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def demo_site(tmp_path: Path) -> Iterator[tuple[str, str, Flask]]:
     """A development service on a fresh SQLite store, set up by the real `demo` command."""
-    if chromium_missing():
-        if IN_CI:
-            pytest.fail("chromium is not installed (CI=true: nothing is skipped)")
-        pytest.skip("chromium is not installed")
-    url = f"sqlite:///{tmp_path}/intake.sqlite3"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    settings = settings_for(
-        url, environment=Environment.DEVELOPMENT, public_base_url="http://127.0.0.1"
-    )
-    app = create_app(settings, session_factory=make_sessionmaker(engine))
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
-    password = re.search(r"demo-focal\s+(\S+)\s+focal_point", result.output)
-    assert password, result.output
+    app, engine, output = demo_service(tmp_path)
+    password = re.search(r"demo-focal\s+(\S+)\s+focal_point", output)
+    assert password, output
     with live_server(app) as base:
         yield base, password.group(1), app
     engine.dispose()

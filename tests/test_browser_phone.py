@@ -12,16 +12,11 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from core import migrate
 from core.applications import Application
-from core.db import make_engine, make_sessionmaker
-from core.settings import Environment
-from tests.browser import chromium, chromium_missing, live_server
-from tests.conftest import IN_CI, settings_for
+from tests.browser import chromium, demo_service, live_server
 from tests.fake_twilio import AUTH_TOKEN
 from tests.households import pages
 from tests.test_forms import fill
-from web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -29,22 +24,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def simulator_site(tmp_path: Path) -> Iterator[tuple[str, Flask]]:
     """A development service with a Twilio auth token, so every webhook checks signatures."""
-    if chromium_missing():
-        if IN_CI:
-            pytest.fail("chromium is not installed (CI=true: nothing is skipped)")
-        pytest.skip("chromium is not installed")
-    url = f"sqlite:///{tmp_path}/intake.sqlite3"
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    settings = settings_for(
-        url,
-        environment=Environment.DEVELOPMENT,
-        public_base_url="http://127.0.0.1",
-        twilio_auth_token=AUTH_TOKEN,
-    )
-    app = create_app(settings, session_factory=make_sessionmaker(engine))
-    result = app.test_cli_runner().invoke(args=["demo"])
-    assert result.exit_code == 0, result.output
+    app, engine, _output = demo_service(tmp_path, twilio_auth_token=AUTH_TOKEN)
     with live_server(app) as base:
         yield base, app
     engine.dispose()

@@ -25,8 +25,8 @@ from core.links import issue_link
 from core.messages import Message, MessageStatus
 from core.references import grouped
 from core.users import StaffUser
-from tests.browser import chromium, chromium_missing
-from tests.conftest import IN_CI, PG_URL, unavailable
+from tests.browser import chromium, require_chromium
+from tests.conftest import PG_URL, unavailable
 from tests.factories import PASSWORD
 from tests.households import pages
 from tests.stack import Stack, free_port, kill, running_stack, stack_engine, wait_until
@@ -86,8 +86,7 @@ def stored_messages(stack: Stack) -> list[Message]:
 def test_focal_point_sends_a_link_and_the_citizen_submits_in_chromium(
     stack: Stack, javascript: bool
 ) -> None:
-    if chromium_missing():
-        (pytest.fail if IN_CI else pytest.skip)("chromium is not installed")
+    require_chromium()
     stack.start_web()
     stack.start_worker()
     with chromium() as browser:
