@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from markupsafe import escape
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
@@ -70,7 +72,7 @@ def set_number() -> ResponseReturnValue:
 def send_sms() -> ResponseReturnValue:
     state = _state()
     body = request.form.get("body", "")[:1600]
-    _say(state, "you (SMS)", body)
+    _say(state, _("you (SMS)"), body)
     fields = {
         "MessageSid": "SM" + secrets.token_hex(16),
         "AccountSid": ACCOUNT,
@@ -82,7 +84,7 @@ def send_sms() -> ResponseReturnValue:
     }
     twiml = _post("/sms/inbound", fields)
     for message in _parse(twiml).findall("./Message"):
-        _say(state, "1766 (SMS reply)", "".join(message.itertext()))
+        _say(state, _("1766 (SMS reply)"), "".join(message.itertext()))
     _save(state)
     return redirect(url_for(".phone"))
 
@@ -92,7 +94,7 @@ def call() -> ResponseReturnValue:
     state = _state()
     state["call_sid"] = "CA" + secrets.token_hex(16)
     state.pop("waiting", None)
-    _say(state, "you", "(calls 1766)")
+    _say(state, _("you"), _("(calls 1766)"))
     _run(state, "/ivr/voice", {})
     _save(state)
     return redirect(url_for(".phone"))
@@ -108,11 +110,11 @@ def answer() -> ResponseReturnValue:
     state.pop("waiting", None)
     if waiting["kind"] == "keys":
         digits = "".join(ch for ch in request.form.get("digits", "") if ch in "0123456789*#")[:20]
-        _say(state, "you (keys)", digits or "(silence)")
+        _say(state, _("you (keys)"), digits or _("(silence)"))
         _run(state, waiting["action"], {"Digits": digits})
     else:
         words = request.form.get("words", "")[:200]
-        _say(state, "you (recording)", words or "(silence)")
+        _say(state, _("you (recording)"), words or _("(silence)"))
         recording = "https://api.twilio.com/recordings/RE" + secrets.token_hex(16)
         _run(
             state,
@@ -127,7 +129,7 @@ def answer() -> ResponseReturnValue:
 def hang_up() -> ResponseReturnValue:
     state = _state()
     if state.pop("call_sid", None):
-        _say(state, "you", "(hangs up)")
+        _say(state, _("you"), _("(hangs up)"))
     state.pop("waiting", None)
     _save(state)
     return redirect(url_for(".phone"))
@@ -157,26 +159,30 @@ def _run(state: dict[str, Any], path: str, extra: dict[str, str]) -> None:
                 state["waiting"] = {"kind": "keys", "action": _path(verb.get("action"), path)}
                 return
             elif verb.tag == "Record":
-                _say(state, "1766", "(beep: speak now)")
+                _say(state, "1766", _("(beep: speak now)"))
                 state["waiting"] = {"kind": "record", "action": _path(verb.get("action"), path)}
                 return
             elif verb.tag == "Enqueue":
-                _say(state, "1766", f"(you wait in the queue «{(verb.text or '').strip()}»)")
+                _say(
+                    state,
+                    "1766",
+                    _("(you wait in the queue %(queue)s)", queue=(verb.text or "").strip()),
+                )
                 state.pop("call_sid", None)
                 return
             elif verb.tag == "Hangup":
-                _say(state, "1766", "(hangs up)")
+                _say(state, "1766", _("(hangs up)"))
                 state.pop("call_sid", None)
                 return
             elif verb.tag == "Redirect":
                 next_path = _path(verb.text, path)
                 break
         if next_path is None:  # the TwiML ran out: Twilio ends the call
-            _say(state, "1766", "(the call ends)")
+            _say(state, "1766", _("(the call ends)"))
             state.pop("call_sid", None)
             return
         path, extra = next_path, {}
-    _say(state, "1766", "(too many redirects: the simulator stopped following them)")
+    _say(state, "1766", _("(too many redirects: the simulator stopped following them)"))
     state.pop("call_sid", None)
 
 
@@ -197,7 +203,8 @@ def _post(path: str, fields: dict[str, str]) -> str:
         base_url=f"{base.scheme}://{base.netloc}",
     )
     if response.status_code != 200:
-        return f"<Response><Say>(the webhook answered {response.status_code})</Say></Response>"
+        answer = escape(_("(the webhook answered %(status)s)", status=response.status_code))
+        return f"<Response><Say>{answer}</Say></Response>"
     return response.get_data(as_text=True)
 
 
