@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     bindparam,
+    delete,
     insert,
     select,
 )
@@ -35,7 +36,7 @@ from core.geography import UnknownArea, locality_area
 from core.household import FamilyKeys, family_keys, ineligibility, is_complete
 from core.links import Link, consume
 from core.roles import Permission
-from core.scopes import AreaScoped, Viewer, visible
+from core.scopes import AreaScoped, Viewer, covers, visible
 
 
 class ApplicationStatus(StrEnum):
@@ -294,3 +295,114 @@ def _search(stmt: Any, search: str) -> Any:
         return stmt.where(Application.phone == normalise_mobile(text))
     except NotLebaneseMobile:
         return stmt.where(Application.id.is_(None))  # neither a reference nor a phone
+
+
+class ApplicationVersion(Base):
+    """A version of a family's form that a correction replaced, kept as it was.
+
+    The application row always holds the current version; every earlier one is here, with
+    the correction that replaced it. Nothing a family sent is ever overwritten.
+    """
+
+    __tablename__ = "application_versions"
+    __table_args__ = (UniqueConstraint("application_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    phone: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    data: Mapped[str] = mapped_column(Text)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    replaced_by_correction_id: Mapped[int | None] = mapped_column(Integer)
+
+    def pages(self) -> dict[str, dict[str, Any]]:
+        data: dict[str, dict[str, Any]] = json.loads(self.data)
+        return data
+
+
+def revise(
+    session: Session, application: Application, pages: dict[str, Any], correction_id: int
+) -> None:
+    """Make `pages` the application's next version; the current one is kept as it was.
+
+    The family's keys follow the new data; a registry or head ID that belongs to another
+    family in the round raises `DuplicateFamily` (the caller rolls back). The circular's
+    exclusion rules are applied again to the corrected data.
+    """
+    if not is_complete(pages):
+        raise IncompleteForm()
+    keys = family_keys(pages)
+    known = [
+        row
+        for row in _known_keys(
+            session, application.programme_id, keys.registry, keys.head_id, keys.member_ids
+        )
+        if row[2] != application.reference
+    ]
+    for kind, value, reference in known:
+        if (kind, value) in ((KeyKind.REGISTRY, keys.registry), (KeyKind.HEAD_ID, keys.head_id)):
+            raise DuplicateFamily(reference)
+    session.add(
+        ApplicationVersion(
+            application_id=application.id,
+            version=application.version,
+            phone=application.phone,
+            status=application.status,
+            reason=application.reason,
+            data=application.data,
+            valid_from=_version_start(session, application),
+            replaced_at=utcnow(),
+            replaced_by_correction_id=correction_id,
+        )
+    )
+    overlap = any(kind != KeyKind.REGISTRY for kind, _value, _reference in known)
+    application.status, application.reason = _classify(pages, overlap)
+    application.data = json.dumps(pages, ensure_ascii=False, sort_keys=True)
+    application.phone = pages["personal"]["phone"]
+    application.version += 1
+    session.execute(delete(FamilyKey).where(FamilyKey.application_id == application.id))
+    _store_keys(session, application.id, application.programme_id, keys)
+    session.flush()
+
+
+def _version_start(session: Session, application: Application) -> datetime:
+    """When the current version began: submission, or the last correction's approval."""
+    last = session.scalar(
+        select(ApplicationVersion.replaced_at)
+        .where(ApplicationVersion.application_id == application.id)
+        .order_by(ApplicationVersion.version.desc())
+        .limit(1)
+    )
+    return last or application.submitted_at
+
+
+def versions_of(session: Session, application_id: int) -> list[ApplicationVersion]:
+    """The replaced versions of an application, oldest first."""
+    stmt = (
+        select(ApplicationVersion)
+        .where(ApplicationVersion.application_id == application_id)
+        .order_by(ApplicationVersion.version)
+    )
+    return list(session.scalars(stmt))
+
+
+def application_for(session: Session, viewer: Viewer, application_id: int) -> Application | None:
+    """One application by id, if the viewer may read it."""
+    application = session.get(Application, application_id)
+    if application is None or not covers(viewer, application, Permission.VIEW_APPLICATIONS):
+        return None
+    return application
+
+
+def applications_of_phone(session: Session, viewer: Viewer, phone: str) -> list[Application]:
+    """The applications a caller's number appears on (the agent's view when a call comes in)."""
+    stmt = (
+        select(Application)
+        .where(Application.phone == phone)
+        .order_by(Application.submitted_at.desc())
+        .limit(20)
+    )
+    return list(session.scalars(visible(stmt, viewer, Application, Permission.VIEW_APPLICATIONS)))

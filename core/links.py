@@ -40,6 +40,7 @@ class Channel(StrEnum):
     SMS_LINK = "sms_link"  # the citizen fills it from a one-time link
     ASSISTED = "assisted"  # a focal point, mukhtar or volunteer fills it during a call
     HOTLINE = "hotline"  # a one-time link the citizen asked 1766 for (IVR or SMS)
+    CORRECTION = "correction"  # a one-time link to propose corrections to an application
 
 
 class LinkState(StrEnum):
@@ -67,6 +68,9 @@ class Link(AreaScoped, Base):
     phone: Mapped[str | None] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(2), default="ar")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    # The application a correction link corrects (None for form links). No foreign key:
+    # applications already point at links, and a cycle of keys complicates every migration.
+    application_id: Mapped[int | None] = mapped_column(Integer)
     draft: Mapped[str] = mapped_column(Text, default="{}")  # JSON: page -> cleaned data
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,14 +1,16 @@
 """Every table of the store, imported in one place so migrations and tests see them all."""
 
-from core.applications import Application, FamilyKey
+from core.applications import Application, ApplicationVersion, FamilyKey
 from core.audit import AuditEvent, AuditHead
 from core.calls import Call
+from core.corrections import CorrectionRequest
 from core.db import Base
 from core.geography import District, Governorate, Locality
 from core.links import Link
 from core.messages import Message
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
+from core.score_requests import ScoreRequest
 from core.throttle import ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
@@ -16,11 +18,13 @@ from core.webhook_replies import WebhookReply
 
 __all__ = [
     "Application",
+    "ApplicationVersion",
     "AuditEvent",
     "AuditHead",
     "Base",
     "Call",
     "CallbackRequest",
+    "CorrectionRequest",
     "District",
     "FamilyKey",
     "Governorate",
@@ -28,6 +32,7 @@ __all__ = [
     "Locality",
     "Message",
     "Programme",
+    "ScoreRequest",
     "SmsOptOut",
     "StaffUser",
     "ThrottleHit",

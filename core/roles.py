@@ -36,6 +36,7 @@ class Permission(StrEnum):
     VIEW_MESSAGES = "view_messages"  # read the SMS and call log of the area
     VIEW_REPORTS = "view_reports"  # dashboards and counts of the area
     VIEW_AUDIT = "view_audit"  # read the audit trail
+    VIEW_COMPLAINTS = "view_complaints"  # read the complaints of the area (misconduct aside)
     HANDLE_COMPLAINTS = "handle_complaints"  # take calls, log complaints and corrections
     DECIDE_CORRECTIONS = "decide_corrections"  # approve or reject corrections
     VIEW_LISTS = "view_lists"  # read beneficiary lists of the area
@@ -45,18 +46,23 @@ class Permission(StrEnum):
 
 P = Permission
 _MUNICIPAL = frozenset({P.VIEW_APPLICATIONS, P.ENTER_APPLICATIONS, P.SEND_LINKS, P.VIEW_MESSAGES})
-_AREA_READ = frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_REPORTS})
+_AREA_READ = frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_REPORTS, P.VIEW_COMPLAINTS})
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.FOCAL_POINT: _MUNICIPAL | {P.VIEW_REPORTS},
+    Role.FOCAL_POINT: _MUNICIPAL | {P.VIEW_REPORTS, P.VIEW_COMPLAINTS},
     Role.MUKHTAR: _MUNICIPAL,
     Role.VOLUNTEER: _MUNICIPAL,
     Role.QAIMAQAM: _AREA_READ,
     Role.GOVERNOR: _AREA_READ,
     Role.MINISTRY: _AREA_READ | {P.VIEW_LISTS},
     Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS},
-    Role.AGENT: frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.HANDLE_COMPLAINTS}),
-    Role.COMMITTEE: frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.DECIDE_CORRECTIONS}),
+    Role.AGENT: frozenset(
+        {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.HANDLE_COMPLAINTS}
+    ),
+    # The committee also supervises the room: it sees the overdue tickets.
+    Role.COMMITTEE: frozenset(
+        {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.DECIDE_CORRECTIONS}
+    ),
     Role.ARMY: frozenset({P.VIEW_LISTS, P.RECORD_HANDOVERS}),
     Role.ADMIN: frozenset({P.MANAGE_USERS}),
 }

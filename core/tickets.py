@@ -1,27 +1,34 @@
-"""Complaints, data-correction requests and call-back requests from the hotline and SMS.
+"""Complaints and call-back requests: what 1766 owes a citizen who is not served.
 
 A ticket is what a citizen is told to quote: an 8-digit number (seven random digits and a
-Verhoeff check digit, so a misheard digit is caught). The complaint room reads tickets and
-call-back requests of its area; a correction is approved by the committee, never by the agent
-who logged it (that comes with the complaint-room issue).
+Verhoeff check digit, so a misheard digit is caught). Each ticket has a deadline by category;
+a ticket still open past it is escalated to the supervisors. Reports of misconduct are never
+shown to a municipality's own staff: the complaint may be about them.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import ForeignKey, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core import audit
+from core.applications import Application
 from core.db import Base, UTCDateTime, utcnow
+from core.geography import Area, AreaLevel
+from core.programme import BEIRUT
 from core.references import check_digit
-from core.roles import Permission
-from core.scopes import AreaScoped, Viewer, visible
+from core.roles import Permission, can
+from core.scopes import AreaScoped, Viewer, covers, visible
 
 TICKET_DIGITS = 8
 MAX_TEXT = 1000  # characters of a complaint typed by SMS that are kept
+MAX_NOTE = 1000  # characters of a resolution note (it is also sent by SMS, in part)
 
 
 class TicketKind(StrEnum):
@@ -32,20 +39,108 @@ class TicketKind(StrEnum):
 
 
 class TicketCategory(StrEnum):
-    """The hotline's categories (one digit each on the phone menu, in this order)."""
+    """What a complaint is about (the complaint room's categories)."""
 
-    NOT_RECEIVED = "not_received"  # 1: applied, heard nothing
-    WRONG_DATA = "wrong_data"  # 2: a correction of the application's data
-    EXCLUDED = "excluded"  # 3: thinks the exclusion is wrong
-    ABUSE = "abuse"  # 4: a focal point or a distributor misbehaved
-    OTHER = "other"  # 5: anything else
+    INFORMATION = "information"  # applied and heard nothing, or a question
+    CORRECTION = "correction"  # the application's data are wrong
+    ELIGIBILITY = "eligibility"  # thinks the family was wrongly excluded
+    MISCONDUCT = "misconduct"  # an official misbehaved or asked for money
+    DISTRIBUTION = "distribution"  # aid not delivered, or delivered wrongly
+    NO_LOCAL_OFFICE = "no_local_office"  # no municipality or mukhtar in the town
+    OTHER = "other"  # anything else
 
 
-MENU_CATEGORIES = tuple(TicketCategory)  # digit n picks MENU_CATEGORIES[n - 1]
+# The IVR's complaint menu: digit n picks MENU_CATEGORIES[n - 1] (ivr/prompts.py says them).
+MENU_CATEGORIES = (
+    TicketCategory.INFORMATION,
+    TicketCategory.CORRECTION,
+    TicketCategory.ELIGIBILITY,
+    TicketCategory.MISCONDUCT,
+    TicketCategory.OTHER,
+)
+
+
+class TicketChannel(StrEnum):
+    """How the complaint reached 1766."""
+
+    IVR = "ivr"  # a recording left on the voice menu
+    SMS = "sms"  # the COMPLAINT keyword
+    AGENT = "agent"  # logged by an agent during a call
+    WEB = "web"  # a citizen's correction link
+
+
+class TicketStatus(StrEnum):
+    """Where a ticket stands; the last three are decisions the citizen is told by SMS."""
+
+    OPEN = "open"  # nobody has taken it yet
+    IN_PROGRESS = "in_progress"  # assigned and being worked on
+    RESOLVED = "resolved"  # answered or fixed
+    REJECTED = "rejected"  # found unfounded
+    REFERRED = "referred"  # passed to the body that can act (ministry, municipality, army)
+
+
+CLOSED = frozenset({TicketStatus.RESOLVED, TicketStatus.REJECTED, TicketStatus.REFERRED})
+ACTIVE = (TicketStatus.OPEN, TicketStatus.IN_PROGRESS)
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """How long the room has: calendar hours, or working days (Monday to Friday, Beirut)."""
+
+    amount: int
+    working_days: bool
+
+    def due(self, opened: datetime) -> datetime:
+        if not self.working_days:
+            return opened + timedelta(hours=self.amount)
+        moment, left = opened.astimezone(BEIRUT), self.amount
+        while left:
+            moment += timedelta(days=1)
+            if moment.weekday() < 5:  # Saturday and Sunday do not count
+                left -= 1
+        return moment.astimezone(opened.tzinfo)
+
+    def __str__(self) -> str:
+        return f"{self.amount}{'d' if self.working_days else 'h'}"
+
+
+# Misconduct cannot wait; a data correction needs the committee; other answers need the field.
+DEFAULT_DEADLINES: Mapping[TicketCategory, Deadline] = {
+    TicketCategory.INFORMATION: Deadline(3, True),
+    TicketCategory.CORRECTION: Deadline(7, True),
+    TicketCategory.ELIGIBILITY: Deadline(7, True),
+    TicketCategory.MISCONDUCT: Deadline(24, False),
+    TicketCategory.DISTRIBUTION: Deadline(3, True),
+    TicketCategory.NO_LOCAL_OFFICE: Deadline(7, True),
+    TicketCategory.OTHER: Deadline(7, True),
+}
+
+
+def parse_deadlines(text: str) -> dict[TicketCategory, Deadline]:
+    """`misconduct=24h,correction=5d`: the defaults with these categories changed.
+
+    `h` counts calendar hours, `d` working days. Raises ValueError saying what is wrong.
+    """
+    deadlines = dict(DEFAULT_DEADLINES)
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        name, _, value = part.partition("=")
+        try:
+            category = TicketCategory(name.strip())
+        except ValueError:
+            valid = ", ".join(c.value for c in TicketCategory)
+            raise ValueError(f"unknown category {name.strip()!r} (one of: {valid})") from None
+        value = value.strip().lower()
+        if len(value) < 2 or value[-1] not in "hd" or not value[:-1].isdigit():
+            raise ValueError(f"{part!r}: write hours as 24h or working days as 3d")
+        amount = int(value[:-1])
+        if not 1 <= amount <= 999:
+            raise ValueError(f"{part!r}: the deadline must be between 1 and 999")
+        deadlines[category] = Deadline(amount, value[-1] == "d")
+    return deadlines
 
 
 class Ticket(AreaScoped, Base):
-    """One complaint or correction request, by voice (a recording) or SMS (text)."""
+    """One complaint or correction request, by voice, SMS, an agent or a correction link."""
 
     __tablename__ = "tickets"
 
@@ -53,13 +148,35 @@ class Ticket(AreaScoped, Base):
     number: Mapped[str] = mapped_column(String(TICKET_DIGITS), unique=True)
     kind: Mapped[str] = mapped_column(String(12))
     category: Mapped[str] = mapped_column(String(16), index=True)
-    channel: Mapped[str] = mapped_column(String(8))  # ivr, sms
+    channel: Mapped[str] = mapped_column(String(8))
     phone: Mapped[str] = mapped_column(String(20), index=True)
     language: Mapped[str] = mapped_column(String(2), default="ar")
     text: Mapped[str | None] = mapped_column(Text)
     recording_url: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    logged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED
+
+    def is_overdue(self, now: datetime | None = None) -> bool:
+        return not self.is_closed and self.due_at is not None and self.due_at <= (now or utcnow())
+
+
+class CallbackStatus(StrEnum):
+    """A call-back request's progress."""
+
+    OPEN = "open"  # waiting for the room to route it
+    ASSIGNED = "assigned"  # given to a municipality, whose focal points call back
+    DONE = "done"  # the caller was called back
 
 
 class CallbackRequest(AreaScoped, Base):
@@ -73,6 +190,16 @@ class CallbackRequest(AreaScoped, Base):
     town_recording_url: Mapped[str | None] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(12), default="open", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TicketClosed(Exception):
+    """The ticket has been decided already; a decision is not taken twice."""
+
+
+class NoteRequired(ValueError):
+    """A decision must say what was decided: the citizen is told."""
 
 
 def new_ticket_number() -> str:
@@ -89,12 +216,20 @@ def open_ticket(
     category: TicketCategory,
     text: str | None = None,
     recording_url: str | None = None,
+    application: Application | None = None,
+    logged_by_id: int | None = None,
+    deadlines: Mapping[TicketCategory, Deadline] = DEFAULT_DEADLINES,
 ) -> Ticket:
-    """Store a ticket under a fresh number (drawn again in the rare case it is taken)."""
-    kind = TicketKind.CORRECTION if category is TicketCategory.WRONG_DATA else TicketKind.COMPLAINT
+    """Store a ticket under a fresh number (drawn again in the rare case it is taken).
+
+    Without `application`, the caller's newest application on the same phone is linked (the
+    agent can change it); the ticket then belongs to that application's area.
+    """
+    kind = TicketKind.CORRECTION if category is TicketCategory.CORRECTION else TicketKind.COMPLAINT
     number = new_ticket_number()
     while session.scalar(select(Ticket.id).where(Ticket.number == number)) is not None:
         number = new_ticket_number()
+    now = utcnow()
     ticket = Ticket(
         number=number,
         kind=kind,
@@ -104,12 +239,79 @@ def open_ticket(
         language=language,
         text=text[:MAX_TEXT] if text else None,
         recording_url=recording_url,
-        status="open",
-        created_at=utcnow(),
+        status=TicketStatus.OPEN,
+        created_at=now,
+        logged_by_id=logged_by_id,
+        due_at=deadlines[category].due(now),
     )
+    link_application(ticket, application or newest_application_of(session, phone))
     session.add(ticket)
     session.flush()
     return ticket
+
+
+def newest_application_of(session: Session, phone: str) -> Application | None:
+    stmt = (
+        select(Application)
+        .where(Application.phone == phone)
+        .order_by(Application.submitted_at.desc(), Application.id.desc())
+        .limit(1)
+    )
+    return session.scalar(stmt)
+
+
+def link_application(ticket: Ticket, application: Application | None) -> None:
+    """Tie the ticket to an application and to its area (None: national, the room only)."""
+    ticket.application_id = application.id if application else None
+    ticket.governorate_code = application.governorate_code if application else None
+    ticket.district_code = application.district_code if application else None
+    ticket.locality_code = application.locality_code if application else None
+
+
+def take(session: Session, ticket: Ticket, assignee_id: int, actor: str) -> None:
+    """Assign the ticket (to oneself or a colleague); an open ticket is then in progress."""
+    if ticket.is_closed:
+        raise TicketClosed()
+    ticket.assignee_id = assignee_id
+    if ticket.status == TicketStatus.OPEN:
+        ticket.status = TicketStatus.IN_PROGRESS
+    audit.record(session, actor, "ticket.assigned", "ticket", str(ticket.id), {"to": assignee_id})
+
+
+def decide(session: Session, ticket: Ticket, status: TicketStatus, note: str, actor: str) -> None:
+    """Resolve, reject or refer, with the note the citizen will read; the adapter sends it."""
+    if status not in CLOSED:
+        raise ValueError(f"{status} is not a decision")
+    if ticket.is_closed:
+        raise TicketClosed()
+    note = note.strip()[:MAX_NOTE]
+    if not note:
+        raise NoteRequired()
+    ticket.status, ticket.resolution, ticket.closed_at = status, note, utcnow()
+    audit.record(session, actor, f"ticket.{status}", "ticket", str(ticket.id))
+
+
+def escalate_overdue(session: Session, now: datetime | None = None) -> int:
+    """Mark every active ticket past its deadline as escalated; the supervisors see them.
+
+    Run by the scheduler; safe to run twice (a ticket is escalated once) and from several
+    processes (the conditional UPDATE decides).
+    """
+    now = now or utcnow()
+    due = select(Ticket.id).where(
+        Ticket.status.in_(ACTIVE), Ticket.escalated_at.is_(None), Ticket.due_at <= now
+    )
+    escalated = 0
+    for ticket_id in list(session.scalars(due)):
+        result = session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.escalated_at.is_(None))
+            .values(escalated_at=now)
+        )
+        if getattr(result, "rowcount", 0):
+            audit.record(session, audit.SYSTEM, "ticket.escalated", "ticket", str(ticket_id))
+            escalated += 1
+    return escalated
 
 
 def request_callback(
@@ -119,7 +321,7 @@ def request_callback(
         phone=phone,
         language=language,
         town_recording_url=town_recording_url,
-        status="open",
+        status=CallbackStatus.OPEN,
         created_at=utcnow(),
     )
     session.add(request)
@@ -127,21 +329,88 @@ def request_callback(
     return request
 
 
-def tickets_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Ticket]:
-    """The complaint room's tickets of the viewer's area, newest first."""
-    stmt = select(Ticket).order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
-    return list(session.scalars(visible(stmt, viewer, Ticket, Permission.HANDLE_COMPLAINTS)))
+# --- who sees what ------------------------------------------------------------------------
+
+
+def _hide_misconduct(viewer: Viewer) -> bool:
+    """A municipality's staff never see misconduct reports: they may be the ones reported."""
+    return viewer.area.level is AreaLevel.LOCALITY
+
+
+def tickets_visible_to(
+    session: Session,
+    viewer: Viewer,
+    *,
+    status: str | None = None,
+    overdue_only: bool = False,
+    phone: str | None = None,
+    limit: int = 100,
+) -> list[Ticket]:
+    """Tickets of the viewer's area, newest first; escalated ones first in the overdue view."""
+    stmt = select(Ticket)
+    if status:
+        stmt = stmt.where(Ticket.status == status)
+    if overdue_only:
+        stmt = stmt.where(Ticket.escalated_at.is_not(None), Ticket.status.in_(ACTIVE))
+    if phone:
+        stmt = stmt.where(Ticket.phone == phone)
+    if _hide_misconduct(viewer):
+        stmt = stmt.where(Ticket.category != TicketCategory.MISCONDUCT)
+    stmt = stmt.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(limit)
+    return list(session.scalars(visible(stmt, viewer, Ticket, Permission.VIEW_COMPLAINTS)))
+
+
+def ticket_for(session: Session, viewer: Viewer, ticket_id: int) -> Ticket | None:
+    """One ticket by id, if the viewer may see it (the same rule as the list)."""
+    ticket = session.get(Ticket, ticket_id)
+    if ticket is None or not covers(viewer, ticket, Permission.VIEW_COMPLAINTS):
+        return None
+    if _hide_misconduct(viewer) and ticket.category == TicketCategory.MISCONDUCT:
+        return None
+    return ticket
 
 
 def callbacks_visible_to(
     session: Session, viewer: Viewer, limit: int = 100
 ) -> list[CallbackRequest]:
-    """Call-back requests of the viewer's area, newest first, for the room to route."""
-    stmt = (
-        select(CallbackRequest)
-        .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
-        .limit(limit)
+    """The room routes every call-back; a municipality sees those assigned to it."""
+    stmt = select(CallbackRequest).order_by(
+        CallbackRequest.created_at.desc(), CallbackRequest.id.desc()
     )
-    return list(
-        session.scalars(visible(stmt, viewer, CallbackRequest, Permission.HANDLE_COMPLAINTS))
+    if can(viewer.role, Permission.HANDLE_COMPLAINTS):
+        stmt = visible(stmt, viewer, CallbackRequest, Permission.HANDLE_COMPLAINTS)
+    else:
+        stmt = visible(stmt, viewer, CallbackRequest, Permission.ENTER_APPLICATIONS).where(
+            CallbackRequest.status != CallbackStatus.OPEN
+        )
+    return list(session.scalars(stmt.limit(limit)))
+
+
+def callback_for(session: Session, viewer: Viewer, callback_id: int) -> CallbackRequest | None:
+    callback = session.get(CallbackRequest, callback_id)
+    if callback is None:
+        return None
+    if can(viewer.role, Permission.HANDLE_COMPLAINTS):
+        return callback if covers(viewer, callback, Permission.HANDLE_COMPLAINTS) else None
+    if callback.status == CallbackStatus.OPEN:
+        return None
+    return callback if covers(viewer, callback, Permission.ENTER_APPLICATIONS) else None
+
+
+def assign_callback(session: Session, callback: CallbackRequest, town: Area, actor: str) -> None:
+    """Give the call-back to a municipality: its focal points see it in their console."""
+    callback.place_in(town)
+    callback.status, callback.assigned_at = CallbackStatus.ASSIGNED, utcnow()
+    audit.record(
+        session,
+        actor,
+        "callback.assigned",
+        "callback",
+        str(callback.id),
+        {"locality": callback.locality_code},
     )
+
+
+def callback_done(session: Session, callback: CallbackRequest, actor: str) -> None:
+    callback.status, callback.done_at = CallbackStatus.DONE, utcnow()
+    audit.record(session, actor, "callback.done", "callback", str(callback.id))

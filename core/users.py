@@ -42,6 +42,8 @@ class StaffUser(AreaScoped, Base):
     area_code: Mapped[str] = mapped_column(String(8))
     password_hash: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(2), default="ar")
+    # The phone *take next call* rings (an agent's desk or mobile), E.164; None for most staff.
+    phone: Mapped[str | None] = mapped_column(String(20))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     pledge_accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -60,3 +60,35 @@ def pages(
             "declaration": "1",
         },
     }
+
+
+def cleaned(n: int = 1, **kwargs: Any) -> dict[str, Any]:
+    """The four pages of `pages(n)` as the form stores them (cleaned, every locality known)."""
+    from datetime import date
+
+    from core.household import clean_page
+
+    out: dict[str, Any] = {}
+    for page, form in pages(n, **kwargs).items():
+        posted = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
+        data, errors = clean_page(
+            page, posted, today=date.today(), locality_exists=lambda code: True
+        )
+        assert not errors, errors
+        out[page] = data
+    return out
+
+
+def submitted(session: Any, n: int = 1, phone: str = "+9613123456", **kwargs: Any) -> Any:
+    """A family's application stored through `core.applications.submit` (a round must be open)."""
+    from core.applications import submit
+    from core.links import Channel, issue_link
+
+    data = cleaned(n, **kwargs)
+    data["personal"]["phone"] = phone
+    link, _token = issue_link(session, None, None, "ar", Channel.HOTLINE)
+    application = submit(session, link, data, "ar")
+    session.flush()
+    from core.applications import Application
+
+    return session.get(Application, application.id)

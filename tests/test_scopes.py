@@ -17,6 +17,7 @@ from core.db import Base
 from core.messages import Direction, Message, MessageStatus, messages_visible_to
 from core.roles import Permission, Role
 from core.scopes import AreaScoped, covers, visible
+from core.tickets import Ticket
 from core.users import StaffUser
 from tests.factories import (
     AKKAR,
@@ -187,44 +188,132 @@ def test_links_and_applications_are_scoped(
 def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.applications import Application
+    from core.corrections import CorrectionRequest
     from core.links import Link
-    from core.tickets import CallbackRequest, Ticket
+    from core.tickets import CallbackRequest
 
     scoped = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, AreaScoped)}
-    assert scoped == {Message, Call, StaffUser, Link, Application, Ticket, CallbackRequest}
+    assert scoped == {
+        Message,
+        Call,
+        StaffUser,
+        Link,
+        Application,
+        Ticket,
+        CallbackRequest,
+        CorrectionRequest,
+    }
+
+
+MUNICIPAL_STAFF = {Role.FOCAL_POINT, Role.MUKHTAR, Role.VOLUNTEER}
+# Who reads complaints: the room, the committee, inspection, and each level for its area —
+# of a municipality, only the focal point (mukhtars and volunteers help fill forms).
+COMPLAINT_READERS = {Role.FOCAL_POINT} | {
+    Role.QAIMAQAM,
+    Role.GOVERNOR,
+    Role.MINISTRY,
+    Role.INSPECTOR,
+    Role.AGENT,
+    Role.COMMITTEE,
+}
+
+
+def _seed_room(db: Session) -> None:
+    """In every place: a complaint, a misconduct report, an open and an assigned call-back."""
+    from core.tickets import CallbackRequest, TicketCategory, open_ticket
+
+    load_sample_geography(db)
+    for place in PLACES:
+        for category in (TicketCategory.OTHER, TicketCategory.MISCONDUCT):
+            ticket = open_ticket(
+                db, phone="+9613123456", channel="ivr", language="ar", category=category
+            )
+            if place != NO_AREA:
+                ticket.place_in(area(db, place))
+        for status in ("open", "assigned"):
+            callback = CallbackRequest(phone="+9613123456", language="ar", status=status)
+            if place != NO_AREA:
+                callback.place_in(area(db, place))
+            db.add(callback)
+    db.flush()
 
 
 @pytest.mark.parametrize(
     ("role", "area_code", "expected"), MATRIX, ids=[f"{r.value}@{a}" for r, a, _ in MATRIX]
 )
-def test_tickets_and_call_backs_are_scoped_to_the_complaint_room(
+def test_tickets_are_scoped_and_misconduct_is_hidden_from_municipalities(
     db: Session, role: Role, area_code: str, expected: set[str]
 ) -> None:
-    from core.roles import can
-    from core.tickets import (
-        CallbackRequest,
-        TicketCategory,
-        callbacks_visible_to,
-        open_ticket,
-        tickets_visible_to,
-    )
+    from core.tickets import TicketCategory, ticket_for, tickets_visible_to
 
-    load_sample_geography(db)
-    for place in PLACES:
-        ticket = open_ticket(
-            db,
-            phone="+9613123456",
-            channel="ivr",
-            language="ar",
-            category=TicketCategory.OTHER,
+    _seed_room(db)
+    viewer = make_user(db, role, area_code)
+    seen = tickets_visible_to(db, viewer)
+    wanted = expected if role in COMPLAINT_READERS else set()
+    others = {t.locality_code or NO_AREA for t in seen if t.category == TicketCategory.OTHER}
+    misconduct = {
+        t.locality_code or NO_AREA for t in seen if t.category == TicketCategory.MISCONDUCT
+    }
+    assert others == wanted
+    # Circular: a municipality never reads the reports that may concern its own staff.
+    assert misconduct == (set() if role in MUNICIPAL_STAFF else wanted)
+    # The same rule for one ticket opened by id (a URL typed by hand).
+    every = db.scalars(select(Ticket)).all()
+    assert {t.id for t in every if ticket_for(db, viewer, t.id)} == {t.id for t in seen}
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"), MATRIX, ids=[f"{r.value}@{a}" for r, a, _ in MATRIX]
+)
+def test_call_backs_go_to_the_room_and_then_to_the_assigned_municipality(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from core.tickets import CallbackRequest, callback_for, callbacks_visible_to
+
+    _seed_room(db)
+    viewer = make_user(db, role, area_code)
+    seen = callbacks_visible_to(db, viewer)
+    if role is Role.AGENT:
+        wanted = {(p, s) for p in expected for s in ("open", "assigned")}
+    elif role in MUNICIPAL_STAFF:
+        wanted = {(p, "assigned") for p in expected}  # only once the room has assigned it
+    else:
+        wanted = set()
+    assert {(c.locality_code or NO_AREA, c.status) for c in seen} == wanted
+    every = db.scalars(select(CallbackRequest)).all()
+    assert {c.id for c in every if callback_for(db, viewer, c.id)} == {c.id for c in seen}
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"), MATRIX, ids=[f"{r.value}@{a}" for r, a, _ in MATRIX]
+)
+def test_corrections_are_read_by_the_room_the_committee_and_inspection_only(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from core.applications import Application
+    from core.corrections import CorrectionRequest, correction_for, corrections_visible_to
+
+    _seed_room(db)
+    _seed_forms(db)
+    ticket = db.scalars(select(Ticket).limit(1)).one()
+    for application in db.scalars(select(Application)).all():
+        db.add(
+            CorrectionRequest(
+                ticket_id=ticket.id,
+                application_id=application.id,
+                base_version=1,
+                source="agent",
+                changes="[]",
+                status="pending",
+                governorate_code=application.governorate_code,
+                district_code=application.district_code,
+                locality_code=application.locality_code,
+            )
         )
-        callback = CallbackRequest(phone="+9613123456", language="ar", status="open")
-        if place != NO_AREA:
-            ticket.place_in(area(db, place))
-            callback.place_in(area(db, place))
-        db.add(callback)
     db.flush()
     viewer = make_user(db, role, area_code)
-    wanted = expected if can(role, Permission.HANDLE_COMPLAINTS) else set()
-    assert {t.locality_code or NO_AREA for t in tickets_visible_to(db, viewer)} == wanted
-    assert {c.locality_code or NO_AREA for c in callbacks_visible_to(db, viewer)} == wanted
+    seen = corrections_visible_to(db, viewer)
+    readers = {Role.AGENT, Role.COMMITTEE, Role.INSPECTOR}
+    assert {c.locality_code or NO_AREA for c in seen} == (expected if role in readers else set())
+    every = db.scalars(select(CorrectionRequest)).all()
+    assert {c.id for c in every if correction_for(db, viewer, c.id)} == {c.id for c in seen}
