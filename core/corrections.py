@@ -9,9 +9,10 @@ citizen can also propose the changes through a one-time correction link; that la
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+import secrets
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -23,10 +24,29 @@ from core.applications import Application, revise
 from core.db import Base, UTCDateTime, utcnow
 from core.fields import FieldError
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES, clean_page
+from core.links import (
+    DEFAULT_TTL_DAYS,
+    TOKEN_BYTES,
+    Channel,
+    Link,
+    LinkUnavailable,
+    consume_correction_link,
+    hash_token,
+    one_active_link_per_phone,
+)
 from core.roles import Permission, can
 from core.scopes import AreaScoped, Viewer, covers, visible
 from core.score_requests import ScoreReason, request_scoring
-from core.tickets import Ticket, TicketStatus, link_application
+from core.tickets import (
+    DEFAULT_DEADLINES,
+    Deadline,
+    Ticket,
+    TicketCategory,
+    TicketChannel,
+    TicketStatus,
+    link_application,
+    open_ticket,
+)
 
 MAX_CHANGES = 20
 MAX_REASON = 300
@@ -370,6 +390,88 @@ def _close_ticket(
         return
     ticket.status = TicketStatus.RESOLVED if approve else TicketStatus.REJECTED
     ticket.resolution, ticket.closed_at = note or None, utcnow()
+
+
+# --- the citizen's correction link --------------------------------------------------------
+
+
+def issue_correction_link(
+    session: Session, application: Application, ttl_days: int = DEFAULT_TTL_DAYS
+) -> tuple[Link, str]:
+    """A one-time link to the application's phone, to propose corrections (token shown once).
+
+    The rules of form links hold: only the hash is kept, three links a day to a phone, and a
+    new link replaces the ones still open. The round's window does not apply.
+    """
+    now = utcnow()
+    one_active_link_per_phone(session, application.phone, now)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    link = Link(
+        token_hash=hash_token(token),
+        channel=Channel.CORRECTION,
+        programme_id=application.programme_id,
+        sender_id=None,
+        phone=application.phone,
+        language=application.language,
+        draft="{}",
+        created_at=now,
+        expires_at=now + timedelta(days=ttl_days),
+        application_id=application.id,
+        governorate_code=application.governorate_code,
+        district_code=application.district_code,
+        locality_code=application.locality_code,
+    )
+    session.add(link)
+    session.flush()
+    return link, token
+
+
+def correction_link_application(session: Session, link: Link) -> Application:
+    """The application a usable correction link corrects; `LinkUnavailable` otherwise."""
+    application = session.get(Application, link.application_id) if link.application_id else None
+    if link.channel != Channel.CORRECTION or application is None or not link.is_usable():
+        raise LinkUnavailable()
+    return application
+
+
+def submit_citizen_correction(
+    session: Session,
+    link: Link,
+    changes: Iterable[Change],
+    *,
+    today: date,
+    locality_exists: Callable[[str], bool],
+    deadlines: Mapping[TicketCategory, Deadline] = DEFAULT_DEADLINES,
+) -> tuple[Ticket, CorrectionRequest]:
+    """What the citizen sent through the link: a ticket and a correction for the committee.
+
+    The changes are checked before the link is used, so a refused one can be fixed and sent
+    again; the link is then consumed in the same transaction (once only).
+    """
+    application = correction_link_application(session, link)
+    apply_changes(application.pages(), changes, today=today, locality_exists=locality_exists)
+    consume_correction_link(session, link)
+    ticket = open_ticket(
+        session,
+        phone=application.phone,
+        channel=TicketChannel.WEB,
+        language=link.language,
+        category=TicketCategory.CORRECTION,
+        application=application,
+        deadlines=deadlines,
+    )
+    correction = log_correction(
+        session,
+        ticket,
+        application,
+        changes,
+        source=CorrectionSource.CITIZEN,
+        logged_by_id=None,
+        actor="citizen",
+        today=today,
+        locality_exists=locality_exists,
+    )
+    return ticket, correction
 
 
 # --- who sees what ------------------------------------------------------------------------

@@ -156,6 +156,11 @@ def issue_link(
     return link, token
 
 
+def one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
+    """Three links a day to a phone, and a new one replaces the ones still open."""
+    _one_active_link_per_phone(session, phone, now)
+
+
 def _one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
     key = f"links:phone:{phone}"
     if throttle.exceeded(session, key, LINKS_PER_PHONE, now):
@@ -259,6 +264,26 @@ def consume(session: Session, link: Link, now: datetime | None = None) -> None:
     if programme is None or not programme.is_open(now):
         raise OutsideWindow()
     raise LinkUnavailable()
+
+
+def consume_correction_link(session: Session, link: Link, now: datetime | None = None) -> None:
+    """Like `consume`, without the round's window: corrections come after it has closed."""
+    now = now or utcnow()
+    result = session.execute(
+        update(Link)
+        .where(
+            Link.id == link.id,
+            Link.channel == Channel.CORRECTION,
+            Link.used_at.is_(None),
+            Link.revoked_at.is_(None),
+            Link.expires_at > now,
+        )
+        .values(used_at=now, draft="{}")
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(result, "rowcount", 0):
+        raise LinkUnavailable()
+    set_committed_value(link, "used_at", now)
 
 
 def link_state(link: Link, message: Message | None, now: datetime | None = None) -> LinkState:

@@ -232,3 +232,35 @@ def test_a_phone_correction_moves_the_application_to_the_new_number(
     assert json.loads(versions_of(db, application.id)[0].data)["personal"]["phone"] == (
         "+9613123456"
     )
+
+
+def test_a_citizens_correction_link_lands_as_a_correction_once(db: Session, room: tuple) -> None:
+    from core.corrections import issue_correction_link, submit_citizen_correction
+    from core.links import Channel, LinkUnavailable, link_for_token
+
+    _, committee, _ = room
+    application = submitted(db, 11)
+    set_window(db, utcnow() - timedelta(days=9), utcnow() - timedelta(days=1), "test")
+    link, token = issue_correction_link(db, application)  # the round has closed: still issued
+    assert (link.channel, link.phone, link.application_id) == (
+        Channel.CORRECTION,
+        application.phone,
+        application.id,
+    )
+    found = link_for_token(db, token, "127.0.0.1")
+    with pytest.raises(CorrectionInvalid):  # a refused change leaves the link usable
+        submit_citizen_correction(db, found, [Change("rooms", "99", "bigger")], **RULES)
+    assert found.used_at is None
+    ticket, correction = submit_citizen_correction(
+        db, found, [Change("rooms", "3", "my son's room")], **RULES
+    )
+    assert (ticket.channel, ticket.category, correction.source, correction.logged_by_id) == (
+        "web",
+        "correction",
+        "citizen",
+        None,
+    )
+    with pytest.raises(LinkUnavailable):
+        submit_citizen_correction(db, found, [Change("rooms", "4", "again")], **RULES)
+    decide_correction(db, correction, committee, approve=True, note="", **RULES)
+    assert application.version == 2
