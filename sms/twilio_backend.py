@@ -7,8 +7,8 @@ never (the number). A failure after which Twilio may nevertheless have accepted 
 sent again.
 
 Nothing personal goes to `logging` or into our exceptions' text: Twilio's own error messages
-quote the recipient's number, and its HTTP client logs query strings (`To=`) at INFO, so it
-gets a logger of its own that is kept at WARNING.
+quote the recipient's number, and its HTTP client logs query strings (`To=`) at INFO, so the
+client comes from `web.twilio_rest.make_client`, with a logger of its own kept at WARNING.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from enum import StrEnum
 
 import requests
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 from urllib3.exceptions import ConnectTimeoutError
 
@@ -34,10 +33,9 @@ from sms.gateway import (
     SendResult,
     UncertainSendError,
 )
+from web.twilio_rest import make_client
 
 log = logging.getLogger(__name__)
-_http_log = logging.getLogger("sms.twilio_http")
-_http_log.setLevel(logging.WARNING)  # twilio logs each request's query (a citizen's number)
 
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds between the attempts of one send; then the outbox
 HTTP_TIMEOUT = 10.0  # seconds, connect and read: well inside an RQ job, far above Twilio's norm
@@ -65,22 +63,6 @@ def classify(status: int, code: str | None) -> Failure:
     if status in (401, 403, 404) or code in SERVICE_CODES:
         return Failure.SERVICE
     return Failure.RECIPIENT
-
-
-def make_client(
-    account_sid: str, auth_token: str, api_base_url: str | None, timeout: float
-) -> Client:
-    """A REST client with a timeout, a quiet logger, and the optional base-URL override."""
-    http_client = TwilioHttpClient(timeout=timeout, logger=_http_log)
-    client = Client(account_sid, auth_token, http_client=http_client)
-    if api_base_url:
-        # Every API resource (Messages included) joins its path onto its domain's base_url; an
-        # edge or region (TWILIO_EDGE / TWILIO_REGION in the environment) would rewrite the
-        # host of every URL, the override's included.
-        client.edge = None
-        client.region = None
-        client.api.base_url = api_base_url
-    return client
 
 
 class TwilioBackend:
