@@ -12,6 +12,10 @@ from core.db import Base, UTCDateTime, utcnow
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
 
+# The Twilio queue where callers wait for the complaint room: the IVR enqueues them into it and
+# an agent's "take next call" dials it. One name, so both sides always meet in the same queue.
+COMPLAINT_ROOM_QUEUE = "complaint-room"
+
 
 class CallStatus(StrEnum):
     """A call's state, as Twilio's status callbacks report it."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, time
 
+from core.calls import COMPLAINT_ROOM_QUEUE
 from core.db import utcnow
 from core.programme import in_beirut
 from ivr import calllog, prompts, tasks
@@ -13,7 +14,6 @@ from ivr.turns import Ask, Enqueue, Hangup, Pause, Target, Turn
 from web.citizen_requests import LANGUAGES
 
 LANGUAGE_KEYS = {"1": "ar", "2": "en", "3": "fr"}
-QUEUE = "complaint-room"
 HOLD_SECONDS = 30  # between two hold messages; then Twilio asks the hold URL again
 
 
@@ -79,7 +79,8 @@ def agent(ctx: Context, call: CallInput) -> Outcome:
         return Outcome(turn, "room-closed")
     calllog.call_queued(ctx.session, call.sid)
     hold = Target("hold", {"lang": call.language})
-    return Outcome(Turn((prompts.hold_on(call.language),), Enqueue(QUEUE, hold)), "queued")
+    turn = Turn((prompts.hold_on(call.language),), Enqueue(COMPLAINT_ROOM_QUEUE, hold))
+    return Outcome(turn, "queued")
 
 
 def room_open(hours: tuple[time, time], now: datetime) -> bool:
