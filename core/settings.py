@@ -63,6 +63,8 @@ class Settings:
     twilio_auth_token: str | None = None
     twilio_from_number: str | None = None
     twilio_messaging_service_sid: str | None = None
+    # The number that rings agents' phones for "take next call"; unset, the from-number does.
+    twilio_voice_number: str | None = None
     twilio_api_base_url: str | None = None
     proxy_hops: int = 0  # how many reverse proxies stand before the app (X-Forwarded-For)
     link_ttl_days: int = 7  # a form link lives this long, or until the window closes
@@ -97,6 +99,7 @@ class Settings:
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN") or None,
             twilio_from_number=env.get("TWILIO_FROM_NUMBER") or None,
             twilio_messaging_service_sid=env.get("TWILIO_MESSAGING_SERVICE_SID") or None,
+            twilio_voice_number=env.get("TWILIO_VOICE_NUMBER") or None,
             twilio_api_base_url=_optional_http_url(
                 "TWILIO_API_BASE_URL", env.get("TWILIO_API_BASE_URL")
             ),

@@ -76,6 +76,15 @@ def test_twilio_backend_needs_a_sender() -> None:
     assert Settings.from_env(env).sms_backend is SmsBackend.TWILIO
 
 
+@pytest.mark.parametrize(("value", "expected"), [("+9611766000", "+9611766000"), ("", None)])
+def test_voice_number_is_optional(value: str, expected: str | None) -> None:
+    """Agents' phones ring from TWILIO_VOICE_NUMBER; unset or empty, the dialer uses the SMS one."""
+    env = with_(SMS_BACKEND="twilio", TWILIO_ACCOUNT_SID="AC1", TWILIO_AUTH_TOKEN="t")
+    env |= {"TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_VOICE_NUMBER": value}
+    assert Settings.from_env(env).twilio_voice_number == expected
+    assert Settings.from_env(with_()).twilio_voice_number is None
+
+
 def test_production_defaults_to_twilio_for_sms() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(with_(SMS_BACKEND=None))
