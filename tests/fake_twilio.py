@@ -1,11 +1,15 @@
 """A fake Twilio REST API on loopback, so tests drive the real `twilio` library and never Twilio.
 
-It speaks the part of the 2010-04-01 Messages resource the service uses: create (form-encoded,
-HTTP basic auth) and list (the filters `To`, `From`, `DateSent`, `DateSent<`, `DateSent>`,
-`PageSize`, as twilio 9.x sends them), in Twilio's JSON shapes. Failures are injected on
-demand; `send_status_callbacks` plays Twilio's signed delivery receipts back to the app.
+It speaks the parts of the 2010-04-01 API the service uses, form-encoded with HTTP basic auth,
+in Twilio's JSON shapes as twilio 9.x reads them:
 
-Like Twilio, a message has no `date_sent` until it has left the queue (`sent`).
+- Messages: create, and list with the filters `To`, `From`, `DateSent`, `DateSent<`,
+  `DateSent>`, `PageSize`. Like Twilio, a message has no `date_sent` until it has left the
+  queue (`sent`); `send_status_callbacks` plays Twilio's signed delivery receipts back to the app.
+- Calls: create (`To`, `From`, and `Twiml`, `Url` or `ApplicationSid`; the call stays
+  `queued`, nothing is dialled), and list with the filters `To`, `From`, `Status`, `PageSize`.
+
+Failures are injected on demand, per resource (`fail_next(..., resource=CALLS)`).
 
 Register the fixture for the whole suite with `pytest_plugins = ["tests.fake_twilio"]` in
 conftest.py, or import it where used: `from tests.fake_twilio import fake_twilio_fixture`
@@ -36,12 +40,20 @@ from core.segments import segments
 ACCOUNT_SID = "AC" + "0" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
 API_VERSION = "2010-04-01"
+MESSAGES = "messages"
+CALLS = "calls"
+_RESOURCE_FILES = {"Messages.json": MESSAGES, "Calls.json": CALLS}
+# Our bookkeeping beside Twilio's fields: what was posted but the API never shows back.
+_PRIVATE_FIELDS = frozenset({"status_callback", "twiml", "url"})
 
 # Twilio's error texts for the codes tests inject (the real ones quote the number, too).
 ERROR_MESSAGES = {
     20429: "Too Many Requests",
     20500: "An internal server error has occurred",
+    21200: "Either a 'Url', 'Twiml' or 'ApplicationSid' parameter is required",
+    21201: "No 'To' number is specified",
     21211: "The 'To' number {to} is not a valid phone number.",
+    21213: "Caller phone number is required",
     21610: "Attempt to send to unsubscribed recipient",
     21611: "This 'From' number has exceeded the maximum number of queued messages",
 }
@@ -55,6 +67,7 @@ class _Failure:
     method: str
     status: int
     code: int
+    resource: str = MESSAGES
 
 
 class FakeTwilio:
@@ -65,6 +78,7 @@ class FakeTwilio:
         self.auth_token = auth_token
         self._lock = threading.Lock()
         self._messages: list[dict[str, Any]] = []
+        self._calls: list[dict[str, Any]] = []
         self._requests: list[tuple[str, str]] = []
         self._failures: list[_Failure] = []
         self._delays: list[float] = []
@@ -112,6 +126,12 @@ class FakeTwilio:
         with self._lock:
             return [dict(message) for message in self._messages]
 
+    @property
+    def calls(self) -> list[dict[str, Any]]:
+        """Every call accepted so far, oldest first (copies), each with its posted `twiml`."""
+        with self._lock:
+            return [dict(call) for call in self._calls]
+
     def received_bodies(self) -> list[str]:
         return [message["body"] for message in self.messages]
 
@@ -121,18 +141,32 @@ class FakeTwilio:
         with self._lock:
             return list(self._requests)
 
-    def create_attempts(self) -> int:
-        """How many times a message creation was asked for (refused ones included)."""
-        return sum(1 for method, path in self.requests if method == "POST" and _is_list(path))
+    def create_attempts(self, resource: str = MESSAGES) -> int:
+        """How many times a message (or call) creation was asked for, refused ones included."""
+        return sum(
+            1
+            for method, path in self.requests
+            if method == "POST" and _resource_of(path) == resource
+        )
 
     # -- failure injection --------------------------------------------------------------
 
     def fail_next(
-        self, n: int = 1, status: int = 429, code: int = 20429, method: str = "POST"
+        self,
+        n: int = 1,
+        status: int = 429,
+        code: int = 20429,
+        method: str = "POST",
+        resource: str = MESSAGES,
     ) -> None:
-        """Refuse the next `n` requests of `method` to Messages.json with Twilio's error JSON."""
+        """Refuse the next `n` requests of `method` to the resource with Twilio's error JSON.
+
+        `resource` is `MESSAGES` (Messages.json, the default) or `CALLS` (Calls.json).
+        """
+        if resource not in _RESOURCE_FILES.values():
+            raise ValueError(f"unknown resource {resource!r}")
         with self._lock:
-            self._failures += [_Failure(method, status, code) for _ in range(n)]
+            self._failures += [_Failure(method, status, code, resource) for _ in range(n)]
 
     def delay_next(self, seconds: float) -> None:
         """Record the next message at once but answer only after `seconds`.
@@ -191,10 +225,10 @@ class FakeTwilio:
         with self._lock:
             self._requests.append((method, path))
 
-    def _take_failure(self, method: str) -> _Failure | None:
+    def _take_failure(self, method: str, resource: str) -> _Failure | None:
         with self._lock:
             for index, failure in enumerate(self._failures):
-                if failure.method == method:
+                if (failure.method, failure.resource) == (method, resource):
                     return self._failures.pop(index)
         return None
 
@@ -202,7 +236,7 @@ class FakeTwilio:
         with self._lock:
             return self._delays.pop(0) if self._delays else 0.0
 
-    def _create(self, form: dict[str, str]) -> dict[str, Any]:
+    def _create_message(self, form: dict[str, str]) -> dict[str, Any]:
         now = datetime.now(UTC)
         sid = "SM" + secrets.token_hex(16)
         message = {
@@ -234,22 +268,99 @@ class FakeTwilio:
             self._messages.append(message)
         return dict(message)
 
-    def _list(self, query: dict[str, str]) -> dict[str, Any]:
+    def _list_messages(self, query: dict[str, str]) -> dict[str, Any]:
         page_size = int(query.get("PageSize", "50"))
         with self._lock:
             found = [dict(m) for m in reversed(self._messages) if _matches(m, query)]
-        uri = f"/{API_VERSION}/Accounts/{self.account_sid}/Messages.json"
-        return {
-            "messages": [_public(m) for m in found[:page_size]],
-            "end": min(len(found), page_size) - 1,
-            "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
-            "next_page_uri": None,
-            "previous_page_uri": None,
-            "page": 0,
-            "page_size": page_size,
-            "start": 0,
-            "uri": f"{uri}?PageSize={page_size}&Page=0",
+        return _page("messages", "Messages", self.account_sid, found, page_size)
+
+    def _create_call(self, form: dict[str, str]) -> dict[str, Any]:
+        now = _rfc2822(datetime.now(UTC))
+        sid = "CA" + secrets.token_hex(16)
+        base = f"/{API_VERSION}/Accounts/{self.account_sid}/Calls/{sid}"
+        call = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "parent_call_sid": None,
+            "to": form.get("To"),
+            "to_formatted": form.get("To"),
+            "from": form.get("From"),
+            "from_formatted": form.get("From"),
+            "phone_number_sid": None,
+            "status": "queued",
+            "direction": "outbound-api",
+            "date_created": now,
+            "date_updated": now,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "price": None,
+            "price_unit": "USD",
+            "answered_by": None,
+            "forwarded_from": None,
+            "group_sid": None,
+            "caller_name": None,
+            "queue_time": "0",
+            "trunk_sid": None,
+            "uri": f"{base}.json",
+            "subresource_uris": {
+                "notifications": f"{base}/Notifications.json",
+                "recordings": f"{base}/Recordings.json",
+                "payments": f"{base}/Payments.json",
+                "events": f"{base}/Events.json",
+            },
+            "twiml": form.get("Twiml"),
+            "url": form.get("Url"),
+            "status_callback": form.get("StatusCallback"),
         }
+        with self._lock:
+            self._calls.append(call)
+        return dict(call)
+
+    def _list_calls(self, query: dict[str, str]) -> dict[str, Any]:
+        page_size = int(query.get("PageSize", "50"))
+        wanted = {field: query[key] for key, field in _CALL_FILTERS.items() if key in query}
+        with self._lock:
+            found = [
+                dict(c)
+                for c in reversed(self._calls)
+                if all(c[field] == value for field, value in wanted.items())
+            ]
+        return _page("calls", "Calls", self.account_sid, found, page_size)
+
+
+# The Calls list's filters the fake understands: query parameter -> field.
+_CALL_FILTERS = {"To": "to", "From": "from", "Status": "status"}
+
+
+def _page(
+    key: str, file: str, account_sid: str, found: list[dict[str, Any]], page_size: int
+) -> dict[str, Any]:
+    """One page of a 2010-04-01 list, newest first, in Twilio's paging shape."""
+    uri = f"/{API_VERSION}/Accounts/{account_sid}/{file}.json"
+    return {
+        key: [_public(item) for item in found[:page_size]],
+        "end": min(len(found), page_size) - 1,
+        "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": page_size,
+        "start": 0,
+        "uri": f"{uri}?PageSize={page_size}&Page=0",
+    }
+
+
+def _missing_call_parameter(form: dict[str, str]) -> int | None:
+    """Twilio's code for a call request it would refuse outright, or None."""
+    if not form.get("To"):
+        return 21201
+    if not form.get("From"):
+        return 21213
+    if not any(form.get(key) for key in ("Twiml", "Url", "ApplicationSid")):
+        return 21200
+    return None
 
 
 def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
@@ -264,37 +375,53 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             form = _single(
                 parse_qs(self.rfile.read(length).decode("utf-8"), keep_blank_values=True)
             )
-            if not self._admitted(path, "POST"):
+            resource = self._admitted(path)
+            if resource is None:
                 return
-            failure = fake._take_failure("POST")
+            failure = fake._take_failure("POST", resource)
             if failure is not None:
                 self._error(failure.status, failure.code, form.get("To", ""))
                 return
-            created = fake._create(form)
+            if resource == CALLS:
+                self._answer_call(form)
+                return
+            created = fake._create_message(form)
             delay = fake._take_delay()
             if delay and fake._stopping.wait(delay):
                 return  # stopped while "in flight": the sender never hears back
             self._json(201, _public(created))
 
+        def _answer_call(self, form: dict[str, str]) -> None:
+            code = _missing_call_parameter(form)
+            if code is not None:
+                self._error(400, code, form.get("To", ""))
+                return
+            self._json(201, _public(fake._create_call(form)))
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             fake._log("GET", parts.path)
-            if not self._admitted(parts.path, "GET"):
+            resource = self._admitted(parts.path)
+            if resource is None:
                 return
-            failure = fake._take_failure("GET")
+            failure = fake._take_failure("GET", resource)
             if failure is not None:
                 self._error(failure.status, failure.code, "")
                 return
-            self._json(200, fake._list(_single(parse_qs(parts.query, keep_blank_values=True))))
+            query = _single(parse_qs(parts.query, keep_blank_values=True))
+            listed = fake._list_calls(query) if resource == CALLS else fake._list_messages(query)
+            self._json(200, listed)
 
-        def _admitted(self, path: str, method: str) -> bool:
-            if not _is_list(path) or path.split("/")[3] != fake.account_sid:
+        def _admitted(self, path: str) -> str | None:
+            """The resource asked for, once the path and the credentials check out."""
+            resource = _resource_of(path)
+            if resource is None or path.split("/")[3] != fake.account_sid:
                 self._json(404, _error_body(20404, "The requested resource was not found", 404))
-                return False
+                return None
             if self.headers.get("Authorization") != _basic(fake.account_sid, fake.auth_token):
                 self._json(401, _error_body(20003, "Authenticate", 401))
-                return False
-            return True
+                return None
+            return resource
 
         def _error(self, status: int, code: int, to: str) -> None:
             text = ERROR_MESSAGES.get(code, "Error").format(to=to)
@@ -314,14 +441,12 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-def _is_list(path: str) -> bool:
+def _resource_of(path: str) -> str | None:
+    """`MESSAGES` or `CALLS` for a list path, None for anything else."""
     pieces = path.split("/")  # "", "2010-04-01", "Accounts", sid, "Messages.json"
-    return (
-        len(pieces) == 5
-        and pieces[1] == API_VERSION
-        and pieces[2] == "Accounts"
-        and pieces[4] == "Messages.json"
-    )
+    if len(pieces) != 5 or pieces[1] != API_VERSION or pieces[2] != "Accounts":
+        return None
+    return _RESOURCE_FILES.get(pieces[4])
 
 
 def _basic(user: str, password: str) -> str:
@@ -342,9 +467,9 @@ def _error_body(code: int, message: str, status: int) -> dict[str, Any]:
     }
 
 
-def _public(message: dict[str, Any]) -> dict[str, Any]:
-    """The message as the API shows it (our bookkeeping field removed)."""
-    return {key: value for key, value in message.items() if key != "status_callback"}
+def _public(record: dict[str, Any]) -> dict[str, Any]:
+    """A message or call as the API shows it (our bookkeeping fields removed)."""
+    return {key: value for key, value in record.items() if key not in _PRIVATE_FIELDS}
 
 
 def _rfc2822(moment: datetime) -> str:
