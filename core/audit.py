@@ -1,9 +1,11 @@
 """The audit trail: append-only events, each chained to the one before by a SHA-256 hash.
 
 Editing an event breaks its own hash; deleting one leaves a gap in the sequence or breaks
-the next event's link; deleting the newest ones leaves the head row pointing past the end.
+the next event's link; deleting the newest ones leaves the head row pointing past the end;
+an event inserted after the newest one, however well forged, lies beyond the head row.
 The database also refuses UPDATE and DELETE on the table (triggers in the migration), so
-tampering needs an owner's rights and is still detected by `verify_chain`.
+those need an owner's rights and are still detected by `verify_chain`. INSERT cannot be
+refused (it is how events are written), which is why the head row is checked both ways.
 Details never hold personal data: `record` refuses keys that would carry it.
 """
 
@@ -135,8 +137,48 @@ class ChainReport:
         return self.broken_seq is None
 
 
+@dataclass(frozen=True)
+class _Flaw:
+    """The first event that does not fit the chain, as that event alone shows it."""
+
+    at: int  # the seq of the event where the walk stopped
+    broken_seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class _Walk:
+    """How far the events chain from the first one."""
+
+    checked: int  # events 1..checked are intact and linked
+    last_hash: str  # event `checked`'s hash (GENESIS_HASH when none)
+    flaw: _Flaw | None = None
+
+
 def verify_chain(session: Session) -> ChainReport:
     """Re-derive every hash from the first event; report the first place the chain breaks."""
+    walk = _walk(session)
+    # Read after the events: an append committed meanwhile only moves the head further on, so
+    # an event found beyond the head was never appended by `record`.
+    head = session.get(AuditHead, 1)
+    checked, flaw = walk.checked, walk.flaw
+    if flaw is not None and (head is None or flaw.at <= head.seq):
+        return ChainReport(checked, flaw.broken_seq, flaw.reason)
+    if head is None:
+        return ChainReport(checked, checked + 1, "the chain's head record is missing")
+    if checked < head.seq:
+        return ChainReport(checked, checked + 1, f"events after {checked} were deleted")
+    # Every event up to the head is intact; any event after it was inserted.
+    beyond = head.seq + 1 if checked > head.seq else (flaw.at if flaw else None)
+    if beyond is not None:
+        return ChainReport(checked, beyond, f"event {beyond} was inserted after the chain's head")
+    if head.hash != walk.last_hash:
+        return ChainReport(checked, checked, f"event {checked} is not the one the head recorded")
+    return ChainReport(checked)
+
+
+def _walk(session: Session) -> _Walk:
+    """Follow the events in order from the first, stopping at the first one that does not fit."""
     expected_seq, prev = 1, GENESIS_HASH
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     events = session.scalars(stmt)
@@ -144,20 +186,16 @@ def verify_chain(session: Session) -> ChainReport:
         for event in events:
             problem = _problem(event, expected_seq, prev)
             if problem:
-                return ChainReport(expected_seq - 1, *problem)
+                return _Walk(expected_seq - 1, prev, _Flaw(event.seq, *problem))
             expected_seq, prev = event.seq + 1, event.hash
     finally:
         events.close()  # a server-side cursor on PostgreSQL: close it even when we stop early
-    head = session.get(AuditHead, 1)
-    checked = expected_seq - 1
-    if head is None:
-        return ChainReport(checked, checked + 1, "the chain's head record is missing")
-    if head.seq != checked or head.hash != prev:
-        return ChainReport(checked, checked + 1, f"events after {checked} were deleted")
-    return ChainReport(checked)
+    return _Walk(expected_seq - 1, prev)
 
 
 def _problem(event: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+    if event.seq < expected_seq:  # only before the first: seq is the primary key
+        return event.seq, f"event {event.seq} was inserted before the chain's first event"
     if event.seq != expected_seq:
         return expected_seq, f"event {expected_seq} is missing (deleted)"
     if event.prev_hash != prev:

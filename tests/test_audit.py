@@ -1,4 +1,4 @@
-"""The audit trail: chained, append-only, and any edit or deletion is found and named."""
+"""The audit trail: chained, append-only, and any edit, deletion or insertion is found and named."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.audit import AuditEvent, PersonalDataInAudit, verify_chain
+from core.audit import GENESIS_HASH, AuditEvent, PersonalDataInAudit, verify_chain
+from core.db import utcnow
 
 
 def _three_events(db: Session) -> None:
@@ -73,6 +74,68 @@ def test_tampering_is_detected_and_named(
     result = runner.invoke(args=["audit", "verify"])
     assert result.exit_code == 1
     assert f"BROKEN at event {broken}" in result.output
+
+
+def _forge(db: Session, seq: int, linked: bool = True) -> None:
+    """Insert an event as a forger would: chained to the newest row, its own hash correct.
+
+    No owner's rights needed: the triggers refuse UPDATE and DELETE, and INSERT is how every
+    event is written.
+    """
+    newest = db.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    prev_hash = newest.hash if newest is not None and linked else GENESIS_HASH
+    event = AuditEvent(
+        seq=seq,
+        at=utcnow(),
+        actor="forger",
+        action="test.event",
+        object_type="thing",
+        object_id="x",
+        details="{}",
+        prev_hash=prev_hash,
+    )
+    event.hash = audit.event_hash(event)
+    db.add(event)
+    db.flush()
+
+
+@pytest.mark.parametrize(
+    ("steps", "broken", "reason"),
+    [
+        ([("insert", 4)], 4, "event 4 was inserted after the chain's head"),
+        ([("insert", 4), ("insert", 5)], 4, "event 4 was inserted after the chain's head"),
+        ([("unlinked", 4)], 4, "event 4 was inserted after the chain's head"),
+        ([("insert", 10)], 10, "event 10 was inserted after the chain's head"),
+        ([("insert", 0)], 0, "event 0 was inserted before the chain's first event"),
+        ([("delete", 3), ("insert", 3)], 3, "event 3 is not the one the head recorded"),
+        ([("delete", 3), ("insert", 10)], 3, "events after 2 were deleted"),
+    ],
+    ids=[
+        "after-head",
+        "two-after-head",
+        "after-head-unlinked",
+        "far-beyond-head",
+        "before-first",
+        "newest-replaced",
+        "newest-deleted-and-one-beyond",
+    ],
+)
+def test_inserted_events_are_detected_and_named(
+    db: Session, runner: FlaskCliRunner, steps: list[tuple[str, int]], broken: int, reason: str
+) -> None:
+    _three_events(db)
+    if any(step == "delete" for step, _ in steps):
+        _as_table_owner(db)
+    for step, seq in steps:
+        if step == "delete":
+            db.execute(delete(AuditEvent).where(AuditEvent.seq == seq))
+        else:
+            _forge(db, seq, linked=step == "insert")
+    report = verify_chain(db)
+    assert (report.broken_seq, report.reason) == (broken, reason)
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {broken}: {reason}" in result.output
 
 
 def test_rehashed_edit_is_still_caught_by_the_next_link(db: Session) -> None:
