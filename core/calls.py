@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
 from core.roles import Permission
-from core.scopes import AreaScoped, Viewer, visible
+from core.scopes import AreaScoped, Viewer, covers, visible
 
 # The Twilio queue where callers wait for the complaint room: the IVR enqueues them into it and
 # an agent's "take next call" dials it. One name, so both sides always meet in the same queue.
@@ -50,3 +50,40 @@ def calls_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list
     """The newest calls of the viewer's area."""
     stmt = select(Call).order_by(Call.started_at.desc(), Call.id.desc()).limit(limit)
     return list(session.scalars(visible(stmt, viewer, Call, Permission.VIEW_MESSAGES)))
+
+
+def waiting_calls(session: Session, viewer: Viewer, limit: int = 50) -> list[Call]:
+    """Callers waiting in the complaint-room queue, longest wait first, not yet taken."""
+    stmt = (
+        select(Call)
+        .where(Call.status == CallStatus.QUEUED, Call.answered_at.is_(None))
+        .order_by(Call.queued_at, Call.id)
+        .limit(limit)
+    )
+    return list(session.scalars(visible(stmt, viewer, Call, Permission.HANDLE_COMPLAINTS)))
+
+
+def take_next_call(session: Session, viewer: Viewer) -> Call | None:
+    """Claim the longest-waiting caller for one agent (Twilio's queue is first-in, first-out).
+
+    Two agents pressing at once get two different callers: the claim is a conditional
+    UPDATE, and the loser tries the next one.
+    """
+    for call in waiting_calls(session, viewer, limit=5):
+        claimed = session.execute(
+            update(Call)
+            .where(Call.id == call.id, Call.answered_at.is_(None))
+            .values(answered_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0):
+            session.refresh(call)
+            return call
+    return None
+
+
+def call_for(session: Session, viewer: Viewer, call_id: int) -> Call | None:
+    call = session.get(Call, call_id)
+    if call is None or not covers(viewer, call, Permission.HANDLE_COMPLAINTS):
+        return None
+    return call

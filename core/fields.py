@@ -26,7 +26,7 @@ FormInput = Mapping[str, Sequence[str]]  # name -> posted values (request.form.t
 
 
 class ErrorCode(StrEnum):
-    """Why a field was refused; webforms.form_text has a sentence for each."""
+    """Why a field was refused; web.form_text has a sentence for each."""
 
     REQUIRED = "required"  # a starred field is empty
     TOO_LONG = "too_long"  # params: max

@@ -10,7 +10,7 @@ import os
 import re
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import time
 from enum import StrEnum
 from pathlib import Path
@@ -18,6 +18,8 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from core.tickets import DEFAULT_DEADLINES, Deadline, TicketCategory, parse_deadlines
 
 
 class Environment(StrEnum):
@@ -71,6 +73,10 @@ class Settings:
     # The complaint room's opening hours, Beirut time, [opens, closes): outside them the IVR
     # offers a recorded complaint instead of the agents' queue.
     complaint_room_hours: tuple[time, time] = (time(8, 0), time(17, 0))
+    # How long the room has to answer each category of complaint (TICKET_DEADLINES).
+    ticket_deadlines: Mapping[TicketCategory, Deadline] = field(
+        default_factory=lambda: dict(DEFAULT_DEADLINES)
+    )
 
     @property
     def is_development(self) -> bool:
@@ -106,10 +112,18 @@ class Settings:
             proxy_hops=_small_int("PROXY_HOPS", env.get("PROXY_HOPS"), 0, 5),
             link_ttl_days=max(1, _small_int("LINK_TTL_DAYS", env.get("LINK_TTL_DAYS"), 7, 60)),
             complaint_room_hours=_hours(env.get("COMPLAINT_ROOM_HOURS")),
+            ticket_deadlines=_deadlines(env.get("TICKET_DEADLINES")),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
         return settings
+
+
+def _deadlines(value: str | None) -> dict[TicketCategory, Deadline]:
+    try:
+        return parse_deadlines(value or "")
+    except ValueError as problem:
+        raise SettingsError("TICKET_DEADLINES", str(problem)) from None
 
 
 def _environment(value: str) -> Environment:

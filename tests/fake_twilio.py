@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -401,6 +402,9 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             fake._log("GET", parts.path)
+            if _RECORDING.fullmatch(parts.path):
+                self._recording(parts.path)
+                return
             resource = self._admitted(parts.path)
             if resource is None:
                 return
@@ -411,6 +415,20 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             query = _single(parse_qs(parts.query, keep_blank_values=True))
             listed = fake._list_calls(query) if resource == CALLS else fake._list_messages(query)
             self._json(200, listed)
+
+        def _recording(self, path: str) -> None:
+            """A recording's MP3, as Twilio serves it to the account's credentials."""
+            if path.split("/")[3] != fake.account_sid:
+                self._json(404, _error_body(20404, "The requested resource was not found", 404))
+                return
+            if self.headers.get("Authorization") != _basic(fake.account_sid, fake.auth_token):
+                self._json(401, _error_body(20003, "Authenticate", 401))
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/mpeg")
+            self.send_header("Content-Length", str(len(RECORDING_MP3)))
+            self.end_headers()
+            self.wfile.write(RECORDING_MP3)
 
         def _admitted(self, path: str) -> str | None:
             """The resource asked for, once the path and the credentials check out."""
@@ -439,6 +457,12 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up waiting (a timeout test): that is the point
 
     return Handler
+
+
+# A recording's media: /2010-04-01/Accounts/{sid}/Recordings/RE….mp3 (any RE… id is "kept").
+_RECORDING = re.compile(rf"/{API_VERSION}/Accounts/AC[0-9a-f]{{32}}/Recordings/RE[0-9A-Za-z]+\.mp3")
+# The first bytes of an MP3 (an ID3 header and one silent frame's header): enough for a test.
+RECORDING_MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 413
 
 
 def _resource_of(path: str) -> str | None:

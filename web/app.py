@@ -69,6 +69,7 @@ def _configure(app: Flask, settings: Settings) -> None:
 
 def _register_adapters(app: Flask) -> None:
     from cli import register_commands
+    from hotline.console import bp as hotline_bp
     from ivr.voice import bp as ivr_bp
     from sms.inbound import bp as sms_inbound_bp
     from sms.webhooks import bp as sms_bp
@@ -76,6 +77,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.console import bp as console_bp
 
     app.register_blueprint(console_bp)
+    app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
     app.register_blueprint(sms_bp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -103,6 +104,7 @@ def file_ticket(
         category=category,
         text=text,
         recording_url=recording_url,
+        deadlines=current_app.config["INTAKE_SETTINGS"].ticket_deadlines,
     )
     if not _is_lebanese_mobile(phone):  # a landline or a withheld number cannot take an SMS
         return ticket, Owed()

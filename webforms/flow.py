@@ -31,7 +31,7 @@ from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
 from core.programme import BEIRUT
 from web import store
-from webforms import form_text
+from web import form_text
 from webforms.localities import resolve_locality_fields
 from webforms.receipts import owe_receipt
 

@@ -1,0 +1,312 @@
+"""The complaint room's console (`/hotline`): the queue, callers, tickets, call-backs.
+
+Agents take calls and log complaints and corrections; the committee decides corrections and
+watches the overdue tickets. Every page that shows a family's record is an audit event.
+Corrections are in `hotline/corrections.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+
+from core import audit
+from core.applications import applications_of_phone
+from core.calls import call_for, take_next_call, waiting_calls
+from core.corrections import CorrectionStatus, corrections_visible_to
+from core.db import utcnow
+from core.geography import UnknownArea, locality_area
+from core.notifications import dispatch, owe_sms
+from core.phones import masked
+from core.roles import Permission, can
+from core.settings import Settings
+from core.tickets import (
+    CLOSED,
+    NoteRequired,
+    TicketCategory,
+    TicketChannel,
+    TicketClosed,
+    TicketStatus,
+    assign_callback,
+    callback_for,
+    callbacks_visible_to,
+    decide,
+    open_ticket,
+    take,
+    ticket_for,
+    tickets_visible_to,
+)
+from core.users import StaffUser
+from hotline import texts
+from hotline.dialer import Dialer, DialFailed, dialer_for
+from web import store
+from web.auth import staff_required
+
+bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
+F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
+MAX_TEXT = 1000
+
+
+def room_required(view: F) -> F:
+    """Agents and committee members: the two roles that work in the room."""
+
+    @staff_required()
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
+        user: StaffUser = g.user
+        if not (
+            can(user.role, Permission.HANDLE_COMPLAINTS)
+            or can(user.role, Permission.DECIDE_CORRECTIONS)
+        ):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return cast(F, wrapped)
+
+
+def settings() -> Settings:
+    return cast(Settings, current_app.config["INTAKE_SETTINGS"])
+
+
+def owe_and_send(phone: str, body: str, language: str, purpose: str) -> None:
+    """Owe the SMS in this transaction, commit, then queue it (the outbox's order)."""
+    session = store.db()
+    message_id = owe_sms(session, phone, body, language, purpose, None)
+    session.commit()
+    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
+
+
+def form_text(name: str, limit: int = MAX_TEXT) -> str:
+    return request.form.get(name, "")[:limit].strip()
+
+
+# --- the room's home: the queue and the work waiting --------------------------------------
+
+
+@bp.get("")
+@room_required
+def home() -> ResponseReturnValue:
+    session, user = store.db(), g.user
+    agent = can(user.role, Permission.HANDLE_COMPLAINTS)
+    return render_template(
+        "hotline/home.html",
+        agent=agent,
+        waiting=waiting_calls(session, user) if agent else [],
+        mine=[t for t in tickets_visible_to(session, user, limit=200) if t.assignee_id == user.id]
+        if agent
+        else [],
+        open_tickets=tickets_visible_to(session, user, status=TicketStatus.OPEN, limit=50),
+        overdue=tickets_visible_to(session, user, overdue_only=True, limit=50),
+        pending=corrections_visible_to(session, user, status=CorrectionStatus.PENDING),
+        callbacks=[c for c in callbacks_visible_to(session, user) if c.status == "open"]
+        if agent
+        else [],
+        now=utcnow(),
+        masked=masked,
+        labels=texts,
+        dial_error=request.args.get("dial_error"),
+    )
+
+
+@bp.post("/take-next")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def take_next() -> ResponseReturnValue:
+    """Ring the agent's phone with TwiML that dials the queue; show the caller it will bring."""
+    session, user = store.db(), g.user
+    if not user.phone:
+        return redirect(url_for("hotline.home", dial_error="no_phone"))
+    call = take_next_call(session, user)
+    if call is None:
+        session.rollback()
+        return redirect(url_for("hotline.home", dial_error="empty"))
+    try:
+        _dialer().ring_agent(user.phone)
+    except DialFailed:
+        session.rollback()  # the caller stays in the queue for the next agent
+        return redirect(url_for("hotline.home", dial_error="failed"))
+    audit.record(session, user.username, "call.taken", "call", str(call.id))
+    session.commit()
+    return redirect(url_for("hotline.caller", call_id=call.id))
+
+
+def _dialer() -> Dialer:
+    dialer = current_app.extensions.get("intake.dialer")
+    return cast(Dialer, dialer) if dialer is not None else dialer_for(settings())
+
+
+@bp.get("/calls/<int:call_id>")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def caller(call_id: int) -> ResponseReturnValue:
+    """The caller's number and everything linked to it: what the agent needs to answer."""
+    session, user = store.db(), g.user
+    call = call_for(session, user, call_id)
+    if call is None:
+        abort(404)
+    audit.record(session, user.username, "caller.viewed", "call", str(call.id))
+    session.commit()
+    return render_template(
+        "hotline/caller.html",
+        call=call,
+        applications=applications_of_phone(session, user, call.phone),
+        tickets=tickets_visible_to(session, user, phone=call.phone),
+        callbacks=[
+            c for c in callbacks_visible_to(session, user, limit=500) if c.phone == call.phone
+        ],
+        labels=texts,
+        categories=texts.CATEGORIES,
+    )
+
+
+@bp.post("/calls/<int:call_id>/tickets")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def new_ticket(call_id: int) -> ResponseReturnValue:
+    """A complaint the agent logs during the call (its number goes to the caller by SMS)."""
+    session, user = store.db(), g.user
+    call = call_for(session, user, call_id)
+    if call is None:
+        abort(404)
+    try:
+        category = TicketCategory(request.form.get("category", ""))
+    except ValueError:
+        abort(400)
+    application = next(
+        (
+            a
+            for a in applications_of_phone(session, user, call.phone)
+            if str(a.id) == request.form.get("application_id")
+        ),
+        None,
+    )
+    ticket = open_ticket(
+        session,
+        phone=call.phone,
+        channel=TicketChannel.AGENT,
+        language=call.language,
+        category=category,
+        text=form_text("text") or None,
+        application=application,
+        logged_by_id=user.id,
+        deadlines=settings().ticket_deadlines,
+    )
+    take(session, ticket, user.id, user.username)
+    audit.record(session, user.username, "ticket.opened", "ticket", str(ticket.id))
+    session.commit()
+    return redirect(url_for("hotline.ticket", ticket_id=ticket.id))
+
+
+# --- tickets ------------------------------------------------------------------------------
+
+
+@bp.get("/tickets")
+@room_required
+def tickets() -> ResponseReturnValue:
+    status = request.args.get("status", "")
+    status = status if status in set(TicketStatus) else ""
+    overdue = request.args.get("overdue") == "1"
+    rows = tickets_visible_to(store.db(), g.user, status=status or None, overdue_only=overdue)
+    return render_template(
+        "hotline/tickets.html",
+        rows=rows,
+        status=status,
+        overdue=overdue,
+        labels=texts,
+        now=utcnow(),
+        masked=masked,
+    )
+
+
+@bp.get("/tickets/<int:ticket_id>")
+@room_required
+def ticket(ticket_id: int) -> ResponseReturnValue:
+    return corrections.ticket_page(ticket_id)
+
+
+@bp.post("/tickets/<int:ticket_id>/take")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def take_ticket(ticket_id: int) -> ResponseReturnValue:
+    session, user = store.db(), g.user
+    found = ticket_for(session, user, ticket_id)
+    if found is None:
+        abort(404)
+    try:
+        take(session, found, user.id, user.username)
+    except TicketClosed:
+        session.rollback()
+        return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error="closed"))
+    session.commit()
+    return redirect(url_for("hotline.ticket", ticket_id=ticket_id))
+
+
+@bp.post("/tickets/<int:ticket_id>/decide")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def decide_ticket(ticket_id: int) -> ResponseReturnValue:
+    """Resolve, reject or refer, and tell the citizen by SMS what was decided."""
+    session, user = store.db(), g.user
+    found = ticket_for(session, user, ticket_id)
+    if found is None:
+        abort(404)
+    status = request.form.get("status", "")
+    if status not in {s.value for s in CLOSED}:
+        abort(400)
+    try:
+        decide(session, found, TicketStatus(status), form_text("note"), user.username)
+    except (NoteRequired, TicketClosed) as refused:
+        session.rollback()
+        error = "note" if isinstance(refused, NoteRequired) else "closed"
+        return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error=error))
+    owe_and_send(found.phone, texts.decision_sms(found), found.language, "ticket_decision")
+    return redirect(url_for("hotline.ticket", ticket_id=ticket_id, decided="1"))
+
+
+@bp.get("/tickets/<int:ticket_id>/recording")
+@room_required
+def recording(ticket_id: int) -> ResponseReturnValue:
+    from hotline.recordings import play
+
+    session, user = store.db(), g.user
+    found = ticket_for(session, user, ticket_id)
+    if found is None or not found.recording_url:
+        abort(404)
+    audit.record(session, user.username, "recording.played", "ticket", str(found.id))
+    session.commit()
+    return play(found.recording_url, settings())
+
+
+# --- call-back requests -------------------------------------------------------------------
+
+
+@bp.get("/callbacks")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def callbacks() -> ResponseReturnValue:
+    return render_template(
+        "hotline/callbacks.html",
+        rows=callbacks_visible_to(store.db(), g.user),
+        masked=masked,
+        error=request.args.get("error"),
+    )
+
+
+@bp.post("/callbacks/<int:callback_id>/assign")
+@staff_required(Permission.HANDLE_COMPLAINTS)
+def assign(callback_id: int) -> ResponseReturnValue:
+    """Give the call-back to the municipality of the caller's town (a locality code)."""
+    session, user = store.db(), g.user
+    callback = callback_for(session, user, callback_id)
+    if callback is None:
+        abort(404)
+    try:
+        town = locality_area(session, form_text("locality", 12))
+    except UnknownArea:
+        session.rollback()
+        return redirect(url_for("hotline.callbacks", error="unknown_locality"))
+    assign_callback(session, callback, town, user.username)
+    session.commit()
+    return redirect(url_for("hotline.callbacks"))
+
+
+# The ticket page and the corrections' routes live beside (they register on `bp` when imported).
+from hotline import corrections  # noqa: E402
