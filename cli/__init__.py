@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import accounts, demo, messaging, store, territory
+from cli import accounts, complaints, demo, messaging, store, territory
 
 
 def register_commands(app: Flask) -> None:
@@ -15,6 +15,7 @@ def register_commands(app: Flask) -> None:
         store.programme_group,
         store.audit_group,
         messaging.sms_group,
+        complaints.tickets_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)

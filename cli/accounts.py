@@ -1,4 +1,4 @@
-"""`users add` and `users import`: staff accounts, one at a time or one per municipality."""
+"""`users add`, `users phone` and `users import`: staff accounts, one at a time or many."""
 
 from __future__ import annotations
 
@@ -10,11 +10,13 @@ from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cli.common import operator, unit_of_work
+from core.phones import NotLebaneseMobile, normalise_desk_phone
 from core.roles import Role, parse_role
-from core.users import AccountError, add_user, generate_password
+from core.users import AccountError, StaffUser, add_user, generate_password, set_phone
 
 users_group = AppGroup("users", help="Staff accounts.")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -35,12 +37,16 @@ class RowError(Exception):
     help="Locality, district or governorate code, or LB for national roles.",
 )
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-def users_add(username: str, role_name: str, area_code: str, password_stdin: bool) -> None:
+@click.option("--phone", default=None, help="The phone 'take next call' rings (agents).")
+def users_add(
+    username: str, role_name: str, area_code: str, password_stdin: bool, phone: str | None
+) -> None:
     """Create one staff account; the password is prompted for (or read from stdin)."""
     try:
         role = parse_role(role_name)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
+    number = _desk_phone(phone) if phone else None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
@@ -48,10 +54,33 @@ def users_add(username: str, role_name: str, area_code: str, password_stdin: boo
     try:
         with unit_of_work() as session:
             user = add_user(session, username, role, area_code, password, operator())
+            if number:
+                set_phone(session, user, number, operator())
             name, area = user.username, user.area_code
     except AccountError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"created {name} ({role.value}, {area})")
+
+
+@users_group.command("phone")
+@click.argument("username")
+@click.argument("phone", required=False)
+def users_phone(username: str, phone: str | None) -> None:
+    """Set the phone 'take next call' rings for USERNAME (no PHONE: remove it)."""
+    number = _desk_phone(phone) if phone else None
+    with unit_of_work() as session:
+        user = session.scalar(select(StaffUser).where(StaffUser.username == username.lower()))
+        if user is None:
+            raise click.ClickException(f"no account named {username!r}")
+        set_phone(session, user, number, operator())
+    click.echo(f"{username}: phone {'set' if number else 'removed'}")
+
+
+def _desk_phone(text: str) -> str:
+    try:
+        return normalise_desk_phone(text)
+    except NotLebaneseMobile:
+        raise click.ClickException(f"{text!r} is not a Lebanese phone number") from None
 
 
 @users_group.command("import")

@@ -52,6 +52,17 @@ def normalise_mobile(text: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def normalise_desk_phone(text: str) -> str:
+    """A Lebanese number an agent answers on (a desk line or a mobile), in E.164."""
+    try:
+        return normalise_mobile(text)
+    except NotLebaneseMobile as problem:
+        if problem.problem is not PhoneProblem.NOT_MOBILE:
+            raise
+    number = phonenumbers.parse(to_ascii_digits(text).strip(), REGION)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
 def masked(e164: str) -> str:
     """`+961 3 ••• 456`-style: enough for a focal point to recognise, not to copy."""
     return f"{e164[:5]}•••{e164[-3:]}" if len(e164) > 8 else "•••"

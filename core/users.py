@@ -94,6 +94,7 @@ class Event(StrEnum):
     PLEDGE_ACCEPTED = "staff.pledge_accepted"
     LANGUAGE_CHANGED = "staff.language_changed"
     CREDENTIALS_RESET = "staff.credentials_reset"
+    PHONE_SET = "staff.phone_set"
 
 
 def generate_password() -> str:
@@ -142,6 +143,12 @@ def add_user(
         {"role": role.value, "area": area.code},
     )
     return user
+
+
+def set_phone(session: Session, user: StaffUser, phone: str | None, actor: str) -> None:
+    """The phone *take next call* rings for this account (already normalised), or none."""
+    user.phone = phone
+    audit.record(session, actor, Event.PHONE_SET, "staff_user", str(user.id), {"set": bool(phone)})
 
 
 def _area_for(session: Session, role: Role, area_code: str) -> Area:
