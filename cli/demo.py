@@ -15,11 +15,12 @@ from cli.territory import load_file
 from core.db import utcnow
 from core.programme import current_programme, set_window
 from core.roles import Role
-from core.users import StaffUser, add_user, generate_password, set_password
+from core.users import StaffUser, add_user, generate_password, set_password, set_phone
 
 LOCALITIES = Path(__file__).resolve().parent.parent / "data" / "lebanon_localities.csv"
 
 # Chiyah (21111) in Baabda district (LB32), Mount Lebanon (LB3).
+DEMO_AGENT_PHONE = "+9611000766"  # what "take next call" rings in the demo (logged, not dialled)
 DEMO_ACCOUNTS = (
     ("demo-focal", Role.FOCAL_POINT, "21111"),
     ("demo-mukhtar", Role.MUKHTAR, "21111"),
@@ -60,9 +61,11 @@ def _demo_account(session: Session, username: str, role: Role, area: str) -> str
     password = generate_password()
     user = session.scalar(select(StaffUser).where(StaffUser.username == username))
     if user is None:
-        add_user(session, username, role, area, password, operator())
+        user = add_user(session, username, role, area, password, operator())
     else:
         set_password(session, user, password, operator())
+    if role is Role.AGENT and user.phone is None:
+        set_phone(session, user, DEMO_AGENT_PHONE, operator())
     return password
 
 
