@@ -56,6 +56,7 @@ DUTIES = {
     Permission.VIEW_MESSAGES: _l("Read the SMS and call log of your area"),
     Permission.VIEW_REPORTS: _l("Follow the reports of your area"),
     Permission.VIEW_AUDIT: _l("Inspect the audit trail"),
+    Permission.VIEW_COMPLAINTS: _l("Read the complaints of your area"),
     Permission.HANDLE_COMPLAINTS: _l("Take hotline calls and log complaints and corrections"),
     Permission.DECIDE_CORRECTIONS: _l("Approve or reject correction requests"),
     Permission.VIEW_LISTS: _l("Read the beneficiary lists"),
