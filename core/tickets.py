@@ -295,23 +295,19 @@ def escalate_overdue(session: Session, now: datetime | None = None) -> int:
     """Mark every active ticket past its deadline as escalated; the supervisors see them.
 
     Run by the scheduler; safe to run twice (a ticket is escalated once) and from several
-    processes (the conditional UPDATE decides).
+    processes (one conditional UPDATE decides; each ticket then gets its audit event).
     """
     now = now or utcnow()
-    due = select(Ticket.id).where(
-        Ticket.status.in_(ACTIVE), Ticket.escalated_at.is_(None), Ticket.due_at <= now
-    )
-    escalated = 0
-    for ticket_id in list(session.scalars(due)):
-        result = session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.escalated_at.is_(None))
-            .values(escalated_at=now)
-        )
-        if getattr(result, "rowcount", 0):
-            audit.record(session, audit.SYSTEM, "ticket.escalated", "ticket", str(ticket_id))
-            escalated += 1
-    return escalated
+    escalated = session.scalars(
+        update(Ticket)
+        .where(Ticket.status.in_(ACTIVE), Ticket.escalated_at.is_(None), Ticket.due_at <= now)
+        .values(escalated_at=now)
+        .returning(Ticket.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    for ticket_id in sorted(escalated):
+        audit.record(session, audit.SYSTEM, "ticket.escalated", "ticket", str(ticket_id))
+    return len(escalated)
 
 
 def request_callback(
