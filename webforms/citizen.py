@@ -2,7 +2,8 @@
 
 The token in the URL is the only credential, so these forms carry no CSRF token (the token
 itself is unguessable and bound to this one form). Unknown, expired, revoked and used links
-all get the same page.
+all get the same page. A correction link (sent by 1766) opens the correction page instead of
+the household form, and never the form's pages.
 """
 
 from __future__ import annotations
@@ -11,8 +12,17 @@ from flask import Blueprint, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core.applications import application_for_link
-from core.links import Link, LinkUnavailable, TooManyGuesses, link_for_token, mark_opened, usable
+from core.links import (
+    Channel,
+    Link,
+    LinkUnavailable,
+    TooManyGuesses,
+    link_for_token,
+    mark_opened,
+    usable,
+)
 from web import store
+from webforms import correction_link
 from webforms.flow import FlowUrls, post_page, receipt, show_page
 
 bp = Blueprint("citizen", __name__, url_prefix="/f", template_folder="templates")
@@ -56,7 +66,20 @@ def start(token: str) -> ResponseReturnValue:
         return unavailable()
     mark_opened(link)
     store.commit()
+    if link.channel == Channel.CORRECTION:
+        return correction_link.show(link, url_for("citizen.start", token=token), unavailable)
     return show_page(link, link.next_page() or "finances", _urls(token))
+
+
+@bp.post("/<token>")
+def correct(token: str) -> ResponseReturnValue:
+    """What a correction link sends; a used one (a second tab, a retry) is unavailable."""
+    found = _link(token)
+    if not isinstance(found, Link):
+        return found
+    if found.channel != Channel.CORRECTION or not found.is_usable():
+        return unavailable()
+    return correction_link.send(found, url_for("citizen.start", token=token), unavailable)
 
 
 @bp.route("/<token>/<page>", methods=["GET", "POST"])
@@ -64,6 +87,8 @@ def page(token: str, page: str) -> ResponseReturnValue:
     found = _link(token)
     if not isinstance(found, Link):
         return found
+    if found.channel == Channel.CORRECTION:  # a correction never reaches the form's pages
+        return unavailable()
     if not found.is_usable():
         return _late(found, token)
     mark_opened(found)

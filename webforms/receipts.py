@@ -1,4 +1,4 @@
-"""The SMS the form side owes citizens: the one-time link and the acknowledgement.
+"""The SMS the form side owes citizens: the link, the acknowledgement, a correction's ticket.
 
 Texts are composed here, in the citizen's language, and stored with the message at commit;
 the worker only sends what was stored.
@@ -16,6 +16,7 @@ from core.links import Link
 from core.notifications import owe_sms
 from core.references import grouped
 from core.segments import strip_invisibles
+from core.tickets import Ticket
 
 
 def owe_receipt(session: Session, application: Application) -> int:
@@ -25,17 +26,46 @@ def owe_receipt(session: Session, application: Application) -> int:
             "1766: your form was received. Reference %(reference)s. Keep this SMS.",
             reference=grouped(application.reference),
         )
-    area = None
-    if application.locality_code:  # the application already carries its area's codes
-        area = Area(
-            AreaLevel.LOCALITY,
-            application.locality_code,
-            application.governorate_code,
-            application.district_code,
-            application.locality_code,
+    return owe_sms(
+        session,
+        application.phone,
+        strip_invisibles(body),
+        application.language,
+        "receipt",
+        _area_of(application),
+    )
+
+
+def _area_of(application: Application) -> Area | None:
+    """The application already carries its area's codes: no lookup needed."""
+    if not application.locality_code:
+        return None
+    return Area(
+        AreaLevel.LOCALITY,
+        application.locality_code,
+        application.governorate_code,
+        application.district_code,
+        application.locality_code,
+    )
+
+
+def ticket_number(ticket: Ticket) -> str:
+    """`1234 5678`: the way the number is said and written to the citizen."""
+    return f"{ticket.number[:4]} {ticket.number[4:]}"
+
+
+def owe_correction_ticket(
+    session: Session, application: Application, ticket: Ticket, language: str
+) -> int:
+    """The ticket number of a correction sent through a link, to the application's phone."""
+    with force_locale(language):
+        body = _(
+            "1766: your correction request is registered under number %(number)s. "
+            "You will receive the committee's decision by SMS.",
+            number=ticket_number(ticket),
         )
     return owe_sms(
-        session, application.phone, strip_invisibles(body), application.language, "receipt", area
+        session, application.phone, body, language, "correction_ticket", _area_of(application)
     )
 
 
