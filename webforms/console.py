@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
@@ -26,6 +26,13 @@ from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobil
 from core.programme import current_programme
 from core.references import grouped
 from core.roles import PERMISSIONS, Permission, Role
+from core.tickets import (
+    CallbackRequest,
+    CallbackStatus,
+    callback_done,
+    callback_for,
+    callbacks_visible_to,
+)
 from core.users import StaffUser
 from web import store
 from web.auth import staff_required
@@ -85,6 +92,7 @@ def home() -> ResponseReturnValue:
         area=area_name(user),
         duties=duties,
         window=window,
+        actions={p.value for p in PERMISSIONS[user.role]},
     )
 
 
@@ -243,3 +251,62 @@ def applications() -> ResponseReturnValue:
         reasons=form_text.INELIGIBLE_REASONS,
         status_labels=APPLICATION_STATUSES,
     )
+
+
+# --- call-backs: callers without a smartphone, routed to the municipality by 1766 ----------
+
+CALLBACK_STATUSES = {
+    CallbackStatus.OPEN: _l("Waiting for 1766 to route it"),
+    CallbackStatus.ASSIGNED: _l("To call back"),
+    CallbackStatus.DONE: _l("Called back"),
+}
+
+
+@bp.get("/console/callbacks")
+@staff_required(Permission.ENTER_APPLICATIONS)
+def callbacks() -> ResponseReturnValue:
+    """The call-backs 1766 gave this municipality, numbers masked."""
+    return _callbacks_page()
+
+
+def _callbacks_page(shown: CallbackRequest | None = None) -> ResponseReturnValue:
+    return render_template(
+        "console/callbacks.html",
+        rows=callbacks_visible_to(store.db(), g.user),
+        shown=shown.id if shown else None,
+        masked=masked,
+        status_labels=CALLBACK_STATUSES,
+        done=request.args.get("done"),
+    )
+
+
+def _callback(callback_id: int) -> CallbackRequest:
+    """A call-back the user may see (their municipality's, once assigned), or 404."""
+    callback = callback_for(store.db(), g.user, callback_id)
+    if callback is None:
+        abort(404)
+    return callback
+
+
+@bp.post("/console/callbacks/<int:callback_id>/number")
+@staff_required(Permission.ENTER_APPLICATIONS)
+def callback_number(callback_id: int) -> ResponseReturnValue:
+    """The whole number, to call it: every look at it is in the audit trail.
+
+    Answered on the POST itself: a page reached by GET would show the number unaudited.
+    """
+    session, callback = store.db(), _callback(callback_id)
+    audit.record(session, g.user.username, "callback.viewed", "callback", str(callback.id))
+    session.commit()
+    return _callbacks_page(callback)
+
+
+@bp.post("/console/callbacks/<int:callback_id>/done")
+@staff_required(Permission.ENTER_APPLICATIONS)
+def callback_called(callback_id: int) -> ResponseReturnValue:
+    """Mark as called back; a second click changes nothing."""
+    session, callback = store.db(), _callback(callback_id)
+    if callback.status != CallbackStatus.DONE:
+        callback_done(session, callback, g.user.username)
+        session.commit()
+    return redirect(url_for("console.callbacks", done="1"))
