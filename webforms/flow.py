@@ -30,8 +30,7 @@ from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
 from core.programme import BEIRUT
-from web import store
-from web import form_text
+from web import form_text, store
 from webforms.localities import resolve_locality_fields
 from webforms.receipts import owe_receipt
 
