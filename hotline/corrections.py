@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import abort, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
@@ -29,10 +27,8 @@ from core.corrections import (
     issue_correction_link,
     log_correction,
 )
-from core.geography import Locality
 from core.links import TooManyLinks
 from core.phones import masked
-from core.programme import BEIRUT
 from core.roles import Permission, can
 from core.tickets import CLOSED, ticket_for
 from core.users import StaffUser
@@ -43,14 +39,6 @@ from web.auth import staff_required
 from web.form_text import error_text, field_label, value_text
 
 ROWS = 5  # change rows offered at once on the page
-
-
-def _today() -> date:
-    return datetime.now(BEIRUT).date()
-
-
-def _locality_exists(code: str) -> bool:
-    return store.db().get(Locality, code) is not None
 
 
 def ticket_page(
@@ -107,8 +95,8 @@ def log(ticket_id: int) -> ResponseReturnValue:
             source=CorrectionSource.AGENT,
             logged_by_id=user.id,
             actor=user.username,
-            today=_today(),
-            locality_exists=_locality_exists,
+            today=store.beirut_today(),
+            locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:
         session.rollback()
@@ -215,8 +203,8 @@ def _decide(correction: CorrectionRequest, user: StaffUser, approve: bool) -> st
             user,
             approve=approve,
             note=form_text("note", 300),
-            today=_today(),
-            locality_exists=_locality_exists,
+            today=store.beirut_today(),
+            locality_exists=store.locality_exists,
         )
     except tuple(_REFUSALS) as refused:
         return _REFUSALS[type(refused)]

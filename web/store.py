@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import transaction
+from core.db import transaction, utcnow
+from core.geography import Locality
+from core.programme import BEIRUT
 
 EXTENSION = "intake.sessionmaker"
 
@@ -48,3 +51,13 @@ def unit_of_work() -> Iterator[Session]:
     """A transaction outside a request (CLI commands)."""
     with transaction(session_factory()) as session:
         yield session
+
+
+def beirut_today() -> date:
+    """The form's rules (ages) count in Beirut's days."""
+    return utcnow().astimezone(BEIRUT).date()
+
+
+def locality_exists(code: str) -> bool:
+    """Whether a locality code is known (what the form's cleaners ask of the store)."""
+    return db().get(Locality, code) is not None

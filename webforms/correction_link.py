@@ -8,7 +8,6 @@ for the technical committee (`core.corrections`); a refused row leaves the link 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from flask import current_app, render_template, request
@@ -23,11 +22,8 @@ from core.corrections import (
     current_values,
     submit_citizen_correction,
 )
-from core.db import utcnow
-from core.geography import Locality
 from core.links import Link, LinkUnavailable
 from core.notifications import dispatch
-from core.programme import BEIRUT
 from core.references import grouped
 from core.tickets import Ticket
 from web import store
@@ -73,7 +69,7 @@ def send(
     if request.form.get("action") == "add":  # another row, nothing checked yet
         return _render(application, action, rows, Problems())
     old_values = dict(current_values(application.pages()))
-    problems = check_rows(rows, old_values, _today())
+    problems = check_rows(rows, old_values, store.beirut_today())
     if problems:
         return _render(application, action, rows, problems), 400
     return _submit(link, application, rows, old_values, action, unavailable)
@@ -91,7 +87,11 @@ def _submit(
     session, typed = store.db(), to_changes(rows, old_values)
     try:
         ticket, _correction = submit_citizen_correction(
-            session, link, typed.changes, today=_today(), locality_exists=_locality_exists
+            session,
+            link,
+            typed.changes,
+            today=store.beirut_today(),
+            locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:
         session.rollback()
@@ -140,12 +140,3 @@ def _render(application: Application, action: str, rows: list[Row], problems: Pr
         max_value=MAX_VALUE,
         max_reason=MAX_REASON,
     )
-
-
-def _today() -> date:
-    """The form's rules (ages) count in Beirut's days."""
-    return utcnow().astimezone(BEIRUT).date()
-
-
-def _locality_exists(code: str) -> bool:
-    return store.db().get(Locality, code) is not None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import abort, current_app, redirect, render_template, request
@@ -23,13 +22,11 @@ from core.applications import (
     application_for_link,
     submit,
 )
-from core.db import utcnow
 from core.fields import FieldError
 from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
-from core.programme import BEIRUT
 from web import form_text, store
 from webforms.localities import resolve_locality_fields
 from webforms.receipts import owe_receipt
@@ -66,7 +63,9 @@ def post_page(
         return _render(link, page, _rearrange_members(form), [], urls)
     values = form.to_dict(flat=False)
     values, candidates = resolve_locality_fields(store.db(), page, values)
-    data, errors = clean_page(page, values, today=_today(), locality_exists=_locality_exists)
+    data, errors = clean_page(
+        page, values, today=store.beirut_today(), locality_exists=store.locality_exists
+    )
     if errors:
         return _render(link, page, form, errors, urls, candidates), 400
     if page != PAGES[-1]:
@@ -192,11 +191,3 @@ def _add(form: MultiDict[str, str], name: str, value: Any) -> None:
             form.add(name, "1")
     elif value is not None:
         form.add(name, str(value))
-
-
-def _locality_exists(code: str) -> bool:
-    return store.db().get(Locality, code) is not None
-
-
-def _today() -> date:
-    return utcnow().astimezone(BEIRUT).date()
