@@ -9,6 +9,7 @@ citizen can also propose the changes through a one-time correction link; that la
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from core import audit
 from core.applications import Application, revise
 from core.db import Base, UTCDateTime, utcnow
-from core.fields import FieldError
+from core.fields import ErrorCode, FieldError
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES, clean_page
 from core.links import (
     DEFAULT_TTL_DAYS,
@@ -49,6 +50,8 @@ from core.tickets import (
 )
 
 MAX_CHANGES = 20
+# What the form refuses in any text: control characters and angle brackets.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f<>]")
 MAX_REASON = 300
 NOT_CORRECTABLE = frozenset({"declaration"})  # the citizen's own declaration stands
 
@@ -108,6 +111,7 @@ class CorrectionError(StrEnum):
     UNKNOWN_FIELD = "unknown_field"  # the application has no such field
     REASON_REQUIRED = "reason_required"  # every change says why
     TOO_MANY_CHANGES = "too_many_changes"  # params: max
+    DUPLICATE_FIELD = "duplicate_field"  # the same field twice in one request
 
 
 class CorrectionInvalid(ValueError):
@@ -213,6 +217,7 @@ def apply_changes(
     old_values = dict(current_values(pages))
     forms: dict[str, dict[str, list[str]]] = {}
     errors: list[FieldError] = []
+    seen: set[str] = set()
     wanted = list(changes)[: MAX_CHANGES + 1]
     if len(wanted) > MAX_CHANGES:
         raise CorrectionInvalid(
@@ -226,6 +231,13 @@ def apply_changes(
         if not change.reason.strip():
             errors.append(FieldError(change.field, CorrectionError.REASON_REQUIRED))
             continue
+        if _UNSAFE.search(change.reason + change.proof):  # kept, shown and exported later
+            errors.append(FieldError(change.field, ErrorCode.INVALID_CHARACTERS))
+            continue
+        if change.field in seen:
+            errors.append(FieldError(change.field, CorrectionError.DUPLICATE_FIELD))
+            continue
+        seen.add(change.field)
         form = forms.setdefault(page, page_as_form(page, pages[page]))
         form[change.field] = _new_posted(change.field, change.new, old_values[change.field])
     if errors:

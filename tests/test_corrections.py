@@ -163,9 +163,18 @@ def test_rejection_needs_a_reason_and_changes_nothing(db: Session, room: tuple) 
         (Change("members-9-first_name", "x", "typo"), "members-9-first_name", "unknown_field"),
         (Change("declaration", "", "typo"), "declaration", "unknown_field"),
         (Change("head_first_name", "سامي", " "), "head_first_name", "reason_required"),
+        (Change("rooms", "3", "<script>"), "rooms", "invalid_characters"),
         (Change("housing_tenure", "owned", "moved"), None, None),  # rent then means nothing
     ],
-    ids=["bad-digits", "bad-choice", "no-such-member", "declaration", "no-reason", "valid"],
+    ids=[
+        "bad-digits",
+        "bad-choice",
+        "no-such-member",
+        "declaration",
+        "no-reason",
+        "markup",
+        "valid",
+    ],
 )
 def test_each_change_is_checked_by_the_forms_own_rules(
     db: Session, room: tuple, change: Change, field: str | None, code: str | None
@@ -264,3 +273,11 @@ def test_a_citizens_correction_link_lands_as_a_correction_once(db: Session, room
         submit_citizen_correction(db, found, [Change("rooms", "4", "again")], **RULES)
     decide_correction(db, correction, committee, approve=True, note="", **RULES)
     assert application.version == 2
+
+
+def test_one_field_cannot_be_changed_twice_in_one_request(db: Session, room: tuple) -> None:
+    agent, _, _ = room
+    application = submitted(db, 12)
+    with pytest.raises(CorrectionInvalid) as refused:
+        _log(db, agent, application, Change("rooms", "3", "one"), Change("rooms", "4", "two"))
+    assert [(e.field, e.code) for e in refused.value.errors] == [("rooms", "duplicate_field")]
