@@ -261,3 +261,11 @@ def test_a_correction_link_goes_by_sms_to_the_applications_phone(
     post(agent, f"/hotline/tickets/{ticket.id}/correction-link")
     (sms,) = fake_twilio.messages
     assert sms["to"] == CALLER and "https://intake.test/f/" in sms["body"]
+
+
+def test_the_console_leads_agents_and_the_committee_to_the_room(
+    room_app: Flask, room: dict, db: Session
+) -> None:
+    for username, shown in (("agent-1", True), ("committee-1", True), ("focal-1", False)):
+        page = client_for(room_app, username).get("/console").get_data(as_text=True)
+        assert ('href="/hotline"' in page) is shown, username
