@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -37,6 +37,8 @@ class AuditEvent(Base):
     """One thing someone did, never changed once written."""
 
     __tablename__ = "audit_events"
+    # The trail beside each record (inspection) reads one object's events.
+    __table_args__ = (Index("ix_audit_events_object", "object_type", "object_id"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -169,6 +169,7 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
+    op.create_index("ix_audit_events_object", "audit_events", ["object_type", "object_id"])
     tickets = sa.table("tickets", sa.column("category", sa.String))
     for old, new in _RENAMED.items():
         op.execute(tickets.update().where(tickets.c.category == old).values(category=new))
@@ -184,6 +185,7 @@ _RENAMED = {
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_object", table_name="audit_events")
     tickets = sa.table("tickets", sa.column("category", sa.String))
     for old, new in _RENAMED.items():
         op.execute(tickets.update().where(tickets.c.category == new).values(category=old))
