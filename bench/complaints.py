@@ -75,7 +75,9 @@ def main() -> int:
             session.rollback()
 
         escalation = median_seconds(escalate)
-        applications = [submitted(session, n, phone="+9613123456") for n in range(1, CORRECTIONS + 1)]
+        applications = [
+            submitted(session, n, phone="+9613123456") for n in range(1, CORRECTIONS + 1)
+        ]
         session.commit()
         rules = {"today": date.today(), "locality_exists": lambda code: True}
 
