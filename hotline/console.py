@@ -27,6 +27,7 @@ from core.settings import Settings
 from core.tickets import (
     CLOSED,
     NoteRequired,
+    Ticket,
     TicketCategory,
     TicketChannel,
     TicketClosed,
@@ -78,6 +79,14 @@ def owe_and_send(phone: str, body: str, language: str, purpose: str) -> None:
     message_id = owe_sms(session, phone, body, language, purpose, None)
     session.commit()
     dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
+
+
+def ticket_or_404(ticket_id: int) -> Ticket:
+    """The ticket if the signed-in user may see it (misconduct rules included), else 404."""
+    found = ticket_for(store.db(), g.user, ticket_id)
+    if found is None:
+        abort(404)
+    return found
 
 
 def form_text(name: str, limit: int = MAX_TEXT) -> str:
@@ -229,9 +238,7 @@ def ticket(ticket_id: int) -> ResponseReturnValue:
 @staff_required(Permission.HANDLE_COMPLAINTS)
 def take_ticket(ticket_id: int) -> ResponseReturnValue:
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None:
-        abort(404)
+    found = ticket_or_404(ticket_id)
     try:
         take(session, found, user.id, user.username)
     except TicketClosed:
@@ -246,9 +253,7 @@ def take_ticket(ticket_id: int) -> ResponseReturnValue:
 def decide_ticket(ticket_id: int) -> ResponseReturnValue:
     """Resolve, reject or refer, and tell the citizen by SMS what was decided."""
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None:
-        abort(404)
+    found = ticket_or_404(ticket_id)
     status = request.form.get("status", "")
     if status not in {s.value for s in CLOSED}:
         abort(400)
@@ -268,8 +273,8 @@ def recording(ticket_id: int) -> ResponseReturnValue:
     from hotline.recordings import play
 
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None or not found.recording_url:
+    found = ticket_or_404(ticket_id)
+    if not found.recording_url:
         abort(404)
     audit.record(session, user.username, "recording.played", "ticket", str(found.id))
     session.commit()

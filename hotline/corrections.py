@@ -30,10 +30,10 @@ from core.corrections import (
 from core.links import TooManyLinks
 from core.phones import masked
 from core.roles import Permission, can
-from core.tickets import CLOSED, ticket_for
+from core.tickets import CLOSED
 from core.users import StaffUser
 from hotline import texts
-from hotline.console import bp, form_text, owe_and_send, room_required, settings
+from hotline.console import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from web import store
 from web.auth import staff_required
 from web.form_text import error_text, field_label, value_text
@@ -46,9 +46,7 @@ def ticket_page(
 ) -> ResponseReturnValue:
     """The ticket, the recording, the caller's application and its corrections."""
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None:
-        abort(404)
+    found = ticket_or_404(ticket_id)
     application = session.get(Application, found.application_id) if found.application_id else None
     audit.record(session, user.username, "ticket.viewed", "ticket", str(found.id))
     if application is not None:
@@ -82,8 +80,8 @@ def ticket_page(
 def log(ticket_id: int) -> ResponseReturnValue:
     """The agent's field-by-field correction, checked by the form's own rules."""
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None or found.application_id is None:
+    found = ticket_or_404(ticket_id)
+    if found.application_id is None:
         abort(404)
     application = session.get_one(Application, found.application_id)
     try:
@@ -131,8 +129,8 @@ def _posted_changes() -> list[Change]:
 def send_link(ticket_id: int) -> ResponseReturnValue:
     """A one-time link by SMS, for the citizen to propose the changes themselves."""
     session, user = store.db(), g.user
-    found = ticket_for(session, user, ticket_id)
-    if found is None or found.application_id is None:
+    found = ticket_or_404(ticket_id)
+    if found.application_id is None:
         abort(404)
     application = session.get_one(Application, found.application_id)
     try:

@@ -7,41 +7,23 @@ from __future__ import annotations
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from core.applications import Application
 from core.references import grouped
-from core.tickets import Ticket, TicketCategory, TicketStatus
+from core.tickets import Ticket, TicketStatus
+from web.complaint_text import (
+    CORRECTION_STATUSES,
+    TICKET_CATEGORIES,
+    TICKET_CHANNELS,
+    TICKET_STATUSES,
+)
 
 SMS_NOTE = 300  # characters of a decision note put in an SMS (the rest stays on the ticket)
 
-CATEGORIES = {
-    TicketCategory.INFORMATION: _l("Information (applied, heard nothing)"),
-    TicketCategory.CORRECTION: _l("Data correction"),
-    TicketCategory.ELIGIBILITY: _l("Eligibility or exclusion"),
-    TicketCategory.MISCONDUCT: _l("Misconduct or a request for money by an official"),
-    TicketCategory.DISTRIBUTION: _l("Distribution"),
-    TicketCategory.NO_LOCAL_OFFICE: _l("No municipality or mukhtar in the town"),
-    TicketCategory.OTHER: _l("Other"),
-}
-STATUSES = {
-    TicketStatus.OPEN: _l("Open"),
-    TicketStatus.IN_PROGRESS: _l("In progress"),
-    TicketStatus.RESOLVED: _l("Resolved"),
-    TicketStatus.REJECTED: _l("Rejected"),
-    TicketStatus.REFERRED: _l("Referred"),
-}
-CHANNELS = {
-    "ivr": _l("Voice recording"),
-    "sms": _l("SMS"),
-    "agent": _l("Agent"),
-    "web": _l("Correction link"),
-}
-CORRECTION_STATUSES = {
-    "pending": _l("Awaiting the committee"),
-    "approved": _l("Approved"),
-    "rejected": _l("Rejected"),
-}
+# The labels central inspection shows too.
+CATEGORIES = TICKET_CATEGORIES
+STATUSES = TICKET_STATUSES
+CHANNELS = TICKET_CHANNELS
 
 
 def _number(ticket: Ticket) -> str:
@@ -95,3 +77,6 @@ def correction_link_sms(application: Application, language: str, url: str) -> st
             reference=grouped(application.reference),
             url=url,
         )
+
+
+__all__ = ["CATEGORIES", "CHANNELS", "CORRECTION_STATUSES", "STATUSES"]

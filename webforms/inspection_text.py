@@ -10,11 +10,17 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from core.calls import CallStatus
-from core.corrections import CorrectionSource, CorrectionStatus
+from core.corrections import CorrectionSource
 from core.inspection import Kind
 from core.links import Channel
 from core.messages import Direction, MessageStatus
-from core.tickets import TicketCategory, TicketChannel, TicketKind, TicketStatus
+from core.tickets import TicketKind
+from web.complaint_text import (  # noqa: F401  (the labels both consoles show)
+    CORRECTION_STATUSES,
+    TICKET_CATEGORIES,
+    TICKET_CHANNELS,
+    TICKET_STATUSES,
+)
 
 Labels = dict[str, LazyString]
 
@@ -64,37 +70,6 @@ CALL_STATUSES: Labels = {
 TICKET_KINDS: Labels = {
     TicketKind.COMPLAINT: _l("Complaint"),
     TicketKind.CORRECTION: _l("Correction request"),
-}
-
-TICKET_CATEGORIES: Labels = {
-    TicketCategory.INFORMATION: _l("Information (applied, heard nothing)"),
-    TicketCategory.CORRECTION: _l("Data correction"),
-    TicketCategory.ELIGIBILITY: _l("Eligibility or exclusion"),
-    TicketCategory.MISCONDUCT: _l("Misconduct or a request for money by an official"),
-    TicketCategory.DISTRIBUTION: _l("Distribution"),
-    TicketCategory.NO_LOCAL_OFFICE: _l("No municipality or mukhtar in the town"),
-    TicketCategory.OTHER: _l("Other"),
-}
-
-TICKET_STATUSES: Labels = {
-    TicketStatus.OPEN: _l("Open"),
-    TicketStatus.IN_PROGRESS: _l("In progress"),
-    TicketStatus.RESOLVED: _l("Resolved"),
-    TicketStatus.REJECTED: _l("Rejected"),
-    TicketStatus.REFERRED: _l("Referred"),
-}
-
-TICKET_CHANNELS: Labels = {
-    TicketChannel.IVR: _l("Voice recording"),
-    TicketChannel.SMS: _l("SMS"),
-    TicketChannel.AGENT: _l("Agent"),
-    TicketChannel.WEB: _l("Correction link"),
-}
-
-CORRECTION_STATUSES: Labels = {
-    CorrectionStatus.PENDING: _l("Awaiting the committee"),
-    CorrectionStatus.APPROVED: _l("Approved"),
-    CorrectionStatus.REJECTED: _l("Rejected"),
 }
 
 CORRECTION_SOURCES: Labels = {
