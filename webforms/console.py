@@ -34,9 +34,8 @@ from core.tickets import (
     callbacks_visible_to,
 )
 from core.users import StaffUser
-from web import store
+from web import form_text, store
 from web.auth import staff_required
-from webforms import form_text
 from webforms.flow import FlowUrls, post_page, show_page
 from webforms.receipts import owe_link_sms
 
