@@ -269,3 +269,28 @@ def test_the_console_leads_agents_and_the_committee_to_the_room(
     for username, shown in (("agent-1", True), ("committee-1", True), ("focal-1", False)):
         page = client_for(room_app, username).get("/console").get_data(as_text=True)
         assert ('href="/hotline"' in page) is shown, username
+
+
+def test_a_municipality_reads_its_complaints_but_never_the_misconduct_reports(
+    room_app: Flask, room: dict, db: Session
+) -> None:
+    from core.tickets import link_application
+
+    application = submitted(db, 4, phone=CALLER)  # lives in HOME
+    numbers = {}
+    for category in (TicketCategory.DISTRIBUTION, TicketCategory.MISCONDUCT):
+        ticket = open_ticket(db, phone=CALLER, channel="sms", language="ar", category=category)
+        link_application(ticket, application)
+        numbers[category] = ticket.number
+    make_user(db, Role.QAIMAQAM, "LB32", "qaimaqam-1")
+    db.commit()
+    focal = client_for(room_app, "focal-1")
+    assert 'href="/console/complaints"' in focal.get("/console").get_data(as_text=True)
+    page = focal.get("/console/complaints").get_data(as_text=True)
+    distribution, misconduct = numbers.values()
+    assert distribution[:4] in page and misconduct[4:] not in page
+    qaimaqam = client_for(room_app, "qaimaqam-1").get("/console/complaints")
+    assert misconduct[4:] in qaimaqam.get_data(as_text=True)
+    admin = make_user(db, Role.ADMIN, "LB", "admin-1")
+    db.commit()
+    assert client_for(room_app, admin.username).get("/console/complaints").status_code == 403

@@ -32,9 +32,10 @@ from core.tickets import (
     callback_done,
     callback_for,
     callbacks_visible_to,
+    tickets_visible_to,
 )
 from core.users import StaffUser
-from web import form_text, store
+from web import complaint_text, form_text, store
 from web.auth import staff_required
 from webforms.flow import FlowUrls, post_page, show_page
 from webforms.receipts import owe_link_sms
@@ -259,6 +260,17 @@ CALLBACK_STATUSES = {
     CallbackStatus.ASSIGNED: _l("To call back"),
     CallbackStatus.DONE: _l("Called back"),
 }
+
+
+@bp.get("/console/complaints")
+@staff_required(Permission.VIEW_COMPLAINTS)
+def complaints() -> ResponseReturnValue:
+    """The complaints of the area (a municipality never sees reports of misconduct)."""
+    return render_template(
+        "console/complaints.html",
+        rows=tickets_visible_to(store.db(), g.user, limit=200),
+        text=complaint_text,
+    )
 
 
 @bp.get("/console/callbacks")
