@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import accounts, complaints, demo, messaging, store, territory
+from cli import accounts, complaints, demo, messaging, scoring, store, territory
 
 
 def register_commands(app: Flask) -> None:
@@ -16,6 +16,7 @@ def register_commands(app: Flask) -> None:
         store.audit_group,
         messaging.sms_group,
         complaints.tickets_group,
+        scoring.scoring_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)
