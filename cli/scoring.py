@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from scoring.fit import Targeting, fit_formula, r_squared, split_rows, targeting_errors
 from scoring.formula import SHIPPED_FORMULA, Formula, FormulaError, load_formula
+from scoring.jobs import sweep
 from scoring.survey import Survey, SurveyError, read_survey
 
 scoring_group = AppGroup(
@@ -166,3 +169,25 @@ def show_command(formula_file: Path | None) -> None:
         click.echo(
             f"{term.name:<{width}}  {term.variable:<28}  {term.transform:<24}  {term.weight!r}"
         )
+
+
+@scoring_group.command("sweep")
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Repeat every N seconds (the Procfile's scorer process) instead of once.",
+)
+def scoring_sweep(every: int | None) -> None:
+    """Queue a score for every application whose current version has none (what Redis lost)."""
+    while True:
+        try:
+            report = sweep()
+        except SQLAlchemyError as exc:
+            raise click.ClickException(
+                f"the store could not be read: {type(exc).__name__}"
+            ) from None
+        click.echo(f"queued {report.queued}")
+        if every is None:
+            return
+        time.sleep(every)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import references
 from core.db import Base, UTCDateTime, table, utcnow
-from core.geography import UnknownArea, locality_area
+from core.geography import Area, AreaLevel, UnknownArea, locality_area
 from core.household import FamilyKeys, family_keys, ineligibility, is_complete
 from core.links import Link, consume
 from core.roles import Permission
@@ -77,6 +77,18 @@ class Application(AreaScoped, Base):
     def pages(self) -> dict[str, dict[str, Any]]:
         data: dict[str, dict[str, Any]] = json.loads(self.data)
         return data
+
+    def area(self) -> Area | None:
+        """The municipality the application belongs to (what SMS are counted against)."""
+        if not self.locality_code:
+            return None
+        return Area(
+            AreaLevel.LOCALITY,
+            self.locality_code,
+            self.governorate_code,
+            self.district_code,
+            self.locality_code,
+        )
 
 
 class FamilyKey(Base):

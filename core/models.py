@@ -15,6 +15,8 @@ from core.throttle import ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
+from scoring.lists import BeneficiaryList, ListEntry
+from scoring.scores import FormulaRecord, Score
 
 __all__ = [
     "Application",
@@ -22,16 +24,20 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "BeneficiaryList",
     "Call",
     "CallbackRequest",
     "CorrectionRequest",
     "District",
     "FamilyKey",
+    "FormulaRecord",
     "Governorate",
     "Link",
+    "ListEntry",
     "Locality",
     "Message",
     "Programme",
+    "Score",
     "ScoreRequest",
     "SmsOptOut",
     "StaffUser",

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.tickets import DEFAULT_DEADLINES, Deadline, TicketCategory, parse_deadlines
+from scoring.vouchers import InvalidKey, load_private_key
 
 
 class Environment(StrEnum):
@@ -77,6 +78,12 @@ class Settings:
     ticket_deadlines: Mapping[TicketCategory, Deadline] = field(
         default_factory=lambda: dict(DEFAULT_DEADLINES)
     )
+    # The Ed25519 key vouchers are signed with (PKCS8 PEM, from a secret store); unset, one is
+    # generated in var/ on first use, which is for a laptop only (scoring/voucher_keys.py).
+    voucher_signing_key_file: str | None = None
+    # The PMT formula file the worker scores with (SCORING_FORMULA); unset, the shipped one,
+    # whose weights are illustrative.
+    scoring_formula: str | None = None
 
     @property
     def is_development(self) -> bool:
@@ -113,6 +120,8 @@ class Settings:
             link_ttl_days=max(1, _small_int("LINK_TTL_DAYS", env.get("LINK_TTL_DAYS"), 7, 60)),
             complaint_room_hours=_hours(env.get("COMPLAINT_ROOM_HOURS")),
             ticket_deadlines=_deadlines(env.get("TICKET_DEADLINES")),
+            scoring_formula=_scoring_formula(env.get("SCORING_FORMULA")),
+            voucher_signing_key_file=_key_file(env.get("VOUCHER_SIGNING_KEY_FILE")),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
@@ -124,6 +133,33 @@ def _deadlines(value: str | None) -> dict[TicketCategory, Deadline]:
         return parse_deadlines(value or "")
     except ValueError as problem:
         raise SettingsError("TICKET_DEADLINES", str(problem)) from None
+
+
+def _scoring_formula(value: str | None) -> str | None:
+    """A formula file that exists and parses: a worker must not fail on its first score."""
+    if not value:
+        return None
+    from scoring.formula import FormulaError, load_formula  # scoring imports core's models
+
+    try:
+        load_formula(Path(value))
+    except FormulaError as problem:  # unreadable, not JSON, or not a valid formula
+        raise SettingsError("SCORING_FORMULA", str(problem)) from None
+    return str(Path(value).resolve())
+
+
+def _key_file(value: str | None) -> str | None:
+    """A readable Ed25519 private key, checked at start rather than at the first export."""
+    if not value:
+        return None
+    try:
+        load_private_key(Path(value).read_bytes())
+    except OSError as problem:
+        reason = f"cannot be read ({problem.strerror})"
+        raise SettingsError("VOUCHER_SIGNING_KEY_FILE", reason) from None
+    except InvalidKey as problem:
+        raise SettingsError("VOUCHER_SIGNING_KEY_FILE", str(problem)) from None
+    return value
 
 
 def _environment(value: str) -> Environment:

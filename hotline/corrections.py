@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core import audit
@@ -30,6 +30,7 @@ from core.corrections import (
 from core.links import TooManyLinks
 from core.phones import masked
 from core.roles import Permission, can
+from core.score_requests import dispatch_scoring
 from core.tickets import CLOSED
 from core.users import StaffUser
 from hotline import texts
@@ -178,7 +179,9 @@ def decide(correction_id: int) -> ResponseReturnValue:
     application = session.get_one(Application, correction.application_id)
     language = application.language
     body = texts.correction_sms(application, language, approve, correction.decision_note or "")
-    owe_and_send(application.phone, body, language, "correction_decision")
+    owe_and_send(application.phone, body, language, "correction_decision")  # commits
+    if approve:  # the new version is scored; the request row already owes it (outbox)
+        dispatch_scoring(current_app.extensions["intake.jobs"], application.id, application.version)
     return redirect(url_for("hotline.ticket", ticket_id=correction.ticket_id, notice="decided"))
 
 

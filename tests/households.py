@@ -92,3 +92,42 @@ def submitted(session: Any, n: int = 1, phone: str = "+9613123456", **kwargs: An
     from core.applications import Application
 
     return session.get(Application, application.id)
+
+
+_LOCALITIES = ("21111", "21133", "22111", "10110", "35111", "34111")  # tests.factories' sample
+
+
+def varied(n: int) -> dict[str, Any]:
+    """A cleaned household that differs from its neighbours in what scoring reads.
+
+    Deterministic in `n`: income, size, housing, assets, work and region all vary, so a list
+    built from a few hundred of them has real differences to rank and no reliance on ties.
+    """
+    data = cleaned(n)
+    personal, housing, finances = data["personal"], data["housing"], data["finances"]
+    personal["head_sex"] = ("male", "female")[n % 2]
+    personal["head_education"] = ("none", "primary", "intermediate", "secondary", "university")[
+        n % 5
+    ]
+    personal["head_work"] = ("daily_worker", "unemployed", "private_employee", "self_employed")[
+        n % 4
+    ]
+    children = [
+        {
+            **data["family"]["members"][1],
+            "first_name": f"ولد {k}",
+            "birth_date": f"20{10 + k}-02-0{1 + k % 9}",
+        }
+        for k in range(n % 6)
+    ]
+    data["family"]["members"] = data["family"]["members"][:1] + children
+    housing["residence_locality"] = _LOCALITIES[n % len(_LOCALITIES)]
+    housing["rooms"] = 1 + n % 4
+    housing["housing_tenure"] = ("owned", "rented", "hosted_free", "informal")[n % 4]
+    housing["monthly_rent"] = 400000 if housing["housing_tenure"] == "rented" else None
+    housing["housing_type"] = ("apartment", "house", "single_room", "unfinished")[n % 4]
+    housing["assets"] = ["fridge", "washing_machine", "car", "internet"][: n % 5]
+    housing["cars"] = 1 if "car" in housing["assets"] else 0
+    finances["monthly_income"] = (n * 7919) % 3_000_000
+    finances["lost_income_covid"] = n % 3 == 0
+    return data

@@ -27,6 +27,7 @@ from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
+from core.score_requests import dispatch_scoring
 from web import form_text, store
 from webforms.localities import resolve_locality_fields
 from webforms.receipts import owe_receipt
@@ -91,7 +92,9 @@ def _submit(
         return refused(refusal, urls)
     message_id = owe_receipt(session, application)
     session.commit()
-    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
+    jobs = current_app.extensions["intake.jobs"]
+    dispatch(jobs, [message_id], new=True)
+    dispatch_scoring(jobs, application.id, application.version)
     return receipt(application, urls)
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from core.applications import Application
-from core.geography import Area, AreaLevel, Locality, locality_area
+from core.geography import Locality, locality_area
 from core.links import Link
 from core.notifications import owe_sms
 from core.references import grouped
@@ -32,20 +32,7 @@ def owe_receipt(session: Session, application: Application) -> int:
         strip_invisibles(body),
         application.language,
         "receipt",
-        _area_of(application),
-    )
-
-
-def _area_of(application: Application) -> Area | None:
-    """The application already carries its area's codes: no lookup needed."""
-    if not application.locality_code:
-        return None
-    return Area(
-        AreaLevel.LOCALITY,
-        application.locality_code,
-        application.governorate_code,
-        application.district_code,
-        application.locality_code,
+        application.area(),
     )
 
 
@@ -65,7 +52,7 @@ def owe_correction_ticket(
             number=ticket_number(ticket),
         )
     return owe_sms(
-        session, application.phone, body, language, "correction_ticket", _area_of(application)
+        session, application.phone, body, language, "correction_ticket", application.area()
     )
 
 

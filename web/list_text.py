@@ -1,0 +1,56 @@
+"""What a published list tells each family by SMS: selected, or not and why, and how to complain.
+
+Short, whole sentences in the family's language; the reference lets the complaint room find
+the application when the family calls 1766.
+"""
+
+from __future__ import annotations
+
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from core.applications import Application
+from core.household import Ineligible
+from core.references import grouped
+from core.segments import strip_invisibles
+from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, ListEntry, Outcome
+
+# Shorter than the form's own explanations: an SMS, not a page.
+REASONS: dict[str, LazyString] = {
+    Ineligible.PUBLIC_SECTOR_HEAD: _l("the head of household works in the public sector"),
+    Ineligible.PENSION_HEAD: _l("the head of household receives a pension"),
+    Ineligible.PUBLIC_SECTOR_MEMBER: _l("a member of the household works in the public sector"),
+    Ineligible.PENSION_MEMBER: _l("a member of the household receives a pension"),
+    Ineligible.PENSION_INCOME: _l("the household lists a pension among its incomes"),
+    NEEDS_REVIEW: _l("a member of the household is also on another family's form"),
+    ABOVE_CUTOFF: _l("families in greater need in your area took the places available"),
+}
+
+
+def reason_text(reason: str | None) -> str:
+    """A list entry's reason in words (the code itself if it is one we do not know)."""
+    if reason is None:
+        return ""
+    return str(REASONS.get(reason, reason))
+
+
+def result_sms(application: Application, entry: ListEntry) -> str:
+    """The one SMS a family receives when the list is published."""
+    with force_locale(application.language):
+        reference = grouped(application.reference)
+        if entry.outcome == Outcome.SELECTED:
+            body = _(
+                "1766: your family (reference %(reference)s) is on the assistance list. "
+                "The army will hand the aid over; the head of household must show an ID.",
+                reference=reference,
+            )
+        else:
+            body = _(
+                "1766: your family (reference %(reference)s) is not on the assistance list: "
+                "%(reason)s. To complain, call 1766.",
+                reference=reference,
+                reason=reason_text(entry.reason),
+            )
+    return strip_invisibles(body)
