@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import accounts, complaints, demo, lists, messaging, scoring, store, territory
+from cli import accounts, complaints, demo, lists, messaging, scoring, store, territory, vouchers
 
 
 def register_commands(app: Flask) -> None:
@@ -18,6 +18,7 @@ def register_commands(app: Flask) -> None:
         complaints.tickets_group,
         scoring.scoring_group,
         lists.lists_group,
+        vouchers.vouchers_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)

@@ -15,6 +15,7 @@ from core.throttle import ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
+from scoring.handovers import Handover, Voucher
 from scoring.lists import BeneficiaryList, ListEntry
 from scoring.scores import FormulaRecord, Score
 
@@ -32,6 +33,7 @@ __all__ = [
     "FamilyKey",
     "FormulaRecord",
     "Governorate",
+    "Handover",
     "Link",
     "ListEntry",
     "Locality",
@@ -43,5 +45,6 @@ __all__ = [
     "StaffUser",
     "ThrottleHit",
     "Ticket",
+    "Voucher",
     "WebhookReply",
 ]

@@ -75,10 +75,12 @@ def _register_adapters(app: Flask) -> None:
     from sms.webhooks import bp as sms_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
+    from webforms.handover import bp as handover_bp
     from webforms.inspection import bp as inspection_bp
 
     app.register_blueprint(console_bp)
     app.register_blueprint(inspection_bp)
+    app.register_blueprint(handover_bp)  # lists, vouchers, handovers; the public key
     app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
