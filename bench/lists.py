@@ -4,7 +4,8 @@ Run with `.venv/bin/python -m bench.lists` (also part of `bin/bench`). Times, as
 of a few runs on this machine:
 - ranking one million eligible families by the stated tie rule and cutting at a budget with
   governorate and district quotas (`scoring.ranking.rank`, pure Python + NumPy);
-- on PostgreSQL with `APPLICATIONS` stored applications (scored by the worker first): building
+- on SQLite and PostgreSQL with `APPLICATIONS` stored applications: the worker's scoring job
+  for each (read the application, score it, store the score, commit), then building
   the list end to end (`lists build`'s work: read, digest, exclusions, ranking, store) and
   verifying it (`lists verify`: every score recomputed from the stored form), per application.
 Prints a Markdown table.
@@ -12,8 +13,10 @@ Prints a Markdown table.
 
 from __future__ import annotations
 
+import statistics
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,11 +29,13 @@ from core.applications import submit
 from core.db import make_sessionmaker, utcnow
 from core.links import Channel, issue_link
 from core.programme import Programme, set_window
+from core.queue import use_session_factory
+from scoring import jobs
 from scoring.formula import load_formula
 from scoring.list_verify import verify_list
 from scoring.lists import Quota, build_list
 from scoring.ranking import rank_columns
-from scoring.scores import score_application
+from tests.conftest import settings_for
 from tests.factories import load_sample_geography
 from tests.households import varied
 
@@ -89,10 +94,13 @@ def bench_store(kind: str) -> list[tuple[str, float]]:
             seed_applications(session)
             programme = session.scalars(select(Programme)).one()
             ids = list(range(1, APPLICATIONS + 1))
-        with factory() as session:
-            for application_id in ids:  # the worker's job, once per application
-                score_application(session, application_id, formula)
-            session.commit()
+        url = engine.url.render_as_string(hide_password=False)
+        use_session_factory(factory, settings_for(url))
+        job_times = []
+        for application_id in ids:  # the worker's job, once per application, each committed
+            start = time.perf_counter()
+            jobs.score_application(application_id)
+            job_times.append(time.perf_counter() - start)
         built: list[int] = []
 
         def build() -> None:
@@ -108,7 +116,16 @@ def bench_store(kind: str) -> list[tuple[str, float]]:
         per_build = median_seconds(build) / APPLICATIONS
         per_verify = median_seconds(verify) / APPLICATIONS
         engine.dispose()
+    job_times.sort()
     return [
+        (
+            f"{kind}: score one application in the worker, median (ms)",
+            statistics.median(job_times) * 1e3,
+        ),
+        (
+            f"{kind}: score one application in the worker, p99 (ms)",
+            job_times[int(len(job_times) * 0.99)] * 1e3,
+        ),
         (f"{kind}: build a district-quota list, per application (µs)", per_build * 1e6),
         (f"{kind}: verify it (every score recomputed), per application (µs)", per_verify * 1e6),
     ]
@@ -121,7 +138,7 @@ def main() -> int:
     print("| lists | figure |")
     print("| --- | --- |")
     for label, value in rows:
-        unit = "" if "µs" in label else " s"
+        unit = "" if "µs" in label or "(ms)" in label else " s"
         print(f"| {label} | {value:,.2f}{unit} |")
     print(
         f"\n(store figures from {APPLICATIONS:,} applications; multiply by 1,000,000 for a national list)"

@@ -121,7 +121,7 @@ class Settings:
             complaint_room_hours=_hours(env.get("COMPLAINT_ROOM_HOURS")),
             ticket_deadlines=_deadlines(env.get("TICKET_DEADLINES")),
             scoring_formula=_scoring_formula(env.get("SCORING_FORMULA")),
-            voucher_signing_key_file=_key_file(env.get("VOUCHER_SIGNING_KEY_FILE")),
+            voucher_signing_key_file=_key_file(env.get("VOUCHER_SIGNING_KEY_FILE"), environment),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
@@ -148,9 +148,15 @@ def _scoring_formula(value: str | None) -> str | None:
     return str(Path(value).resolve())
 
 
-def _key_file(value: str | None) -> str | None:
-    """A readable Ed25519 private key, checked at start rather than at the first export."""
+def _key_file(value: str | None, environment: Environment) -> str | None:
+    """A readable Ed25519 private key, checked at start rather than at the first export.
+
+    Required in production: web processes that each generated their own key would print
+    vouchers that do not verify against the one published key.
+    """
     if not value:
+        if environment is Environment.PRODUCTION:
+            raise SettingsError("VOUCHER_SIGNING_KEY_FILE", "is required in production")
         return None
     try:
         load_private_key(Path(value).read_bytes())

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from core.queue import job_settings, job_transaction, make_runner
 from core.score_requests import dispatch_scoring
 from scoring.formula import Formula
-from scoring.scores import formula_at, unscored
+from scoring.scores import formula_at, remember_formula, unscored
 from scoring.scores import score_application as store_score
 
 log = logging.getLogger(__name__)
@@ -27,15 +27,24 @@ def formula() -> Formula:
 
 def score_application(application_id: int) -> None:
     """Score the application's current version, once."""
-    for _attempt in range(2):
+    current = formula()
+    for attempt in range(2):
         try:
             with job_transaction() as session:
-                store_score(session, application_id, formula())
+                key = (str(session.get_bind().engine.url), current.version)
+                if attempt or key not in _formula_stored:
+                    remember_formula(session, current)
+                store_score(session, application_id, current)
+            _formula_stored.add(key)
             return
         except IntegrityError:
-            # Another worker stored the same formula or score between our read and our
-            # insert: the second attempt finds it and has nothing left to do.
-            log.info("application %s: scored concurrently, checking again", application_id)
+            # The formula was not stored after all (a store restored, another worker storing
+            # it at the same moment): the second attempt stores or finds it, then scores.
+            log.info("application %s: formula not yet stored, checking again", application_id)
+
+
+# (database, formula version) this process has stored or checked: one query saved per job.
+_formula_stored: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)

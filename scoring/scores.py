@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import (
     Float,
     ForeignKey,
+    Insert,
     Integer,
     String,
     Text,
@@ -23,10 +24,11 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.applications import Application, ApplicationVersion
-from core.db import Base, UTCDateTime, utcnow
+from core.applications import Application
+from core.db import Base, UTCDateTime, table, utcnow
 from core.programme import Programme, in_beirut
 from core.score_requests import ScoreRequest
 from scoring.formula import Formula, ScoreResult, load_formula, parse_formula
@@ -109,7 +111,11 @@ def stored_formula(session: Session, version: str) -> Formula:
 
 def scoring_date(programme: Programme) -> date:
     """Ages are counted on the round's opening day (Beirut), so a score never drifts."""
-    return in_beirut(programme.opens_at).date()
+    return opening_day(programme.opens_at)
+
+
+def opening_day(opens_at: datetime) -> date:
+    return in_beirut(opens_at).date()
 
 
 def household_input(
@@ -128,37 +134,60 @@ def score_application(session: Session, application_id: int, formula: Formula) -
     """Score the application's current version once; None when it no longer exists.
 
     Safe to run twice: a version already scored with this formula is returned as it was.
+    The worker runs this for every submission, so it is three statements: the application
+    with its round's opening, the insert (which skips a score already there), and closing any
+    scoring request. The formula must be stored already (`remember_formula`).
     """
-    application = session.get(Application, application_id)
-    if application is None:
+    found = session.execute(
+        select(Application, Programme.opens_at)
+        .join(Programme, Programme.id == Application.programme_id)
+        .where(Application.id == application_id)
+    ).first()
+    if found is None:
         return None
-    existing = score_of(session, application.id, application.version, formula.version)
-    if existing is None:
-        remember_formula(session, formula)
-        existing = _store_score(session, application, formula)
-    _mark_requests_done(session, application.id, application.version)
-    return existing
-
-
-def _store_score(session: Session, application: Application, formula: Formula) -> Score:
-    programme = session.get_one(Programme, application.programme_id)
+    application, opens_at = found[0], found[1]
     household = household_input(
-        application.pages(), application.governorate_code, scoring_date(programme)
+        application.pages(), application.governorate_code, opening_day(opens_at)
     )
+    values = _score_values(application, formula, household)
+    inserted = session.execute(_insert_score(session), values).scalar()
+    _mark_requests_done(session, application.id, application.version)
+    if inserted is None:  # scored already, by an earlier run or another worker
+        return score_of(session, application.id, application.version, formula.version)
+    return Score(id=inserted, **values)
+
+
+def _score_values(
+    application: Application, formula: Formula, household: HouseholdInput
+) -> dict[str, object]:
     result, index = compute(formula, household)
-    score = Score(
-        application_id=application.id,
-        version=application.version,
-        formula_version=formula.version,
-        input_digest=input_digest(household),
-        value=result.value,
-        poverty_count=index.count,
-        deprived=",".join(index.deprived),
-        contributions=json.dumps(result.contributions),
+    return {
+        "application_id": application.id,
+        "version": application.version,
+        "formula_version": formula.version,
+        "input_digest": input_digest(household),
+        "value": result.value,
+        "poverty_count": index.count,
+        "deprived": ",".join(index.deprived),
+        "contributions": json.dumps(result.contributions),
+        "scored_at": utcnow(),
+    }
+
+
+def _insert_score(session: Session) -> Insert:
+    """`INSERT … ON CONFLICT DO NOTHING RETURNING id` for this session's database."""
+    return _insert_for(session.get_bind().dialect.name)
+
+
+@cache
+def _insert_for(dialect: str) -> Insert:
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    scores = table(Score)
+    return (
+        upsert(scores)
+        .on_conflict_do_nothing(index_elements=["application_id", "version", "formula_version"])
+        .returning(scores.c.id)
     )
-    session.add(score)
-    session.flush()
-    return score
 
 
 def _mark_requests_done(session: Session, application_id: int, version: int) -> None:
@@ -170,6 +199,7 @@ def _mark_requests_done(session: Session, application_id: int, version: int) -> 
             ScoreRequest.done_at.is_(None),
         )
         .values(done_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -209,19 +239,3 @@ def unscored(session: Session, formula_version: str, limit: int = 1000) -> list[
         .limit(limit)
     )
     return [(int(i), int(v)) for i, v in session.execute(stmt)]
-
-
-def version_pages(
-    session: Session, application_id: int, version: int
-) -> dict[str, dict[str, object]] | None:
-    """The data of one version of an application: current, or kept by a correction."""
-    application = session.get(Application, application_id)
-    if application is None:
-        return None
-    if application.version == version:
-        return application.pages()
-    stmt = select(ApplicationVersion).where(
-        ApplicationVersion.application_id == application_id, ApplicationVersion.version == version
-    )
-    kept = session.scalars(stmt).first()
-    return kept.pages() if kept else None

@@ -19,6 +19,7 @@ from core.roles import Permission, Role
 from core.scopes import AreaScoped, covers, visible
 from core.tickets import Ticket
 from core.users import StaffUser
+from scoring.handovers import Voucher
 from tests.factories import (
     AKKAR,
     ELSEWHERE,
@@ -202,7 +203,58 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         Ticket,
         CallbackRequest,
         CorrectionRequest,
+        Voucher,
     }
+
+
+# Who reads a list's families, and their vouchers: the army for its area, the ministry and
+# inspection nationwide; nobody else, whatever their area (focal points are told by SMS).
+LIST_MATRIX = [
+    (Role.ARMY, HOME, {HOME}),
+    (Role.ARMY, "LB32", {HOME, SAME_DISTRICT}),
+    (Role.ARMY, "LB3", {HOME, SAME_DISTRICT, SAME_GOVERNORATE}),
+    (Role.ARMY, "LB7", {AKKAR}),
+    (Role.ARMY, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.MINISTRY, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.INSPECTOR, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.FOCAL_POINT, HOME, set()),
+    (Role.GOVERNOR, "LB3", set()),
+    (Role.AGENT, "LB", set()),
+    (Role.COMMITTEE, "LB", set()),
+    (Role.ADMIN, "LB", set()),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    LIST_MATRIX,
+    ids=[f"{r.value}@{a}" for r, a, _ in LIST_MATRIX],
+)
+def test_list_families_and_vouchers_are_scoped(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from scoring.distribution import municipalities
+    from tests import list_factories
+
+    load_sample_geography(db)
+    list_factories.open_round(db)
+    selected = [
+        family
+        for n, place in enumerate(PLACES[:-1], start=1)
+        for family in list_factories.families(db, 1, start=n, area=area(db, place))
+    ]
+    made = list_factories.make_list(db, selected)
+    vouchers = [Voucher(application_id=a.id) for a in selected]
+    for voucher, family in zip(vouchers, selected, strict=True):
+        voucher.place_in(area(db, family.locality_code or ""))
+    viewer = make_user(db, role, area_code)
+    seen = {m.code for m in municipalities(db, viewer, made.id)}
+    assert seen == expected
+    # One voucher opened by code obeys the same rule for the officer who records handovers.
+    may_record = {
+        v.locality_code for v in vouchers if covers(viewer, v, Permission.RECORD_HANDOVERS)
+    }
+    assert may_record == (expected if role is Role.ARMY else set())
 
 
 MUNICIPAL_STAFF = {Role.FOCAL_POINT, Role.MUKHTAR, Role.VOLUNTEER}

@@ -25,7 +25,7 @@ from core.settings import Settings, SettingsError
 from core.tickets import TicketCategory, open_ticket
 from scoring import jobs
 from scoring.formula import load_formula
-from scoring.scores import Score, latest_score
+from scoring.scores import FormulaRecord, Score, latest_score
 from scoring.variables import HouseholdInput, input_digest
 from tests.factories import HOME, PASSWORD, load_sample_geography, make_user
 from tests.households import pages, submitted
@@ -177,3 +177,15 @@ def test_the_scorer_process_command_queues_what_is_unscored(
     assert (first.exit_code, first.output.strip()) == (0, "queued 1")
     assert len(_scores(db, lost.id)) == 1  # inline here: no Redis configured
     assert runner.invoke(args=["scoring", "sweep"]).output.strip() == "queued 0"
+
+
+def test_a_worker_that_believes_the_formula_stored_still_scores_when_it_is_not(
+    app: Flask, db: Session, round_open: None
+) -> None:
+    application = submitted(db, 7)
+    db.commit()
+    url = str(db.get_bind().engine.url)
+    jobs._formula_stored.add((url, load_formula().version))  # e.g. the store was restored
+    jobs.score_application(application.id)
+    assert len(_scores(db, application.id)) == 1
+    assert db.get(FormulaRecord, load_formula().version) is not None
