@@ -1,6 +1,7 @@
 """In a real headless Chromium: a complaint from an IVR recording becomes a correction that
 the agent who logged it cannot approve, a committee member approves it, the application gets
-version 2 with version 1 kept, a new score is owed, and the citizen's SMS reaches Twilio."""
+version 2 with version 1 kept, a new score is owed and made, and the citizen's SMS reaches
+Twilio."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from core.db import make_sessionmaker
 from core.score_requests import ScoreRequest
 from core.settings import SmsBackend
 from core.tickets import TicketCategory, open_ticket
+from scoring.scores import latest_score
 from tests.browser import chromium, demo_service, live_server
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, RECORDING_MP3, FakeTwilio
 from tests.households import submitted
@@ -122,7 +124,10 @@ def test_a_recorded_complaint_becomes_an_approved_correction(
     assert corrected.pages()["family"]["members"][0]["id_number"] == "300000001"
     (kept,) = versions_of(db, application.id)
     assert (kept.version, kept.data) == (1, version_one)
-    owed = db.scalars(select(ScoreRequest).where(ScoreRequest.done_at.is_(None))).one()
-    assert (owed.application_id, owed.version) == (application.id, 2)
+    # The approval owed a score of version 2, and the worker (inline here) has scored it.
+    owed = db.scalars(select(ScoreRequest)).one()
+    assert (owed.application_id, owed.version) == (application.id, 2) and owed.done_at
+    rescored = latest_score(db, application.id)
+    assert rescored is not None and rescored.version == 2
     sms = [m["body"] for m in fake_twilio.messages if m["to"] == CITIZEN]
     assert len(sms) == 1 and application.reference[:3] in sms[0]
