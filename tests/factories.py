@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import itertools
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -62,3 +63,38 @@ def make_user(
         user.pledge_accepted_at = utcnow()
     session.flush()
     return user
+
+
+def approved_correction(
+    db: Session, application: Any, change: Any, agent: str = "agent-a", member: str = "committee-a"
+) -> Any:
+    """`agent` logs `change` to the application and committee `member` approves it (a ticket)."""
+    from datetime import date
+
+    from core.corrections import CorrectionSource, decide_correction, log_correction
+    from core.tickets import TicketCategory, open_ticket
+
+    rules = {"today": date.today(), "locality_exists": lambda code: True}
+    logger = make_user(db, Role.AGENT, "LB", agent)
+    committee = make_user(db, Role.COMMITTEE, "LB", member)
+    ticket = open_ticket(
+        db,
+        phone=application.phone,
+        channel="agent",
+        language="ar",
+        category=TicketCategory.CORRECTION,
+        application=application,
+    )
+    correction = log_correction(
+        db,
+        ticket,
+        application,
+        [change],
+        source=CorrectionSource.AGENT,
+        logged_by_id=logger.id,
+        actor=logger.username,
+        **rules,
+    )
+    decide_correction(db, correction, committee, approve=True, note="", **rules)
+    db.commit()
+    return ticket

@@ -16,7 +16,7 @@ from core import audit
 from core.applications import Application
 from core.audit import AuditEvent
 from core.calls import Call
-from core.corrections import Change, CorrectionSource, decide_correction, log_correction
+from core.corrections import Change
 from core.db import utcnow
 from core.inspection import PAGE_SIZE, Filters, Kind, list_page, trail_of
 from core.messages import Direction, Message, MessageStatus
@@ -25,7 +25,16 @@ from core.references import grouped
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
-from tests.factories import AKKAR, ELSEWHERE, HOME, NORTH, area, load_sample_geography, make_user
+from tests.factories import (
+    AKKAR,
+    ELSEWHERE,
+    HOME,
+    NORTH,
+    approved_correction,
+    area,
+    load_sample_geography,
+    make_user,
+)
 from tests.households import submitted
 from tests.test_audit import _as_table_owner
 from tests.test_web_auth import sign_in
@@ -66,30 +75,8 @@ def events(db: Session, action: str, object_id: str = "") -> list[AuditEvent]:
 
 def corrected(db: Session, application: Application) -> Ticket:
     """An agent logs a correction of the first member's ID number; the committee approves."""
-    agent = make_user(db, Role.AGENT, "LB", "agent-a")
-    committee = make_user(db, Role.COMMITTEE, "LB", "committee-a")
-    ticket = open_ticket(
-        db,
-        phone=application.phone,
-        channel="agent",
-        language="ar",
-        category=TicketCategory.CORRECTION,
-        application=application,
-    )
     change = Change("members-0-id_number", "300000001", "a typing error", "ID card seen")
-    correction = log_correction(
-        db,
-        ticket,
-        application,
-        [change],
-        source=CorrectionSource.AGENT,
-        logged_by_id=agent.id,
-        actor=agent.username,
-        **RULES,
-    )
-    decide_correction(db, correction, committee, approve=True, note="", **RULES)
-    db.commit()
-    return ticket
+    return approved_correction(db, application, change)
 
 
 def rows_of(csv_text: str) -> list[list[str]]:

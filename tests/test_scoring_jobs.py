@@ -15,19 +15,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
-from core.corrections import Change, CorrectionSource, decide_correction, log_correction
+from core.corrections import Change
 from core.db import utcnow
 from core.programme import set_window
 from core.queue import RedisRunner
 from core.roles import Role
 from core.score_requests import ScoreRequest, dispatch_scoring
 from core.settings import Settings, SettingsError
-from core.tickets import TicketCategory, open_ticket
 from scoring import jobs
 from scoring.formula import load_formula
 from scoring.scores import FormulaRecord, Score, latest_score
 from scoring.variables import HouseholdInput, input_digest
-from tests.factories import HOME, PASSWORD, load_sample_geography, make_user
+from tests.factories import HOME, PASSWORD, approved_correction, load_sample_geography, make_user
 from tests.households import pages, submitted
 from tests.test_forms import fill, newest_token, send_link
 from tests.test_web_auth import sign_in
@@ -84,28 +83,8 @@ def test_an_approved_correction_is_scored_again_and_the_first_score_kept(
     application = submitted(db, 1)
     db.commit()
     jobs.score_application(application.id)
-    agent = make_user(db, Role.AGENT, "LB", "agent-s")
-    committee = make_user(db, Role.COMMITTEE, "LB", "committee-s")
-    ticket = open_ticket(
-        db,
-        phone=application.phone,
-        channel="agent",
-        language="ar",
-        category=TicketCategory.CORRECTION,
-    )
     richer = Change("monthly_income", "40000000", "a new job", "payslip seen")
-    correction = log_correction(
-        db,
-        ticket,
-        application,
-        [richer],
-        source=CorrectionSource.AGENT,
-        logged_by_id=agent.id,
-        actor=agent.username,
-        **RULES,
-    )
-    decide_correction(db, correction, committee, approve=True, note="", **RULES)
-    db.commit()
+    approved_correction(db, application, richer)
     assert db.scalar(select(func.count()).where(ScoreRequest.done_at.is_(None))) == 1
     jobs.score_application(application.id)
     first, second = _scores(db, application.id)
