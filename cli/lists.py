@@ -121,7 +121,7 @@ def lists_verify(list_id: int) -> None:
 @click.argument("list_id", metavar="LIST", type=click.IntRange(min=1))
 def lists_publish(list_id: int) -> None:
     """Tell every family on the list its outcome by one SMS (safe to run again)."""
-    told = 0
+    told = stopped = 0
     while True:
         try:
             with unit_of_work() as session:
@@ -135,9 +135,13 @@ def lists_publish(list_id: int) -> None:
             raise click.ClickException(f"list {list_id} is already published") from None
         dispatch(current_app.extensions["intake.jobs"], batch.message_ids, new=True)
         told += len(batch.message_ids)
+        stopped += batch.stopped
         if not batch.remaining:
             break
-    click.echo(f"list {list_id} published: {told} families told by SMS")
+    click.echo(
+        f"list {list_id} published: {told} families told by SMS, "
+        f"{stopped} not texted (their number sent STOP; they can ask for their status)"
+    )
 
 
 @lists_group.command("show")

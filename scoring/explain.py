@@ -77,6 +77,21 @@ def explain(session: Session, application: Application) -> Explanation | None:
     )
 
 
+def published_entry(session: Session, application_id: int) -> ListEntry | None:
+    """The family's line on the newest published list: what it has been told, and may ask."""
+    stmt = (
+        select(ListEntry)
+        .join(BeneficiaryList, BeneficiaryList.id == ListEntry.list_id)
+        .where(
+            ListEntry.application_id == application_id,
+            BeneficiaryList.published_at.is_not(None),
+        )
+        .order_by(BeneficiaryList.id.desc())
+        .limit(1)
+    )
+    return session.scalars(stmt).first()
+
+
 def newest_entry(session: Session, application_id: int) -> ListEntry | None:
     """The family's line on the newest list that holds it."""
     stmt = (

@@ -1,5 +1,8 @@
 """Publishing a list: each family on it is told its outcome by one SMS, and only one.
 
+A number that sent STOP is not texted (Twilio would refuse it anyway); its family hears the
+outcome when it asks for its status, by SMS or on the 1766 line.
+
 Publishing runs in batches, each its own transaction: the batch's SMS are owed (outbox rows)
 and its entries marked notified in the same commit, so a crash mid-way loses nothing and a
 second run continues where the first stopped without telling anyone twice. The list counts
@@ -18,6 +21,7 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.db import utcnow
 from core.notifications import owe_sms
+from core.opt_outs import SmsOptOut
 from scoring.lists import BeneficiaryList, ListEntry
 
 PURPOSE = "list_result"
@@ -30,6 +34,7 @@ Compose = Callable[[Application, ListEntry], str]  # the SMS body, in the family
 class Batch:
     message_ids: list[int]  # owed in this batch, to enqueue after the commit
     remaining: bool  # entries still to be told
+    stopped: int = 0  # families not texted: their number sent STOP
 
 
 class AlreadyPublished(Exception):
@@ -53,16 +58,24 @@ def publish_batch(
     owed = []
     now = utcnow()
     rows = [(row[0], row[1]) for row in session.execute(stmt)]
+    stopped = _stopped(session, [application.phone for _entry, application in rows])
     for entry, application in rows:
-        body = compose(application, entry)
-        owed.append(
-            owe_sms(
-                session, application.phone, body, application.language, PURPOSE, application.area()
-            )
-        )
         entry.notified_at = now
+        if application.phone in stopped:
+            continue  # it sent STOP (Twilio would refuse too); it can still ask for its status
+        body = compose(application, entry)
+        phone, language = application.phone, application.language
+        owed.append(owe_sms(session, phone, body, language, PURPOSE, application.area()))
     remaining = len(rows) == size
     if not remaining:
         beneficiary_list.published_at = now
     session.flush()
-    return Batch(owed, remaining)
+    return Batch(owed, remaining, sum(a.phone in stopped for _entry, a in rows))
+
+
+def _stopped(session: Session, phones: list[str]) -> set[str]:
+    """The numbers of this batch that asked, by STOP, not to be sent messages."""
+    if not phones:
+        return set()
+    stmt = select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))
+    return set(session.scalars(stmt))

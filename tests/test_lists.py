@@ -6,6 +6,7 @@ import json
 from datetime import timedelta
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -15,11 +16,13 @@ from core.audit import AuditEvent
 from core.db import utcnow
 from core.links import Channel, issue_link
 from core.messages import Message
+from core.opt_outs import stop
 from core.programme import Programme, set_window
 from core.references import grouped
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
 from tests.factories import load_sample_geography
 from tests.households import varied
+from web.citizen_requests import status_text
 
 FAMILIES = 240
 
@@ -169,19 +172,22 @@ def test_a_member_overlap_is_excluded_for_the_committee(
 
 
 def test_publishing_tells_each_family_once_in_its_language(
-    runner: FlaskCliRunner, db: Session, families: list[Application]
+    app: Flask, runner: FlaskCliRunner, db: Session, families: list[Application]
 ) -> None:
     list_id = _build(runner, "--budget", "100")
+    stop(db, families[0].phone)  # this family texted STOP: Twilio would refuse, so we do not send
+    db.commit()
     published = runner.invoke(args=["lists", "publish", str(list_id)])
     assert published.exit_code == 0, published.output
-    assert f"{len(families)} families told" in published.output
+    assert f"{len(families) - 1} families told by SMS, 1 not texted" in published.output
     again = runner.invoke(args=["lists", "publish", str(list_id)])
     assert again.exit_code == 1 and "already published" in again.output
     messages = list(db.scalars(select(Message).where(Message.purpose == "list_result")))
-    assert len(messages) == len({m.phone for m in messages}) == len(families)
+    assert len(messages) == len({m.phone for m in messages}) == len(families) - 1
+    assert families[0].phone not in {m.phone for m in messages}
     by_phone = {m.phone: m for m in messages}
     entries = {e.application_id: e for e in _entries(db, list_id)}
-    for application in families:
+    for application in families[1:]:
         body = by_phone[application.phone].body
         assert "1766" in body and grouped(application.reference) in body
         if entries[application.id].outcome == Outcome.SELECTED:
@@ -189,6 +195,17 @@ def test_publishing_tells_each_family_once_in_its_language(
         # Not selected: the reason, and how to complain, in the family's own language.
         words = {"ar": "1766", "en": "To complain, call 1766", "fr": "1766"}[application.language]
         assert words in body
+    # Asking for the status now gives the outcome, to the family that sent STOP as well.
+    seen = set()
+    with app.test_request_context():
+        for application in families:
+            said = status_text(application, "en")
+            seen.add(entries[application.id].outcome)
+            if entries[application.id].outcome == Outcome.SELECTED:
+                assert "on the assistance list" in said and "not on" not in said
+            else:
+                assert "not on the assistance list" in said and "Call 1766" in said
+    assert seen == {Outcome.SELECTED, Outcome.NOT_SELECTED, Outcome.EXCLUDED}
     english_public = by_phone[families[-2].phone]
     assert english_public.language == families[-2].language
     if english_public.language == "en":

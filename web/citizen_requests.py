@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from core.applications import Application, ApplicationStatus
 from core.links import Channel, issue_link
@@ -21,6 +21,9 @@ from core.notifications import owe_sms
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.references import grouped
 from core.tickets import Ticket, TicketCategory, open_ticket
+from scoring.explain import published_entry
+from scoring.lists import ListEntry, Outcome
+from web.list_text import reason_text
 
 LANGUAGES = ("ar", "en", "fr")
 
@@ -53,8 +56,11 @@ def send_form_link(
 
 def status_text(application: Application, language: str) -> str:
     """One sentence on where an application stands, for speech and for SMS alike."""
+    entry = _published(application)
     with force_locale(language):
         reference = grouped(application.reference)
+        if entry is not None:
+            return _list_status(reference, entry)
         if application.status == ApplicationStatus.INELIGIBLE:
             return _(
                 "Application %(reference)s: received, but not eligible under the programme's "
@@ -70,6 +76,26 @@ def status_text(application: Application, language: str) -> str:
             "Application %(reference)s: received, being assessed.",
             reference=reference,
         )
+
+
+def _published(application: Application) -> ListEntry | None:
+    """Once a list is published, the status is the family's outcome on it."""
+    session = object_session(application)
+    return published_entry(session, application.id) if session is not None else None
+
+
+def _list_status(reference: str, entry: ListEntry) -> str:
+    if entry.outcome == Outcome.SELECTED:
+        return _(
+            "Application %(reference)s: on the assistance list. The army will hand the aid "
+            "over; the head of household must show an ID.",
+            reference=reference,
+        )
+    return _(
+        "Application %(reference)s: not on the assistance list: %(reason)s. Call 1766 to complain.",
+        reference=reference,
+        reason=reason_text(entry.reason),
+    )
 
 
 def send_status(session: Session, application: Application, language: str) -> Owed:
