@@ -35,7 +35,10 @@ lists_group = AppGroup("lists", help="Beneficiary lists: build, verify, publish.
 @lists_group.command("build")
 @click.option("--programme", "code", required=True, help="The round's code (see `programme set`).")
 @click.option(
-    "--budget", required=True, type=click.IntRange(min=1), help="Families the budget pays for."
+    "--budget",
+    required=True,
+    type=click.IntRange(min=1, max=10_000_000),
+    help="Families the budget pays for.",
 )
 @click.option(
     "--quota",

@@ -220,7 +220,12 @@ def test_a_list_is_built_only_after_the_round_closes(runner: FlaskCliRunner, db:
     assert refused.exit_code == 1 and "has not closed yet" in refused.output
     unknown = runner.invoke(args=["lists", "build", "--programme", "nope", "--budget", "5"])
     assert unknown.exit_code == 1 and "no round has the code 'nope'" in unknown.output
-    for bad in (["--budget", "0"], ["--budget", "lots"], ["--budget", "5", "--quota", "town"]):
+    for bad in (
+        ["--budget", "0"],
+        ["--budget", "lots"],
+        ["--budget", "99999999999"],
+        ["--budget", "5", "--quota", "town"],
+    ):
         result = runner.invoke(args=["lists", "build", "--programme", "impact-2020", *bad])
         assert result.exit_code == 2 and "Traceback" not in result.output
     no_file = ["--budget", "5", "--formula", "/nonexistent/formula.json"]
