@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -53,10 +54,10 @@ class Beneficiary:
     token: str
 
 
-def _selected(viewer: Viewer, *columns: object) -> Select:  # type: ignore[type-arg]
+def _selected(viewer: Viewer, *columns: Any) -> Select[Any]:
     """Selected families of lists, in the viewer's area (the application carries the area)."""
     stmt = (
-        select(*columns)  # type: ignore[call-overload]
+        select(*columns)
         .select_from(ListEntry)
         .join(Application, Application.id == ListEntry.application_id)
         .where(ListEntry.outcome == Outcome.SELECTED)
@@ -71,7 +72,7 @@ def lists_of_programme(session: Session, viewer: Viewer, programme_id: int) -> l
     counted = _selected(viewer, ListEntry.list_id, func.count(ListEntry.id)).where(
         ListEntry.list_id.in_([item.id for item in lists])
     )
-    counts = dict(session.execute(counted.group_by(ListEntry.list_id)).all())
+    counts: dict[int, int] = dict(session.execute(counted.group_by(ListEntry.list_id)).all())
     return [ListSummary(item, counts.get(item.id, 0)) for item in lists]
 
 

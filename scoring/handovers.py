@@ -14,9 +14,10 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Boolean, ForeignKey, Integer, Select, String, select, update
+from sqlalchemy import Boolean, CursorResult, ForeignKey, Integer, Select, String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -177,7 +178,9 @@ def issue_vouchers(
     return vouchers
 
 
-def _families(beneficiary_list: BeneficiaryList, locality_code: str) -> Select:  # type: ignore[type-arg]
+def _families(
+    beneficiary_list: BeneficiaryList, locality_code: str
+) -> Select[ListEntry, Application, Voucher]:
     """The list's selected families in the municipality, each with its voucher if issued."""
     return (
         select(ListEntry, Application, Voucher)
@@ -298,7 +301,7 @@ def record_handover(
         .values(used_at=now, used_by_id=officer.id)
         .execution_options(synchronize_session=False)
     )
-    if used.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult for an UPDATE
+    if cast(CursorResult[Any], used).rowcount != 1:  # an UPDATE's result has a rowcount
         raise VoucherAlreadyUsed()
     voucher.used_at, voucher.used_by_id = now, officer.id
     return _record(session, voucher, officer, HandoverOutcome.HANDED_OVER, now=now)

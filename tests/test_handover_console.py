@@ -21,7 +21,7 @@ from scoring.vouchers import generate_private_key, load_public_key, public_key_p
 from tests.factories import ELSEWHERE, HOME
 from tests.test_handovers import World, build_world, user
 from tests.test_web_auth import csrf, sign_in
-from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401
+from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
 
 PUBLIC = SERVICE_KEY.public_key()
 

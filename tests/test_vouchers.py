@@ -38,7 +38,7 @@ from scoring.vouchers import (
     sign,
     verify,
 )
-from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401
+from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = generate_private_key()  # made at test time; no key lives in the repository
