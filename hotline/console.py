@@ -13,15 +13,13 @@ from typing import Any, TypeVar, cast
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import get_locale
-from sqlalchemy.orm import Session
 
 from core import audit
-from core.applications import Application, applications_of_phone
+from core.applications import applications_of_phone
 from core.calls import call_for, take_next_call, waiting_calls
 from core.corrections import CorrectionStatus, corrections_visible_to
 from core.db import utcnow
-from core.geography import Governorate, UnknownArea, locality_area
+from core.geography import UnknownArea, locality_area
 from core.notifications import dispatch, owe_sms
 from core.phones import masked
 from core.roles import Permission, can
@@ -46,10 +44,9 @@ from core.tickets import (
 from core.users import StaffUser
 from hotline import texts
 from hotline.dialer import Dialer, DialFailed, dialer_for
-from scoring.explain import explain
 from web import store
 from web.auth import staff_required
-from web.score_text import describe
+from web.score_text import score_view
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
@@ -166,7 +163,7 @@ def caller(call_id: int) -> ResponseReturnValue:
         "hotline/caller.html",
         call=call,
         applications=applications,
-        scores={a.id: _score_of(session, a) for a in applications},
+        scores={a.id: score_view(session, a) for a in applications},
         tickets=tickets_visible_to(session, user, phone=call.phone),
         callbacks=[
             c for c in callbacks_visible_to(session, user, limit=500) if c.phone == call.phone
@@ -174,16 +171,6 @@ def caller(call_id: int) -> ResponseReturnValue:
         labels=texts,
         categories=texts.CATEGORIES,
     )
-
-
-def _score_of(session: Session, application: Application) -> dict[str, object] | None:
-    """Why the family scored as it did, in words the agent can read out (None: not yet)."""
-    explanation = explain(session, application)
-    if explanation is None:
-        return None
-    region = session.get(Governorate, application.governorate_code or "")
-    name = (region.name_ar if str(get_locale()) == "ar" else region.name_en) if region else None
-    return describe(explanation, name)
 
 
 @bp.post("/calls/<int:call_id>/tickets")

@@ -25,6 +25,7 @@ from core.references import grouped
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
+from scoring import jobs
 from tests.factories import (
     AKKAR,
     ELSEWHERE,
@@ -146,6 +147,19 @@ def test_an_application_shows_its_earlier_version_its_complaint_and_its_trail(
     for action in ("correction.logged", "correction.approved", "application.viewed"):
         assert f'data-action="{action}"' in html
     assert application.phone not in html
+
+
+def test_an_application_shows_its_score_and_what_weighed_most(
+    inspector: FlaskClient, db: Session, country: dict[str, Application]
+) -> None:
+    application = country[NORTH]
+    path = f"/inspection/applications/{application.id}"
+    assert 'class="score"' not in inspector.get(path).get_data(as_text=True)
+    jobs.score_application(application.id)
+    html = inspector.get(path).get_data(as_text=True)
+    section = html[html.index('id="score"') : html.index('id="current"')]
+    assert 'class="score"' in section and section.count("<li>") == 5
+    assert f"{jobs.formula().version}" in section
 
 
 def test_opening_an_application_is_itself_audited(

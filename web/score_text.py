@@ -7,12 +7,15 @@ that lowers predicted consumption points to greater need.
 
 from __future__ import annotations
 
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
+from sqlalchemy.orm import Session
 
-from scoring.explain import Explanation, Reason
+from core.applications import Application
+from core.geography import Governorate
+from scoring.explain import Explanation, Reason, explain
 from web.form_text import value_text
 from web.list_text import reason_text
 
@@ -108,3 +111,13 @@ def describe(explanation: Explanation, region_name: str | None = None) -> dict[s
         "sentences": [sentence(r, region_name) for r in explanation.reasons],
         "outcome": outcome,
     }
+
+
+def score_view(session: Session, application: Application) -> dict[str, object] | None:
+    """Why the family scored as it did, in words staff can read out (None: not scored yet)."""
+    explanation = explain(session, application)
+    if explanation is None:
+        return None
+    region = session.get(Governorate, application.governorate_code or "")
+    name = (region.name_ar if str(get_locale()) == "ar" else region.name_en) if region else None
+    return describe(explanation, name)

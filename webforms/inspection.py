@@ -47,6 +47,7 @@ from core.users import StaffUser
 from web import form_text, store
 from web.auth import staff_required
 from web.csv_export import csv_download
+from web.score_text import score_view
 from webforms import inspection_text as text
 from webforms.console import APPLICATION_STATUSES, LINK_STATES, ROLE_LABELS
 
@@ -210,6 +211,7 @@ def application_page(application_id: int) -> ResponseReturnValue:
         trail=application_trail(session, user, record, tickets, corrections),
         places=places,
         names=usernames(session, [record.entered_by_id]),
+        score=score_view(session, record),
     )
 
 
