@@ -161,7 +161,7 @@ def derive(
     budget: int,
     quota: Quota,
     as_of: date,
-    known_scores: dict[tuple[int, int, str], Score] | None = None,
+    known_scores: dict[tuple[int, int, str], tuple[float, int]] | None = None,
 ) -> Derivation:
     """The list these rows make; `known_scores` may spare recomputing a stored score."""
     pending: list[tuple[Row, str, str | None, float | None, int | None]] = []
@@ -174,7 +174,7 @@ def derive(
             continue
         stored = (known_scores or {}).get((row.application_id, row.version, digest_))
         if stored is not None:
-            pending.append((row, digest_, None, stored.value, stored.poverty_count))
+            pending.append((row, digest_, None, stored[0], stored[1]))
         else:
             result, index = compute(formula, household)
             pending.append((row, digest_, None, result.value, index.count))
@@ -313,6 +313,12 @@ def _entry(list_id: int, line: Derived) -> dict[str, object]:
     )
 
 
-def _known_scores(session: Session, formula: Formula) -> dict[tuple[int, int, str], Score]:
-    stmt = select(Score).where(Score.formula_version == formula.version)
-    return {(s.application_id, s.version, s.input_digest): s for s in session.scalars(stmt)}
+def _known_scores(
+    session: Session, formula: Formula
+) -> dict[tuple[int, int, str], tuple[float, int]]:
+    """Stored scores by (application, version, inputs): columns only, a round has a million."""
+    stmt = select(
+        Score.application_id, Score.version, Score.input_digest, Score.value, Score.poverty_count
+    ).where(Score.formula_version == formula.version)
+    rows = session.execute(stmt.execution_options(yield_per=10_000))
+    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}

@@ -19,6 +19,7 @@ from core.messages import Message
 from core.opt_outs import stop
 from core.programme import Programme, set_window
 from core.references import grouped
+from scoring import jobs
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
 from tests.factories import load_sample_geography
 from tests.households import varied
@@ -123,6 +124,8 @@ def test_quotas_share_the_budget_among_governorates_by_their_eligible_families(
 def test_verify_holds_then_fails_when_an_input_is_changed_behind_its_back(
     runner: FlaskCliRunner, db: Session, families: list[Application]
 ) -> None:
+    for application in families[:40]:  # scored by the worker: the build reuses these scores
+        jobs.score_application(application.id)
     list_id = _build(runner, "--budget", "100", "--quota", "district")
     verified = runner.invoke(args=["lists", "verify", str(list_id)])
     assert verified.exit_code == 0, verified.output
