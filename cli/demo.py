@@ -28,6 +28,7 @@ DEMO_ACCOUNTS = (
     ("demo-qaimaqam", Role.QAIMAQAM, "LB32"),
     ("demo-governor", Role.GOVERNOR, "LB3"),
     ("demo-ministry", Role.MINISTRY, "LB"),
+    ("demo-health", Role.HEALTH_MINISTRY, "LB"),
     ("demo-inspector", Role.INSPECTOR, "LB"),
     ("demo-agent", Role.AGENT, "LB"),
     ("demo-committee", Role.COMMITTEE, "LB"),

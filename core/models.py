@@ -5,9 +5,12 @@ from core.audit import AuditEvent, AuditHead
 from core.calls import Call
 from core.corrections import CorrectionRequest
 from core.db import Base
+from core.decisions import Decision
 from core.geography import District, Governorate, Locality
+from core.health import CaseEvent, CaseReport, QuarantineCentre
 from core.links import Link
 from core.messages import Message
+from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
 from core.score_requests import ScoreRequest
@@ -28,7 +31,10 @@ __all__ = [
     "BeneficiaryList",
     "Call",
     "CallbackRequest",
+    "CaseEvent",
+    "CaseReport",
     "CorrectionRequest",
+    "Decision",
     "District",
     "FamilyKey",
     "FormulaRecord",
@@ -38,7 +44,10 @@ __all__ = [
     "ListEntry",
     "Locality",
     "Message",
+    "NeedsReminder",
+    "NeedsReport",
     "Programme",
+    "QuarantineCentre",
     "Score",
     "ScoreRequest",
     "SmsOptOut",

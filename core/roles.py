@@ -19,7 +19,8 @@ class Role(StrEnum):
     VOLUNTEER = "volunteer"  # civil society helping the municipality
     QAIMAQAM = "qaimaqam"  # a district, read-only
     GOVERNOR = "governor"  # a governorate, read-only
-    MINISTRY = "ministry"  # national, read-only reports
+    MINISTRY = "ministry"  # national, read-only reports; publishes circulars
+    HEALTH_MINISTRY = "health_ministry"  # national: case reports in full, circulars
     INSPECTOR = "inspector"  # central inspection: national, read-only, audit trail
     AGENT = "agent"  # 1766 complaint room: calls, complaints, correction requests
     COMMITTEE = "committee"  # the technical committee: decides corrections
@@ -42,6 +43,11 @@ class Permission(StrEnum):
     VIEW_LISTS = "view_lists"  # read beneficiary lists of the area
     RECORD_HANDOVERS = "record_handovers"  # record a handover or refusal
     MANAGE_USERS = "manage_users"  # create and disable staff accounts
+    REPORT_CASES = "report_cases"  # file COVID-19 cases, follow-ups and quarantine centres
+    VIEW_CASE_DETAILS = "view_case_details"  # a case's personal fields (phone, notes)
+    RECORD_DECISIONS = "record_decisions"  # record the municipality's decisions
+    PUBLISH_CIRCULARS = "publish_circulars"  # publish a ministry's circular to everyone
+    FILE_NEEDS = "file_needs"  # file the municipality's weekly report of needs
 
 
 P = Permission
@@ -49,12 +55,23 @@ _MUNICIPAL = frozenset({P.VIEW_APPLICATIONS, P.ENTER_APPLICATIONS, P.SEND_LINKS,
 _AREA_READ = frozenset({P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_REPORTS, P.VIEW_COMPLAINTS})
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.FOCAL_POINT: _MUNICIPAL | {P.VIEW_REPORTS, P.VIEW_COMPLAINTS},
+    # The municipality's own health, decisions and needs modules are the focal point's alone.
+    Role.FOCAL_POINT: _MUNICIPAL
+    | {
+        P.VIEW_REPORTS,
+        P.VIEW_COMPLAINTS,
+        P.REPORT_CASES,
+        P.VIEW_CASE_DETAILS,
+        P.RECORD_DECISIONS,
+        P.FILE_NEEDS,
+    },
     Role.MUKHTAR: _MUNICIPAL,
     Role.VOLUNTEER: _MUNICIPAL,
     Role.QAIMAQAM: _AREA_READ,
     Role.GOVERNOR: _AREA_READ,
-    Role.MINISTRY: _AREA_READ | {P.VIEW_LISTS},
+    Role.MINISTRY: _AREA_READ | {P.VIEW_LISTS, P.PUBLISH_CIRCULARS},
+    # The health ministry follows cases in full, and nothing of families' social records.
+    Role.HEALTH_MINISTRY: frozenset({P.VIEW_REPORTS, P.VIEW_CASE_DETAILS, P.PUBLISH_CIRCULARS}),
     Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS},
     Role.AGENT: frozenset(
         {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.HANDLE_COMPLAINTS}
@@ -75,6 +92,7 @@ AREA_LEVELS: dict[Role, frozenset[AreaLevel]] = {
     Role.QAIMAQAM: frozenset({AreaLevel.DISTRICT}),
     Role.GOVERNOR: frozenset({AreaLevel.GOVERNORATE}),
     Role.MINISTRY: frozenset({AreaLevel.NATIONAL}),
+    Role.HEALTH_MINISTRY: frozenset({AreaLevel.NATIONAL}),
     Role.INSPECTOR: frozenset({AreaLevel.NATIONAL}),
     Role.AGENT: frozenset({AreaLevel.NATIONAL}),
     Role.COMMITTEE: frozenset({AreaLevel.NATIONAL}),

@@ -49,6 +49,7 @@ ROLE_LABELS = {
     Role.QAIMAQAM: _l("Qaimaqam"),
     Role.GOVERNOR: _l("Governor"),
     Role.MINISTRY: _l("Ministry"),
+    Role.HEALTH_MINISTRY: _l("Ministry of Public Health"),
     Role.INSPECTOR: _l("Central inspection"),
     Role.AGENT: _l("Complaint-room agent (1766)"),
     Role.COMMITTEE: _l("Technical committee"),
@@ -69,6 +70,11 @@ DUTIES = {
     Permission.VIEW_LISTS: _l("Read the beneficiary lists"),
     Permission.RECORD_HANDOVERS: _l("Record each handover of aid"),
     Permission.MANAGE_USERS: _l("Manage staff accounts"),
+    Permission.REPORT_CASES: _l("Report COVID-19 cases, their follow-ups and quarantine centres"),
+    Permission.VIEW_CASE_DETAILS: _l("Read the contact details kept on a case"),
+    Permission.RECORD_DECISIONS: _l("Record the decisions of your municipality"),
+    Permission.PUBLISH_CIRCULARS: _l("Publish circulars to everyone"),
+    Permission.FILE_NEEDS: _l("File the weekly report of your municipality's needs"),
 }
 
 
