@@ -73,14 +73,22 @@ def _register_adapters(app: Flask) -> None:
     from ivr.voice import bp as ivr_bp
     from sms.inbound import bp as sms_inbound_bp
     from sms.webhooks import bp as sms_bp
+    from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
+    from webforms.dashboard import bp as dashboard_bp
+    from webforms.decisions import bp as decisions_bp
     from webforms.handover import bp as handover_bp
     from webforms.inspection import bp as inspection_bp
+    from webforms.needs import bp as needs_bp
 
     app.register_blueprint(console_bp)
     app.register_blueprint(inspection_bp)
     app.register_blueprint(handover_bp)  # lists, vouchers, handovers; the public key
+    app.register_blueprint(dashboard_bp)  # dashboards of each level, SVG and CSV
+    app.register_blueprint(cases_bp)  # case reports, follow-ups, quarantine centres
+    app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
+    app.register_blueprint(needs_bp)  # weekly needs
     app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential

@@ -1,0 +1,17 @@
+"""Dashboards for each level, within its scope: SVG charts, each with its CSV."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort
+from flask.typing import ResponseReturnValue
+
+from core.roles import Permission
+from web.auth import staff_required
+
+bp = Blueprint("dashboard", __name__, template_folder="templates")
+
+
+@bp.get("/console/dashboard")
+@staff_required(Permission.VIEW_REPORTS)
+def index() -> ResponseReturnValue:
+    abort(404)  # being built (issue 7)
