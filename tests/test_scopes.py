@@ -49,6 +49,7 @@ MATRIX = [
     (Role.GOVERNOR, "LB5", {NORTH}),  # North: not Akkar, though Akkar's district is LB51
     (Role.MINISTRY, "LB", EVERYWHERE),
     (Role.INSPECTOR, "LB", EVERYWHERE),
+    (Role.HEALTH_MINISTRY, "LB", set()),  # cases, reports and circulars; no family's log
     (Role.AGENT, "LB", EVERYWHERE),
     (Role.COMMITTEE, "LB", EVERYWHERE),
     (Role.ARMY, "LB3", set()),  # lists and handovers only, not the message log
