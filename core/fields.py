@@ -55,6 +55,17 @@ class FieldError:
     params: Mapping[str, int | str] = dataclasses.field(default_factory=dict)
 
 
+class FormRefused(ValueError):
+    """A form refused as a whole; `errors` has one entry per refused field.
+
+    Codes, not words: the adapter translates each (e.g. with `web.form_text.error_text`).
+    """
+
+    def __init__(self, errors: list[FieldError]) -> None:
+        super().__init__(", ".join(f"{e.field}: {e.code}" for e in errors))
+        self.errors = errors
+
+
 # --- cleaning one field --------------------------------------------------------------------
 
 
@@ -114,17 +125,37 @@ def optional(clean: Cleaner) -> Cleaner:
     return optional
 
 
-def text(max_len: int) -> Cleaner:
-    def text(values: list[str], ctx: Context) -> str:
+def _plain(max_len: int, fold: Callable[[str], str]) -> Cleaner:
+    """Text without markup or controls, its spaces folded by `fold`, at most `max_len` long."""
+
+    def plain(values: list[str], ctx: Context) -> str:
         value = _required(_single(values))
         if _REFUSED.search(value):
             raise _Invalid(ErrorCode.INVALID_CHARACTERS)
-        value = unicodedata.normalize("NFC", _SPACES.sub(" ", value))
+        value = unicodedata.normalize("NFC", fold(value))
         if len(value) > max_len:
             raise _Invalid(ErrorCode.TOO_LONG, max=max_len)
         return value
 
-    return text
+    return plain
+
+
+def _one_line(value: str) -> str:
+    return _SPACES.sub(" ", value)
+
+
+def _lines(value: str) -> str:
+    lines = (_SPACES.sub(" ", line).strip() for line in value.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def text(max_len: int) -> Cleaner:
+    return _plain(max_len, _one_line)
+
+
+def paragraphs(max_len: int) -> Cleaner:
+    """Like `text`, but the line breaks between paragraphs stay (a decision's text, needs)."""
+    return _plain(max_len, _lines)
 
 
 def choice(options: tuple[str, ...]) -> Cleaner:
@@ -159,6 +190,11 @@ def _date(values: list[str]) -> date:
         with suppress(ValueError):  # 2021-02-30 has the shape of a date, not the substance
             return date(*map(int, match.groups()))
     raise _Invalid(ErrorCode.INVALID_DATE)
+
+
+def day(values: list[str], ctx: Context) -> str:
+    """Any real date, written YYYY-MM-DD (what a date input posts)."""
+    return _date(values).isoformat()
 
 
 def age_on(born: date, today: date) -> int:
