@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import Flask
 
-from cli import accounts, complaints, demo, lists, messaging, scoring, store, territory, vouchers
+from cli import (
+    accounts,
+    complaints,
+    demo,
+    lists,
+    messaging,
+    needs,
+    scoring,
+    store,
+    territory,
+    vouchers,
+)
 
 
 def register_commands(app: Flask) -> None:
@@ -19,6 +30,7 @@ def register_commands(app: Flask) -> None:
         scoring.scoring_group,
         lists.lists_group,
         vouchers.vouchers_group,
+        needs.needs_group,
     ):
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)
