@@ -191,7 +191,10 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.applications import Application
     from core.corrections import CorrectionRequest
+    from core.decisions import Decision
+    from core.health import CaseReport, QuarantineCentre
     from core.links import Link
+    from core.needs import NeedsReport
     from core.tickets import CallbackRequest
 
     scoped = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, AreaScoped)}
@@ -205,6 +208,10 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         CallbackRequest,
         CorrectionRequest,
         Voucher,
+        CaseReport,
+        QuarantineCentre,
+        Decision,
+        NeedsReport,
     }
 
 
@@ -370,3 +377,63 @@ def test_corrections_are_read_by_the_room_the_committee_and_inspection_only(
     assert {c.locality_code or NO_AREA for c in seen} == (expected if role in readers else set())
     every = db.scalars(select(CorrectionRequest)).all()
     assert {c.id for c in every if correction_for(db, viewer, c.id)} == {c.id for c in seen}
+
+
+# Who reads a municipality's decisions and weekly needs (the reports permission): its focal
+# point, its qaimaqam and governor, the national readers. Circulars carry no area and are read
+# by everyone (tests/test_decisions.py); they are not in this matrix.
+REPORTS_MATRIX = [
+    (Role.FOCAL_POINT, HOME, {HOME}),
+    (Role.MUKHTAR, HOME, set()),
+    (Role.VOLUNTEER, HOME, set()),
+    (Role.QAIMAQAM, "LB32", {HOME, SAME_DISTRICT}),
+    (Role.QAIMAQAM, "LB51", {AKKAR}),
+    (Role.GOVERNOR, "LB3", {HOME, SAME_DISTRICT, SAME_GOVERNORATE}),
+    (Role.GOVERNOR, "LB7", {AKKAR}),
+    (Role.MINISTRY, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.HEALTH_MINISTRY, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.INSPECTOR, "LB", EVERYWHERE - {NO_AREA}),
+    (Role.AGENT, "LB", set()),
+    (Role.COMMITTEE, "LB", set()),
+    (Role.ARMY, "LB3", set()),
+    (Role.ADMIN, "LB", set()),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected"),
+    REPORTS_MATRIX,
+    ids=[f"{r.value}@{a}" for r, a, _ in REPORTS_MATRIX],
+)
+def test_decisions_and_needs_reports_are_scoped(
+    db: Session, role: Role, area_code: str, expected: set[str]
+) -> None:
+    from datetime import date
+
+    from core.decisions import Decision, DecisionKind, decision_for, decisions_visible_to
+    from core.needs import NeedsReport, week_reports
+
+    load_sample_geography(db)
+    week = date(2020, 4, 13)
+    for place in PLACES[:-1]:
+        decision = Decision(
+            kind=DecisionKind.MUNICIPAL,
+            category="other",
+            title=place,
+            text=place,
+            effective_from=week,
+            issuer=place,
+        )
+        report = NeedsReport(
+            week_start=week, food_parcels=0, hygiene_kits=0, quarantine_needs="", other_needs=""
+        )
+        decision.place_in(area(db, place))
+        report.place_in(area(db, place))
+        db.add_all([decision, report])
+    db.flush()
+    viewer = make_user(db, role, area_code)
+    assert {d.locality_code for d in decisions_visible_to(db, viewer)} == expected
+    assert {r.locality_code for r, _place in week_reports(db, viewer, week)} == expected
+    for decision in db.scalars(select(Decision)):
+        opened = decision_for(db, viewer, decision.id) is not None
+        assert opened == (decision.locality_code in expected)
