@@ -17,6 +17,7 @@ from sqlalchemy import Date, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
+from core.fields import Context, FormRefused
 from core.scopes import AreaScoped
 
 
@@ -137,3 +138,37 @@ class CaseEvent(Base):
     centre_id: Mapped[int | None] = mapped_column(ForeignKey("quarantine_centres.id"))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+
+# --- what can go wrong (adapters turn each code into words) ---------------------------------
+
+
+class HealthProblem(StrEnum):
+    """Why a field of a case, a follow-up or a centre was refused (besides `core.fields`')."""
+
+    DAY_IN_FUTURE = "day_in_future"  # a report or a follow-up dated after today (Beirut)
+    DAY_TOO_EARLY = "day_too_early"  # params: earliest (before Lebanon's first case)
+    BEFORE_REPORTED = "before_reported"  # params: reported (a follow-up before its case)
+    CENTRE_REQUIRED = "centre_required"  # isolated in a centre, but which one?
+    NOT_OWN_CENTRE = "not_own_centre"  # not a centre of the case's municipality
+    SAME_PLACE = "same_place"  # a transfer to where the person already is
+    PHONE_INVALID = "phone_invalid"  # not a phone number
+    PHONE_FOREIGN = "phone_foreign"  # a valid number, not Lebanese
+    OVER_CAPACITY = "over_capacity"  # params: capacity (occupancy above the beds)
+    DUPLICATE_NAME = "duplicate_name"  # the municipality has a centre of this name already
+
+
+# What `core.fields`' cleaners are given here: none of these forms asks for a locality or an age.
+NO_CONTEXT = Context(today=date.min, locality_exists=lambda code: False)
+
+
+class HealthInvalid(FormRefused):
+    """A case, follow-up or centre refused; `errors` has one entry per refused field."""
+
+
+class OutsideArea(PermissionError):
+    """The case or centre belongs to a municipality the user may not write for."""
+
+
+class CaseClosed(Exception):
+    """A closed case takes no further follow-up: its outcome is final."""

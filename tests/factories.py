@@ -7,8 +7,10 @@ import itertools
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.audit import AuditEvent
 from core.geography import Area, load_localities, resolve_area
 from core.roles import Role
 from core.users import StaffUser, add_user
@@ -98,3 +100,16 @@ def approved_correction(
     decide_correction(db, correction, committee, approve=True, note="", **rules)
     db.commit()
     return ticket
+
+
+def rows_of(db: Session, model: type[object]) -> int:
+    """How many rows `model`'s table holds now (what a refused write must leave unchanged)."""
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def audit_events(db: Session, action: str) -> list[AuditEvent]:
+    """The audit events of one action, oldest first, as the store has them now."""
+    db.expire_all()
+    stmt = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.seq)
+    return list(db.scalars(stmt))
