@@ -437,3 +437,62 @@ def test_decisions_and_needs_reports_are_scoped(
     for decision in db.scalars(select(Decision)):
         opened = decision_for(db, viewer, decision.id) is not None
         assert opened == (decision.locality_code in expected)
+
+
+# Who reads COVID-19 cases (the counts and non-personal fields) and, last column, who reads a
+# case's contact details: within the municipality, and the health ministry nationally.
+CASE_MATRIX = [
+    (Role.FOCAL_POINT, HOME, {HOME}, {HOME}),
+    (Role.MUKHTAR, HOME, set(), set()),
+    (Role.VOLUNTEER, HOME, set(), set()),
+    (Role.QAIMAQAM, "LB32", {HOME, SAME_DISTRICT}, set()),
+    (Role.QAIMAQAM, "LB51", {AKKAR}, set()),
+    (Role.GOVERNOR, "LB3", {HOME, SAME_DISTRICT, SAME_GOVERNORATE}, set()),
+    (Role.GOVERNOR, "LB7", {AKKAR}, set()),
+    (Role.MINISTRY, "LB", EVERYWHERE - {NO_AREA}, set()),
+    (Role.INSPECTOR, "LB", EVERYWHERE - {NO_AREA}, set()),
+    (Role.HEALTH_MINISTRY, "LB", EVERYWHERE - {NO_AREA}, EVERYWHERE - {NO_AREA}),
+    (Role.AGENT, "LB", set(), set()),
+    (Role.COMMITTEE, "LB", set(), set()),
+    (Role.ARMY, "LB3", set(), set()),
+    (Role.ADMIN, "LB", set(), set()),
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "expected", "details"),
+    CASE_MATRIX,
+    ids=[f"{r.value}@{a}" for r, a, _, _ in CASE_MATRIX],
+)
+def test_cases_and_quarantine_centres_are_scoped(
+    db: Session, role: Role, area_code: str, expected: set[str], details: set[str]
+) -> None:
+    from datetime import date
+
+    from core.case_reports import case_for, cases_visible_to, shows_details
+    from core.health import CaseReport, QuarantineCentre
+    from core.quarantine_centres import centres_visible_to
+
+    load_sample_geography(db)
+    for n, place in enumerate(PLACES[:-1], start=1):
+        centre = QuarantineCentre(name=place, capacity=10, occupancy=0, readiness="ready")
+        case = CaseReport(
+            number=f"{n:09d}",
+            classification="confirmed",
+            resident_group="lebanese",
+            age_band="20-39",
+            sex="female",
+            isolation_place="home",
+            reported_on=date(2020, 4, 1),
+        )
+        for record in (centre, case):
+            record.place_in(area(db, place))
+        db.add_all([centre, case])
+    db.flush()
+    viewer = make_user(db, role, area_code)
+    seen = {line.case.locality_code for line in cases_visible_to(db, viewer)}
+    assert seen == expected
+    cases = db.scalars(select(CaseReport)).all()
+    assert {c.locality_code for c in cases if case_for(db, viewer, c.id)} == expected
+    assert {c.locality_code for c in cases if shows_details(viewer, c)} == details
+    assert {line.centre.locality_code for line in centres_visible_to(db, viewer)} == expected
