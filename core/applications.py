@@ -9,13 +9,15 @@ marked ineligible, with the reason.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from functools import cache
 from typing import Any
 
 from sqlalchemy import (
+    Date,
     ForeignKey,
+    Index,
     Insert,
     Integer,
     String,
@@ -35,6 +37,7 @@ from core.db import Base, UTCDateTime, table, utcnow
 from core.geography import Area, AreaLevel, UnknownArea, locality_area
 from core.household import FamilyKeys, family_keys, ineligibility, is_complete
 from core.links import Link, consume
+from core.programme import beirut_day_of
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, covers, visible
 
@@ -73,6 +76,10 @@ class Application(AreaScoped, Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     data: Mapped[str] = mapped_column(Text)  # JSON: page -> cleaned fields
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Its Beirut day, always written (nullable only as `Link.created_on` is).
+    submitted_on: Mapped[date | None] = mapped_column(
+        Date, default=beirut_day_of("submitted_at"), index=True
+    )
 
     def pages(self) -> dict[str, dict[str, Any]]:
         data: dict[str, dict[str, Any]] = json.loads(self.data)
@@ -89,6 +96,16 @@ class Application(AreaScoped, Base):
             self.district_code,
             self.locality_code,
         )
+
+
+# The dashboard's forms completed, by area and by day (core/dashboard.py, migration 0009).
+Index(
+    "ix_applications_area_day",
+    Application.governorate_code,
+    Application.district_code,
+    Application.locality_code,
+    Application.submitted_on,
+)
 
 
 class FamilyKey(Base):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Integer, String, select, update
+from sqlalchemy import Index, Integer, String, and_, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -44,6 +44,22 @@ class Call(AreaScoped, Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     duration_seconds: Mapped[int | None] = mapped_column(Integer)  # Twilio's CallDuration
+
+
+# The dashboard's abandoned calls by day, and waits of answered calls (core/dashboard.py, 0009).
+_ABANDONED = Call.status == CallStatus.ABANDONED.value
+_ANSWERED = and_(Call.queued_at.is_not(None), Call.answered_at.is_not(None))
+Index(
+    "ix_calls_abandoned_day", Call.started_at, postgresql_where=_ABANDONED, sqlite_where=_ABANDONED
+)
+Index(
+    "ix_calls_answered_day",
+    Call.started_at,
+    Call.queued_at,
+    Call.answered_at,
+    postgresql_where=_ANSWERED,
+    sqlite_where=_ANSWERED,
+)
 
 
 def calls_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Call]:

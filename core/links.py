@@ -11,11 +11,24 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String, Text, Update, bindparam, func, select, update
+from sqlalchemy import (
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    Update,
+    and_,
+    bindparam,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -23,7 +36,7 @@ from core import throttle
 from core.db import Base, UTCDateTime, table, utcnow
 from core.household import PAGES
 from core.messages import Message, MessageStatus
-from core.programme import Programme, current_programme
+from core.programme import Programme, beirut_day_of, current_programme
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
 from core.users import StaffUser
@@ -73,8 +86,13 @@ class Link(AreaScoped, Base):
     application_id: Mapped[int | None] = mapped_column(Integer)
     draft: Mapped[str] = mapped_column(Text, default="{}")  # JSON: page -> cleaned data
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    # Its Beirut day, always written (nullable only so that migration 0009 could add it to a
+    # SQLite store without rebuilding the table).
+    created_on: Mapped[date | None] = mapped_column(Date, default=beirut_day_of("created_at"))
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the first page was saved: the form was started (the dashboard counts these).
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -90,6 +108,28 @@ class Link(AreaScoped, Base):
     def is_usable(self, now: datetime | None = None) -> bool:
         now = now or utcnow()
         return self.used_at is None and self.revoked_at is None and now < self.expires_at
+
+
+# The dashboard's counts (core/dashboard.py, migration 0009), each an index-only scan of a
+# small index (equal keys share one entry): links texted by area and day, opened and used by
+# area, forms started by area.
+_TEXTED = Link.channel.in_([Channel.SMS_LINK.value, Channel.HOTLINE.value])
+_AREA = (Link.governorate_code, Link.district_code, Link.locality_code)
+
+
+def _partial_index(name: str, *columns: Any, where: Any) -> Index:
+    return Index(name, *columns, postgresql_where=where, sqlite_where=where)
+
+
+_partial_index("ix_links_texted_area_day", *_AREA, Link.created_on, where=_TEXTED)
+_partial_index("ix_links_texted_day", Link.created_on, where=_TEXTED)
+_partial_index("ix_links_opened_area", *_AREA, where=and_(_TEXTED, Link.opened_at.is_not(None)))
+_partial_index("ix_links_used_area", *_AREA, where=and_(_TEXTED, Link.used_at.is_not(None)))
+_partial_index(
+    "ix_links_started_area",
+    *_AREA,
+    where=and_(Link.channel != Channel.CORRECTION.value, Link.started_at.is_not(None)),
+)
 
 
 class LinkUnavailable(LookupError):
@@ -212,7 +252,12 @@ def mark_opened(link: Link) -> None:
 
 
 def save_page(link: Link, page: str, data: dict[str, Any]) -> None:
-    """Keep a completed page on the server, so the citizen can close the browser and resume."""
+    """Keep a completed page on the server, so the citizen can close the browser and resume.
+
+    The first page saved marks the form started (`started_at`), once.
+    """
+    if link.started_at is None:
+        link.started_at = utcnow()
     pages = link.pages()
     pages[page] = data
     link.draft = json.dumps(pages, ensure_ascii=False, sort_keys=True)

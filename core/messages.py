@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from sqlalchemy import Integer, String, Text, select
+from sqlalchemy import Index, Integer, String, Text, and_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -62,6 +62,23 @@ class Message(AreaScoped, Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+# The dashboard's acknowledgements sent and delivered, by area (core/dashboard.py, 0009).
+# Only acknowledgements handed to the gateway: those the delivery rate is out of.
+_RECEIPTS = and_(
+    Message.purpose == "receipt",
+    Message.status.not_in([MessageStatus.PENDING.value, MessageStatus.SENDING.value]),
+)
+Index(
+    "ix_messages_receipts_area",
+    Message.governorate_code,
+    Message.district_code,
+    Message.locality_code,
+    Message.status,
+    postgresql_where=_RECEIPTS,
+    sqlite_where=_RECEIPTS,
+)
 
 
 def messages_visible_to(session: Session, viewer: Viewer, limit: int = 100) -> list[Message]:

@@ -7,7 +7,9 @@ Times are stored in UTC; operators type and read them in Asia/Beirut.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, select
@@ -91,3 +93,15 @@ def current_programme(session: Session) -> Programme | None:
 
 def in_beirut(moment: datetime) -> datetime:
     return moment.astimezone(BEIRUT)
+
+
+def beirut_day_of(column: str) -> Callable[[Any], date]:
+    """A column default: the Beirut day of the row's UTC time `column` (the row's own value,
+    or now when it has none yet). Stored, the day is counted by index with no time-zone
+    arithmetic per row (the dashboard's daily charts)."""
+
+    def default(context: Any) -> date:
+        moment = context.get_current_parameters().get(column) or utcnow()
+        return in_beirut(moment).date()
+
+    return default

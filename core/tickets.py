@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text, select, update
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
@@ -169,6 +169,19 @@ class Ticket(AreaScoped, Base):
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return not self.is_closed and self.due_at is not None and self.due_at <= (now or utcnow())
+
+
+# The dashboard's open and overdue complaints, by area (core/dashboard.py, migration 0009).
+_ACTIVE = Ticket.status.in_([status.value for status in ACTIVE])
+Index(
+    "ix_tickets_active_area",
+    Ticket.governorate_code,
+    Ticket.district_code,
+    Ticket.locality_code,
+    Ticket.due_at,
+    postgresql_where=_ACTIVE,
+    sqlite_where=_ACTIVE,
+)
 
 
 class CallbackStatus(StrEnum):
