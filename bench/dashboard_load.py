@@ -72,8 +72,8 @@ def load(engine: Engine, localities: bytes) -> dict[str, int]:
         for statement in STATEMENTS:
             started = time.perf_counter()
             session.execute(text(statement), params)
-            table = statement.split()[2]
-            print(f"  {table}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
+            what = statement.split()[2] if statement.lstrip().startswith("INSERT") else "sequences"
+            print(f"  {what}: {time.perf_counter() - started:.1f} s", file=sys.stderr)
         session.execute(text("DROP TABLE bench_slots"))
         _create_indexes(session, indexes)
         session.commit()

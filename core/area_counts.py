@@ -170,14 +170,14 @@ def by_area_total(session: Session, area: Area, measure: Measure) -> int:
 
 
 def area_figures(
-    session: Session, area: Area, measures: dict[str, Measure], child_codes: Sequence[str]
+    session: Session, area: Area, measures: dict[str, Measure], codes: Sequence[str]
 ) -> Figures:
-    """A chart by area: one statement per measure, rows in the order of `child_codes`."""
+    """A chart by area: one statement per measure, rows in the order of `codes`."""
     counts = {name: by_area(session, area, m) for name, m in measures.items()}
     keep_silent = area.level in (AreaLevel.NATIONAL, AreaLevel.GOVERNORATE, AreaLevel.LOCALITY)
     rows = [
         code
-        for code in child_codes
+        for code in codes
         if (keep_silent and code != NO_AREA) or any(c.get(code) for c in counts.values())
     ]
     values = tuple(tuple(counts[name].get(code, 0) for name in measures) for code in rows)
