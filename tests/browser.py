@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
@@ -89,3 +89,20 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+def sign_in(
+    page: Page, base: str, username: str, password: str, landing: str, english: bool = True
+) -> None:
+    """Sign in through the real form (accepting the pledge on a first sign-in), land on
+    `landing`, and switch the page to English unless asked to stay in Arabic."""
+    page.goto(f"{base}/sign-in?next={landing}")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("main button[type=submit]")
+    if "/pledge" in page.url:
+        page.check("input[name=accept]")
+        page.click("main button[type=submit]")
+    assert page.url.endswith(landing)
+    if english:
+        page.click("a[hreflang=en]")

@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page
 
 from core.db import make_sessionmaker
 from core.roles import Role
-from tests.browser import chromium, demo_service, live_server
+from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.factories import PASSWORD
 from tests.quick_accounts import account
 
@@ -40,14 +40,7 @@ def health_site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str], Path]]:
 
 def signed_in(browser: Browser, base: str, username: str, password: str) -> Page:
     page = browser.new_page(viewport={"width": 360, "height": 640})
-    page.goto(f"{base}/sign-in?next=/console/cases")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    if "/pledge" in page.url:  # the confidentiality pledge, on first sign-in
-        page.check("input[name=accept]")
-        page.click("main button[type=submit]")
-    assert page.url.endswith("/console/cases")
+    sign_in(page, base, username, password, "/console/cases", english=False)
     assert page.locator("html").get_attribute("dir") == "rtl"  # Arabic first
     page.click("a[hreflang=en]")
     return page

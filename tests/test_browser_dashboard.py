@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from core.db import make_sessionmaker, utcnow
 from core.links import Channel, Link, hash_token
 from core.programme import current_programme
-from tests.browser import chromium, demo_service, live_server
+from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.factories import AKKAR, ELSEWHERE, HOME, area
 
 pytestmark = pytest.mark.browser
@@ -69,16 +69,6 @@ def ministry_site(tmp_path: Path) -> Iterator[tuple[str, str]]:
     engine.dispose()
 
 
-def sign_in(page: Page, base: str, password: str) -> None:
-    page.goto(f"{base}/sign-in?next=/console/dashboard")
-    page.fill("#username", "demo-ministry")
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.check("input[name=accept]")  # the confidentiality pledge, on first sign-in
-    page.click("main button[type=submit]")
-    assert page.url.endswith("/console/dashboard")
-
-
 def bars(page: Page, chart: str) -> dict[tuple[str, str], int]:
     found = {}
     for bar in page.locator(f"#chart-{chart} g.bar").all():
@@ -95,7 +85,7 @@ def test_the_ministry_reads_the_national_dashboard_and_its_csv_matches_the_chart
     base, password = ministry_site
     with chromium() as browser:
         page = browser.new_page(accept_downloads=True, viewport={"width": 1100, "height": 900})
-        sign_in(page, base, password)
+        sign_in(page, base, "demo-ministry", password, "/console/dashboard", english=False)
         assert page.locator("html").get_attribute("dir") == "rtl"
         assert page.locator("#chart-links text.label", has_text="جبل لبنان").count() == 1
         page.click("a[hreflang=en]")

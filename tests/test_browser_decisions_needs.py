@@ -13,7 +13,7 @@ from playwright.sync_api import Page
 
 from core.db import make_sessionmaker
 from core.roles import Role
-from tests.browser import chromium, demo_service, live_server
+from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.factories import HOME, PASSWORD
 from tests.quick_accounts import account
 
@@ -38,19 +38,6 @@ def site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     with live_server(app) as base:
         yield base, passwords
     engine.dispose()
-
-
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    """Sign in (accepting the pledge the first time) and read the console in English."""
-    page.goto(f"{base}/sign-in?next=/console")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    if "/pledge" in page.url:
-        page.check("input[name=accept]")
-        page.click("main button[type=submit]")
-    assert page.url.endswith("/console")
-    page.click("a[hreflang=en]")
 
 
 def sign_out(page: Page) -> None:
@@ -85,7 +72,7 @@ def test_decisions_and_needs_reach_the_district_and_circulars_reach_everyone(
     base, passwords = site
     with chromium() as browser:
         page = browser.new_page()
-        sign_in(page, base, "demo-focal", passwords["demo-focal"])
+        sign_in(page, base, "demo-focal", passwords["demo-focal"], "/console")
         page.click("a[href='/console/decisions']")
         text = "Shops close at 18:30.\nPharmacies and bakeries stay open."
         decision_url = issue(page, "#record-form", TITLE, "curfew", text, "2020-04-01")
@@ -94,7 +81,8 @@ def test_decisions_and_needs_reach_the_district_and_circulars_reach_everyone(
         file_needs(page, base)
         sign_out(page)
 
-        sign_in(page, base, "demo-qaimaqam", passwords["demo-qaimaqam"])  # Baabda, LB32
+        # Baabda, LB32
+        sign_in(page, base, "demo-qaimaqam", passwords["demo-qaimaqam"], "/console")
         page.click("a[href='/console/decisions']")
         page.click(f"tr.decision-row a:has-text('{TITLE}')")
         assert page.inner_text("#issuer") == "Municipality of Chiyah"
@@ -105,7 +93,9 @@ def test_decisions_and_needs_reach_the_district_and_circulars_reach_everyone(
         assert page.inner_text("#total-food") == "120"
         sign_out(page)
 
-        sign_in(page, base, "qaimaqam-akkar", passwords["qaimaqam-akkar"])  # Akkar, LB51
+        sign_in(
+            page, base, "qaimaqam-akkar", passwords["qaimaqam-akkar"], "/console"
+        )  # Akkar, LB51
         page.goto(f"{base}/console/decisions")
         assert TITLE not in page.inner_text("main")
         response = page.goto(decision_url)
@@ -114,7 +104,7 @@ def test_decisions_and_needs_reach_the_district_and_circulars_reach_everyone(
         assert page.locator("tr.needs-row").count() == 0
         sign_out(page)
 
-        sign_in(page, base, "demo-ministry", passwords["demo-ministry"])
+        sign_in(page, base, "demo-ministry", passwords["demo-ministry"], "/console")
         page.click("a[href='/console/decisions']")
         assert TITLE in page.inner_text("#decisions")  # national: it reads every decision
         text = "Each municipality lists the families in need."

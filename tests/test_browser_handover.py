@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import make_sessionmaker
 from scoring.handovers import Voucher
 from scoring.vouchers import generate_private_key, private_key_pem
-from tests.browser import chromium, demo_service, live_server
+from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.factories import HOME
 from tests.list_factories import families, make_list
 
@@ -40,17 +40,6 @@ def distribution_site(tmp_path: Path) -> Iterator[tuple[str, str, Session, int]]
     engine.dispose()
 
 
-def sign_in(page: Page, base: str, password: str) -> None:
-    page.goto(f"{base}/sign-in?next=/console/lists")
-    page.fill("#username", "demo-army")
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.check("input[name=accept]")  # the confidentiality pledge, on first sign-in
-    page.click("main button[type=submit]")
-    assert page.url.endswith("/console/lists")
-    page.click("a[hreflang=en]")
-
-
 def check(page: Page, typed: str) -> None:
     page.fill("#voucher", typed)
     page.click("form[action$='/verify'] button[type=submit]")
@@ -62,7 +51,7 @@ def test_an_officer_prints_checks_and_hands_over_a_voucher_once(
     base, password, db, list_id = distribution_site
     with chromium() as browser:
         page = browser.new_page()
-        sign_in(page, base, password)
+        sign_in(page, base, "demo-army", password, "/console/lists")
         page.click(f"tr[data-list='{list_id}'] a")
         page.click(f"tr[data-locality='{HOME}'] a.print-link")
         assert page.locator(".voucher").count() == 2

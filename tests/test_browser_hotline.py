@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from playwright.sync_api import Page
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,7 +20,7 @@ from core.score_requests import ScoreRequest
 from core.settings import SmsBackend
 from core.tickets import TicketCategory, open_ticket
 from scoring.scores import latest_score
-from tests.browser import chromium, demo_service, live_server
+from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, RECORDING_MP3, FakeTwilio
 from tests.households import submitted
 
@@ -53,17 +52,6 @@ def room_site(
     engine.dispose()
 
 
-def sign_in(page: Page, base: str, username: str, password: str) -> None:
-    page.goto(f"{base}/sign-in?next=/hotline")
-    page.fill("#username", username)
-    page.fill("#password", password)
-    page.click("main button[type=submit]")
-    page.check("input[name=accept]")  # the confidentiality pledge, on first sign-in
-    page.click("main button[type=submit]")
-    assert page.url.endswith("/hotline")
-    page.click("a[hreflang=en]")
-
-
 def test_a_recorded_complaint_becomes_an_approved_correction(
     room_site: tuple[str, dict[str, str], Flask, Session], fake_twilio: FakeTwilio
 ) -> None:
@@ -82,7 +70,7 @@ def test_a_recorded_complaint_becomes_an_approved_correction(
 
     with chromium() as browser:
         agent = browser.new_context().new_page()
-        sign_in(agent, base, "demo-agent", passwords["demo-agent"])
+        sign_in(agent, base, "demo-agent", passwords["demo-agent"], "/hotline")
         agent.click(f"tr[data-number='{ticket.number}'] a")
         assert agent.inner_text("#ticket-number") == f"{ticket.number[:4]} {ticket.number[4:]}"
         audio = agent.locator("audio").get_attribute("src")
@@ -110,7 +98,7 @@ def test_a_recorded_complaint_becomes_an_approved_correction(
         assert forged.status == 403
 
         committee = browser.new_context().new_page()
-        sign_in(committee, base, "demo-committee", passwords["demo-committee"])
+        sign_in(committee, base, "demo-committee", passwords["demo-committee"], "/hotline")
         committee.click("text=Corrections")
         committee.click("tr.correction-row a")
         committee.click("button[value=approve]")
