@@ -42,7 +42,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.sql.expression import FunctionElement
 
 from core.geography import Area, AreaLevel, District, Governorate, Locality
@@ -92,8 +92,8 @@ def const(value: str) -> ColumnElement[Any]:
     return literal(str(value), String(), literal_execute=True)
 
 
-def one_of(column: Any, values: Sequence[str]) -> ColumnElement[bool]:
-    return column.in_([const(v) for v in values])  # type: ignore[no-any-return]
+def one_of(column: Mapped[str], values: Sequence[str]) -> ColumnElement[bool]:
+    return column.in_([const(v) for v in values])
 
 
 # --- the area and its children ------------------------------------------------------------

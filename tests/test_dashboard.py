@@ -78,10 +78,12 @@ def link(
 ) -> Link:
     """A link created `at`, with whichever of opened_at, started_at, used_at are given."""
     n = next(_numbers)
+    programme = current_programme(db)
+    assert programme is not None, "the test opens a round first"
     made = Link(
         token_hash=hash_token(f"token-{n}"),
         channel=channel,
-        programme_id=current_programme(db).id,  # type: ignore[union-attr]
+        programme_id=programme.id,
         phone=f"+9613{n:06d}",
         language="ar",
         draft="{}",
