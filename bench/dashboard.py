@@ -30,10 +30,10 @@ from core import dashboard as d
 from core import migrate
 from core.applications import Application
 from core.calls import Call
+from core.clock import BEIRUT
 from core.db import make_engine, utcnow
 from core.geography import NATIONAL, Area, resolve_area
 from core.links import Link
-from core.programme import BEIRUT
 
 LIMIT_MS = 200.0
 REPEATS = 7

@@ -10,10 +10,11 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from cli.common import unit_of_work
+from core.clock import in_beirut
 from core.db import utcnow
 from core.needs import deadline, remind, week_of
 from core.notifications import dispatch
-from core.programme import WindowError, in_beirut, parse_beirut_time
+from core.programme import WindowError, parse_beirut_time
 from web.needs_text import reminder_sms
 
 needs_group = AppGroup("needs", help="The municipalities' weekly reports of needs.")

@@ -11,9 +11,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from cli.common import operator, settings, unit_of_work
 from core import migrate
 from core.audit import verify_chain
+from core.clock import in_beirut
 from core.db import make_engine, utcnow
 from core.housekeeping import purge_throttle_hits, purge_webhook_replies
-from core.programme import DEFAULT_CODE, WindowError, in_beirut, parse_beirut_time, set_window
+from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
 
 db_group = AppGroup("db", help="The store's schema.")
 programme_group = AppGroup("programme", help="The programme round and its submission window.")

@@ -45,8 +45,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, Session
 from sqlalchemy.sql.expression import FunctionElement
 
+from core.clock import BEIRUT
 from core.geography import Area, AreaLevel, District, Governorate, Locality
-from core.programme import BEIRUT
 from core.scopes import AreaScoped, area_condition
 
 DAYS = 14

@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.clock import in_beirut
 from core.db import utcnow
 from core.digits import strip_marks, to_ascii_digits
 from core.fields import (
@@ -69,7 +70,6 @@ from core.health import (
     TestResult,
 )
 from core.phones import NotLebaneseMobile, PhoneProblem, normalise_desk_phone
-from core.programme import in_beirut
 from core.references import check_digit, new_reference
 from core.roles import Permission, can
 from core.scopes import Viewer, covers, visible

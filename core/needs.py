@@ -30,12 +30,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, fields
+from core.clock import BEIRUT, in_beirut
 from core.db import Base, UTCDateTime, table, utcnow
 from core.fields import FormInput
 from core.geography import Locality
 from core.notifications import owe_sms
 from core.opt_outs import SmsOptOut
-from core.programme import BEIRUT, in_beirut
 from core.roles import Permission, Role, can
 from core.scopes import AreaScoped, Viewer, visible
 from core.users import StaffUser

@@ -10,15 +10,14 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
+from core.clock import BEIRUT, in_beirut
 from core.db import Base, UTCDateTime, utcnow
 
-BEIRUT = ZoneInfo("Asia/Beirut")
 DEFAULT_CODE = "impact-2020"
 _CODE = re.compile(r"[a-z0-9][a-z0-9-]{1,39}")
 _MIDNIGHT_24 = re.compile(r"^(\d{4}-\d{2}-\d{2})[T ]24:00(?::00)?(Z|[+-]\d{2}:\d{2})?$")
@@ -89,10 +88,6 @@ def set_window(
 def current_programme(session: Session) -> Programme | None:
     """The round that opened last: the one links and forms belong to."""
     return session.scalar(select(Programme).order_by(Programme.opens_at.desc()).limit(1))
-
-
-def in_beirut(moment: datetime) -> datetime:
-    return moment.astimezone(BEIRUT)
 
 
 def beirut_day_of(column: str) -> Callable[[Any], date]:

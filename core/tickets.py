@@ -19,9 +19,9 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
 from core.applications import Application
+from core.clock import BEIRUT
 from core.db import Base, UTCDateTime, utcnow
 from core.geography import Area, AreaLevel
-from core.programme import BEIRUT
 from core.references import check_digit
 from core.roles import Permission, can
 from core.scopes import AreaScoped, Viewer, covers, visible

@@ -6,8 +6,8 @@ from dataclasses import replace
 from datetime import datetime, time
 
 from core.calls import COMPLAINT_ROOM_QUEUE
+from core.clock import in_beirut
 from core.db import utcnow
-from core.programme import in_beirut
 from ivr import calllog, prompts, tasks
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Outcome, Step, retry
 from ivr.turns import Ask, Enqueue, Hangup, Pause, Target, Turn

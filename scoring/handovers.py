@@ -22,8 +22,8 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
 from core.applications import Application
+from core.clock import in_beirut
 from core.db import Base, UTCDateTime, utcnow
-from core.programme import in_beirut
 from core.references import new_reference, parse_reference
 from core.roles import Permission
 from core.scopes import AreaScoped, covers

@@ -28,8 +28,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications import Application
+from core.clock import in_beirut
 from core.db import Base, UTCDateTime, table, utcnow
-from core.programme import Programme, in_beirut
+from core.programme import Programme
 from core.score_requests import ScoreRequest
 from scoring.formula import Formula, ScoreResult, load_formula, parse_formula
 from scoring.poverty import PovertyIndex, poverty_from_variables

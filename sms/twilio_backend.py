@@ -115,6 +115,8 @@ class TwilioBackend:
         )
 
     def send(self, sms: OutgoingSms) -> SendResult:
+        # The machine's own time, not the service clock: it is compared with the provider's
+        # timestamps when an answer was lost (find_sent), never with a programme date.
         started = datetime.now(UTC)
         error: SendError = RetryableSendError("no attempt was made")
         for attempt, pause in enumerate((0.0, *self._delays), start=1):

@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from flask import Flask
@@ -21,6 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from core import clock as service_clock
 from core import migrate
 from core.db import make_engine
 from core.settings import Environment, Settings
@@ -160,3 +162,16 @@ def queue_prefix(redis_url: str) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def localities_csv() -> Path:
     return Path(__file__).resolve().parent.parent / "data" / "lebanon_localities.csv"
+
+
+@pytest.fixture(autouse=True)
+def _clock_follows_the_machine_after_each_test() -> Iterator[None]:
+    """A test that froze the service clock cannot leave it frozen for the next one."""
+    yield
+    service_clock.unfreeze()
+
+
+@pytest.fixture
+def clock() -> ModuleType:
+    """The service's one clock (`core.clock`): `clock.freeze(moment)`, `clock.advance(delta)`."""
+    return service_clock

@@ -71,12 +71,11 @@ def approved_correction(
     db: Session, application: Any, change: Any, agent: str = "agent-a", member: str = "committee-a"
 ) -> Any:
     """`agent` logs `change` to the application and committee `member` approves it (a ticket)."""
-    from datetime import date
-
+    from core.clock import beirut_today
     from core.corrections import CorrectionSource, decide_correction, log_correction
     from core.tickets import TicketCategory, open_ticket
 
-    rules = {"today": date.today(), "locality_exists": lambda code: True}
+    rules = {"today": beirut_today(), "locality_exists": lambda code: True}
     logger = make_user(db, Role.AGENT, "LB", agent)
     committee = make_user(db, Role.COMMITTEE, "LB", member)
     ticket = open_ticket(

@@ -64,15 +64,14 @@ def pages(
 
 def cleaned(n: int = 1, **kwargs: Any) -> dict[str, Any]:
     """The four pages of `pages(n)` as the form stores them (cleaned, every locality known)."""
-    from datetime import date
-
+    from core.clock import beirut_today
     from core.household import clean_page
 
     out: dict[str, Any] = {}
     for page, form in pages(n, **kwargs).items():
         posted = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
         data, errors = clean_page(
-            page, posted, today=date.today(), locality_exists=lambda code: True
+            page, posted, today=beirut_today(), locality_exists=lambda code: True
         )
         assert not errors, errors
         out[page] = data

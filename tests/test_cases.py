@@ -25,6 +25,7 @@ from core.case_reports import (
     report_case,
     shows_details,
 )
+from core.clock import beirut_today
 from core.geography import AreaLevel
 from core.health import (
     CaseClosed,
@@ -485,7 +486,7 @@ def test_follow_ups_in_the_console_until_the_case_is_closed(
     case = report(db, world)
     path = f"/console/cases/{case.id}/events"
     signed_in(client, "focal")
-    day = date.today().isoformat()
+    day = beirut_today().isoformat()
     status, location, _ = post(
         client, path, {"kind": "result", "result": "positive", "occurred_on": day}
     )

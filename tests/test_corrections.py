@@ -7,7 +7,7 @@ owes a new score; rejection changes nothing but the ticket, which carries the re
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application, ApplicationStatus, DuplicateFamily, versions_of
 from core.audit import AuditEvent
+from core.clock import beirut_today
 from core.corrections import (
     AlreadyDecided,
     Change,
@@ -39,7 +40,7 @@ from tests.factories import load_sample_geography, make_user
 from tests.households import submitted
 
 KNOWN = {"21111", "21133", "22111", "10110", "35111", "34111"}
-RULES = {"today": date.today(), "locality_exists": KNOWN.__contains__}
+RULES = {"today": beirut_today(), "locality_exists": KNOWN.__contains__}
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from xml.etree import ElementTree
 
@@ -22,6 +23,7 @@ from core import migrate
 from core.applications import Application
 from core.area_counts import NO_AREA, beirut_days
 from core.calls import Call, CallStatus
+from core.clock import BEIRUT
 from core.dashboard import Chart, chart, dashboard
 from core.db import UTCDateTime, make_engine
 from core.decisions import Decision, DecisionCategory, DecisionKind
@@ -30,7 +32,7 @@ from core.health import CaseReport, CaseStatus, Classification
 from core.links import Channel, Link, hash_token, save_page
 from core.messages import Message, MessageStatus
 from core.needs import NeedsReport
-from core.programme import BEIRUT, current_programme, set_window
+from core.programme import current_programme, set_window
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, TicketStatus
 from tests.factories import (
@@ -54,7 +56,8 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
-def world(db: Session) -> Session:
+def world(db: Session, clock: ModuleType) -> Session:
+    clock.freeze(NOW)
     load_sample_geography(db)
     set_window(db, NOW - timedelta(days=20), NOW + timedelta(days=10), "test")
     for role, code, name in (
@@ -337,7 +340,7 @@ def needs(db: Session, place: str, week: date, food: int, kits: int) -> None:
     db.add(made)
 
 
-MONDAY = date(2026, 11, 23)
+MONDAY = TODAY  # NOW is a Monday: the dashboard's week starts on it
 
 
 def test_cases_decisions_and_needs(world: Session) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from flask.testing import FlaskClient
@@ -16,6 +16,7 @@ from core import audit
 from core.applications import Application
 from core.audit import AuditEvent
 from core.calls import Call
+from core.clock import beirut_today
 from core.corrections import Change
 from core.db import utcnow
 from core.inspection import PAGE_SIZE, Filters, Kind, list_page, trail_of
@@ -42,7 +43,7 @@ from tests.test_web_auth import sign_in
 from web.csv_export import cell
 
 PLACES = (HOME, ELSEWHERE, AKKAR, NORTH)  # Mount Lebanon, Beirut, Akkar, North
-RULES = {"today": date.today(), "locality_exists": lambda code: True}
+RULES = {"today": beirut_today(), "locality_exists": lambda code: True}
 
 
 @pytest.fixture

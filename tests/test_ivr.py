@@ -7,9 +7,9 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -200,16 +200,6 @@ def application(ivr_client: FlaskClient, db: Session, open_round: None) -> Appli
     return stored
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Callable[[datetime], None]:
-    """Sets the IVR's clock (the complaint room's hours are read from it)."""
-
-    def set_to(moment: datetime) -> None:
-        monkeypatch.setattr("ivr.menu.utcnow", lambda: moment)
-
-    return set_to
-
-
 def count(db: Session, model: type) -> int:
     db.expire_all()
     return int(db.scalar(select(func.count()).select_from(model)) or 0)
@@ -324,14 +314,14 @@ def test_nine_repeats_the_menu_without_counting_a_failure(phone: Phone) -> None:
 )
 def test_each_option_answers_in_the_callers_language(
     phone: Phone,
-    clock: Callable[[datetime], None],
+    clock: ModuleType,
     language: str,
     key: str,
     verb: str,
     step: str,
     extra: dict[str, str],
 ) -> None:
-    clock(BEIRUT_10AM)
+    clock.freeze(BEIRUT_10AM)
     twiml = phone.choose(language, key)
 
     element = twiml.find(f".//{verb}")
@@ -640,9 +630,9 @@ def test_a_retry_racing_the_first_request_gets_the_reply_it_stored(
     ids=["10:00", "08:00"],
 )
 def test_in_the_rooms_hours_the_caller_waits_for_an_agent(
-    phone: Phone, clock: Callable[[datetime], None], db: Session, key: str, moment: datetime
+    phone: Phone, clock: ModuleType, db: Session, key: str, moment: datetime
 ) -> None:
-    clock(moment)
+    clock.freeze(moment)
 
     twiml = phone.choose("en", key)
 
@@ -665,9 +655,9 @@ def test_in_the_rooms_hours_the_caller_waits_for_an_agent(
     ids=["20:00", "17:00", "07:59"],
 )
 def test_outside_the_rooms_hours_the_caller_is_offered_a_recorded_complaint(
-    phone: Phone, clock: Callable[[datetime], None], moment: datetime
+    phone: Phone, clock: ModuleType, moment: datetime
 ) -> None:
-    clock(moment)
+    clock.freeze(moment)
 
     closed = phone.choose("en", "4")
 
@@ -779,9 +769,9 @@ def test_the_end_of_a_call_is_logged_with_its_length_and_outcome(
 
 
 def test_a_caller_who_hangs_up_in_the_queue_abandoned_it(
-    phone: Phone, clock: Callable[[datetime], None], db: Session
+    phone: Phone, clock: ModuleType, db: Session
 ) -> None:
-    clock(BEIRUT_10AM)
+    clock.freeze(BEIRUT_10AM)
     phone.choose("en", "4")
     phone.post("/ivr/call-status", CallStatus="completed", CallDuration="95")
     call = db.scalars(select(Call)).one()

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from core.audit import AuditEvent
+from core.clock import BEIRUT
 from core.db import make_sessionmaker, utcnow
 from core.messages import Message, MessageStatus
 from core.needs import (
@@ -35,7 +36,6 @@ from core.needs import (
     week_of,
 )
 from core.opt_outs import start, stop
-from core.programme import BEIRUT
 from core.roles import Role
 from core.segments import segments
 from core.users import StaffUser

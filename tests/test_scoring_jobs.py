@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
+from core.clock import beirut_today
 from core.corrections import Change
 from core.db import utcnow
 from core.programme import set_window
@@ -31,7 +32,7 @@ from tests.households import pages, submitted
 from tests.test_forms import fill, newest_token, send_link
 from tests.test_web_auth import sign_in
 
-RULES = {"today": date.today(), "locality_exists": lambda code: True}
+RULES = {"today": beirut_today(), "locality_exists": lambda code: True}
 
 
 def _scores(db: Session, application_id: int) -> list[Score]:

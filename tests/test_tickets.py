@@ -9,8 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
+from core.clock import BEIRUT
 from core.db import utcnow
-from core.programme import BEIRUT, set_window
+from core.programme import set_window
 from core.roles import Role
 from core.tickets import (
     DEFAULT_DEADLINES,

@@ -9,9 +9,9 @@ from datetime import date
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import BEIRUT
 from core.db import transaction, utcnow
 from core.geography import Locality
-from core.programme import BEIRUT
 
 EXTENSION = "intake.sessionmaker"
 

@@ -8,7 +8,6 @@ rolled back unless the view commits).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -28,7 +27,8 @@ from flask_babel import get_locale
 from markupsafe import Markup
 
 from core import audit
-from core.programme import BEIRUT, current_programme
+from core.clock import beirut_today
+from core.programme import current_programme
 from core.references import grouped
 from core.roles import Permission, can
 from scoring import distribution
@@ -122,16 +122,30 @@ def _issued(list_id: int, locality: str, kind: str) -> tuple[Any, list[distribut
     return place, rows
 
 
-@bp.get(f"/console/lists/<{LIST_ID}:list_id>/<{LOCALITY}:locality>.csv")
+# Exports issue vouchers and are audited: POSTs with the form's CSRF token (buttons on the list's
+# page), so that a link, even on another site, exports nothing. A GET (an old bookmark) leads
+# back to those buttons.
+EXPORT_CSV = f"/console/lists/<{LIST_ID}:list_id>/<{LOCALITY}:locality>.csv"
+EXPORT_PRINT = f"/console/lists/<{LIST_ID}:list_id>/<{LOCALITY}:locality>/print"
+
+
+@bp.get(EXPORT_CSV, endpoint="export_csv_page")
+@bp.get(EXPORT_PRINT, endpoint="export_print_page")
+@staff_required(Permission.RECORD_HANDOVERS)
+def export_buttons(list_id: int, locality: str) -> ResponseReturnValue:
+    return redirect(url_for("handover.list_page", list_id=list_id), code=303)
+
+
+@bp.post(EXPORT_CSV)
 @staff_required(Permission.RECORD_HANDOVERS)
 def export_csv(list_id: int, locality: str) -> ResponseReturnValue:
     _place, rows = _issued(list_id, locality, "csv")
-    lines = ((r.reference, r.name, r.id_number, r.phone, r.code, r.token) for r in rows)
-    day = datetime.now(BEIRUT).date().isoformat()
+    lines = [(r.reference, r.name, r.id_number, r.phone, r.code, r.token) for r in rows]
+    day = beirut_today().isoformat()
     return csv_download(f"vouchers-list{list_id}-{locality}-{day}.csv", CSV_COLUMNS, lines)
 
 
-@bp.get(f"/console/lists/<{LIST_ID}:list_id>/<{LOCALITY}:locality>/print")
+@bp.post(EXPORT_PRINT)
 @staff_required(Permission.RECORD_HANDOVERS)
 def export_print(list_id: int, locality: str) -> ResponseReturnValue:
     place, rows = _issued(list_id, locality, "print")
