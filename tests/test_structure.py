@@ -98,3 +98,23 @@ def test_translations_keep_their_placeholders(language: str) -> None:
 def test_models_and_migrations_agree(engine: Engine) -> None:
     """The migrations build exactly the models' schema, on SQLite and on PostgreSQL."""
     migrate.check(engine)
+
+
+# Reading the machine's time directly, where the service clock (core/clock.py) belongs.
+MACHINE_TIME = re.compile(r"\b(?:datetime\.now|datetime\.utcnow|date\.today|time\.time)\(")
+# The one clock itself; the SMS gateway's look-up of the provider's own log by its timestamps.
+MACHINE_TIME_ALLOWED = {"core/clock.py", "sms/twilio_backend.py"}
+
+
+def test_the_service_reads_one_clock() -> None:
+    """A date read past core.clock is one a test cannot set, and a bug the day it changes."""
+    service = (*DOMAIN, "web", *ADAPTERS, "cli")
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for package in service
+        for path in (ROOT / package).rglob("*.py")
+        if str(path.relative_to(ROOT)) not in MACHINE_TIME_ALLOWED
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if MACHINE_TIME.search(line)
+    ]
+    assert found == []
