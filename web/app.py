@@ -13,10 +13,11 @@ from werkzeug.wrappers import Response
 
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
-from core.settings import Settings
+from core.settings import Environment, Settings
 from web import auth, errors, health, i18n, store
 
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
+HSTS_MAX_AGE = 365 * 24 * 3600  # a year: what browsers' preload lists ask for
 
 csrf = CSRFProtect()
 
@@ -40,6 +41,8 @@ def create_app(
     app.register_blueprint(health.bp)
     _register_adapters(app)
     app.after_request(_security_headers)
+    if settings.environment is Environment.PRODUCTION:
+        app.after_request(_strict_transport_security)
     if settings.proxy_hops:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
@@ -119,4 +122,13 @@ def _security_headers(response: Response) -> Response:
     # The access log shows the route, never the path: paths carry one-time tokens.
     rule = request.url_rule.rule if request.url_rule is not None else "-"
     response.headers["X-Route"] = rule
+    return response
+
+
+def _strict_transport_security(response: Response) -> Response:
+    """Production is HTTPS only: a browser that has seen the service never tries plain HTTP
+    again for a year, so a one-time link cannot be read or redirected on a hostile network."""
+    response.headers.setdefault(
+        "Strict-Transport-Security", f"max-age={HSTS_MAX_AGE}; includeSubDomains"
+    )
     return response
