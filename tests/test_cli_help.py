@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
 import pytest
+from flask import Flask
 from flask.testing import FlaskCliRunner
+
+from cli import register_commands
 
 # --- help ----------------------------------------------------------------------------------
 
@@ -39,3 +49,68 @@ def test_top_level_help_lists_every_group(fresh_runner: FlaskCliRunner) -> None:
     assert result.exit_code == 0
     for name in ("db", "geo", "users", "programme", "audit", "demo"):
         assert f"  {name} " in result.output
+
+
+# --- help without settings -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _command_paths(command: click.Command, path: list[str]) -> Iterator[list[str]]:
+    yield path
+    if isinstance(command, click.Group):
+        for name, sub in command.commands.items():
+            yield from _command_paths(sub, [*path, name])
+
+
+def _every_command() -> list[list[str]]:
+    app = Flask(__name__)
+    register_commands(app)
+    return [[], *(p for n, c in app.cli.commands.items() for p in _command_paths(c, [n]))]
+
+
+def _bare_production_environment() -> dict[str, str]:
+    """The environment of a fresh production machine: no secret, no store, no settings."""
+    unset = {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "PUBLIC_BASE_URL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in unset and not k.startswith(("TWILIO_", "FLASK_", "VOUCHER_", "AUDIT_"))
+    }
+    return env | {"INTAKE_ENV": "production"}
+
+
+@pytest.mark.parametrize("command", _every_command(), ids=lambda path: "-".join(path) or "flask")
+def test_help_prints_on_a_machine_without_settings(command: list[str]) -> None:
+    """`flask --app wsgi <command> --help` needs no secret: the operator reads it first."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command, "--help"],
+        cwd=ROOT,
+        env=_bare_production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: "), result.stdout + result.stderr
+    assert " ".join(["flask", *command]) in result.stdout.splitlines()[0]
+    assert "SECRET_KEY" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["db", "upgrade"], ["users", "add", "someone", "--area", "--help", "--role", "admin"]],
+    ids=["db-upgrade", "help-as-a-value"],
+)
+def test_without_settings_a_command_still_refuses_to_run(command: list[str]) -> None:
+    """Help aside, production still stops at start naming the missing setting."""
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", *command],
+        cwd=ROOT,
+        env=_bare_production_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "1766 Intake cannot start: setting SECRET_KEY: is required" in result.stderr

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import functools
 import logging
 from datetime import timedelta
+from typing import NoReturn
 
+import click
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
-from core.settings import Environment, Settings
+from core.settings import Environment, Settings, SettingsError
 from web import auth, errors, health, i18n, store
 
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
@@ -48,6 +52,36 @@ def create_app(
             app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
         )
     return app
+
+
+def create_help_app(problem: SettingsError) -> Flask:
+    """An app that can only print the operators' CLI help, for when the settings are bad.
+
+    `flask --app wsgi <command> --help` loads the app to find the command, so help needs an
+    app; this one has every command and nothing that reads a setting. A command that would
+    run anyway stops with `problem`, as the service would have at start.
+    """
+    from cli import register_commands
+
+    app = Flask(__name__)
+    register_commands(app)
+    app.cli.commands = {name: _help_only(c, problem) for name, c in app.cli.commands.items()}
+    return app
+
+
+def _help_only(command: click.Command, problem: SettingsError) -> click.Command:
+    """A copy of `command` and its subcommands that prints its help but runs nothing."""
+    clone = copy.copy(command)  # a copy: the command objects are shared by every app
+    if isinstance(command, click.Group):
+        clone.commands = {name: _help_only(c, problem) for name, c in command.commands.items()}
+    else:
+        clone.callback = functools.partial(_cannot_start, problem)
+    return clone
+
+
+def _cannot_start(problem: SettingsError, **_params: object) -> NoReturn:
+    click.echo(f"1766 Intake cannot start: {problem}", err=True)
+    raise SystemExit(2)
 
 
 def _configure(app: Flask, settings: Settings) -> None:
