@@ -27,9 +27,19 @@ class RowError(Exception):
     """One row of an import cannot become an account."""
 
 
+def _role(_ctx: click.Context, _param: click.Parameter, value: str | None) -> Role | None:
+    """Check the role as soon as it is read, before any other option is found missing."""
+    if value is None:
+        return None  # missing: click reports it as required
+    try:
+        return parse_role(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @users_group.command("add")
 @click.argument("username")
-@click.option("--role", "role_name", required=True, help="One of: " + ", ".join(Role))
+@click.option("--role", required=True, callback=_role, help="One of: " + ", ".join(Role))
 @click.option(
     "--area",
     "area_code",
@@ -39,13 +49,9 @@ class RowError(Exception):
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--phone", default=None, help="The phone 'take next call' rings (agents).")
 def users_add(
-    username: str, role_name: str, area_code: str, password_stdin: bool, phone: str | None
+    username: str, role: Role, area_code: str, password_stdin: bool, phone: str | None
 ) -> None:
     """Create one staff account; the password is prompted for (or read from stdin)."""
-    try:
-        role = parse_role(role_name)
-    except ValueError as exc:
-        raise click.ClickException(str(exc)) from None
     number = _desk_phone(phone) if phone else None
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -223,6 +223,25 @@ def test_users_add_refuses_a_taken_username(runner: FlaskCliRunner, db: Session,
     assert (account.role, account.password_hash) == (Role.FOCAL_POINT, hash_before)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["users", "add", "alice", "--role", "emperor"],
+        ["users", "add", "alice", "--area", HOME, "--role", "emperor"],
+        ["users", "add", "--role", "Emperor", "alice"],
+    ],
+    ids=["no-area", "area-first", "no-area-role-first"],
+)
+def test_users_add_names_an_unknown_role_before_a_missing_area(
+    runner: FlaskCliRunner, db: Session, args: list[str]
+) -> None:
+    """A role that does not exist is the first thing to fix: no word of `--area` before it."""
+    result = runner.invoke(args=args, input=GOOD_PASSWORD + "\n")
+    assert_refused(result, f"unknown role '{args[args.index('--role') + 1]}' (one of: {ALL_ROLES})")
+    assert "Missing option '--area'" not in result.output
+    assert count(db, StaffUser) == 0
+
+
 # --- users import --------------------------------------------------------------------------
 
 
