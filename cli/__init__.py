@@ -6,6 +6,7 @@ from flask import Flask
 
 from cli import (
     accounts,
+    audit,
     complaints,
     demo,
     lists,
@@ -24,7 +25,7 @@ def register_commands(app: Flask) -> None:
         territory.geo_group,
         accounts.users_group,
         store.programme_group,
-        store.audit_group,
+        audit.audit_group,
         messaging.sms_group,
         complaints.tickets_group,
         scoring.scoring_group,

@@ -1,4 +1,4 @@
-"""Commands on the store itself: migrations, the programme window, the audit chain."""
+"""Commands on the store itself: migrations, the application's role, the programme window."""
 
 from __future__ import annotations
 
@@ -10,15 +10,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import operator, settings, unit_of_work
 from core import migrate
-from core.audit import verify_chain
 from core.clock import in_beirut
 from core.db import make_engine, utcnow
+from core.db_roles import RoleRefused, grant_app_role
 from core.housekeeping import purge_throttle_hits, purge_webhook_replies
 from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
 
 db_group = AppGroup("db", help="The store's schema.")
 programme_group = AppGroup("programme", help="The programme round and its submission window.")
-audit_group = AppGroup("audit", help="The audit trail.")
 
 
 @db_group.command("upgrade")
@@ -49,6 +48,26 @@ def db_check() -> None:
     click.echo("models and migrations agree")
 
 
+@db_group.command("grant-app-role")
+@click.argument("role")
+def db_grant_app_role(role: str) -> None:
+    """Give ROLE (which owns nothing) the rights the service runs with (PostgreSQL).
+
+    Only INSERT and SELECT on the audit trail; run it as the owner after every `db upgrade`.
+    """
+    engine = make_engine(settings().database_url)
+    try:
+        statements = grant_app_role(engine, role)
+    except RoleRefused as refused:
+        raise click.ClickException(str(refused)) from None
+    except SQLAlchemyError as exc:
+        raise click.ClickException(f"the grants failed: {exc.orig or exc}") from None
+    finally:
+        engine.dispose()
+    click.echo("\n".join(statements))
+    click.echo(f"{role} may now run the service")
+
+
 @programme_group.command("set")
 @click.option("--opens", required=True, help="ISO date-time; Beirut time unless it has an offset.")
 @click.option("--closes", required=True, help="ISO date-time, e.g. 2020-05-04T24:00.")
@@ -65,17 +84,6 @@ def programme_set(opens: str, closes: str, code: str) -> None:
     click.echo(
         f"{code}: opens {shown[0]:%Y-%m-%d %H:%M}, closes {shown[1]:%Y-%m-%d %H:%M} (Beirut)"
     )
-
-
-@audit_group.command("verify")
-def audit_verify() -> None:
-    """Re-check the whole hash chain; exit 1 naming the first broken event."""
-    with unit_of_work() as session:
-        report = verify_chain(session)
-    if not report.ok:
-        click.echo(f"audit trail BROKEN at event {report.broken_seq}: {report.reason}", err=True)
-        raise SystemExit(1)
-    click.echo(f"audit trail intact: {report.checked} events")
 
 
 @click.command("housekeeping")

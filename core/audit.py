@@ -1,4 +1,4 @@
-"""The audit trail: append-only events, each chained to the one before by a SHA-256 hash.
+"""The audit trail: append-only events, each chained to the one before by a keyed hash.
 
 Editing an event breaks its own hash; deleting one leaves a gap in the sequence or breaks
 the next event's link; deleting the newest ones leaves the head row pointing past the end;
@@ -6,6 +6,10 @@ an event inserted after the newest one, however well forged, lies beyond the hea
 The database also refuses UPDATE and DELETE on the table (triggers in the migration), so
 those need an owner's rights and are still detected by `verify_chain`. INSERT cannot be
 refused (it is how events are written), which is why the head row is checked both ways.
+Each hash is an HMAC under the audit key (`core.audit_key`), which the database never holds:
+an owner who deletes events and re-hashes the rest cannot make them verify. One who holds the
+key as well is caught by the signed checkpoints kept outside the store
+(`core.audit_checkpoints`).
 Details never hold personal data: `record` refuses keys that would carry it.
 """
 
@@ -21,9 +25,14 @@ from datetime import datetime
 from sqlalchemy import Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from core.audit_key import AuditKey, current_key
 from core.db import Base, UTCDateTime, utcnow
 
 GENESIS_HASH = "0" * 64
+# An event whose hash is a plain SHA-256: written before the key (never rekeyed) or by a forger.
+UNKEYED = (
+    "is hashed without the audit key (rewritten, or a chain from before the key: see `audit rekey`)"
+)
 SYSTEM = "system"  # the actor of jobs and automatic steps
 
 Scalar = str | int | bool | None
@@ -78,8 +87,8 @@ def _canonical_details(details: Mapping[str, Scalar] | None) -> str:
     return json.dumps(clean, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def event_hash(event: AuditEvent) -> str:
-    """The hash an event must carry, from its fields and its predecessor's hash."""
+def _payload(event: AuditEvent) -> bytes:
+    """The bytes an event's hash covers: its fields and its predecessor's hash."""
     payload = json.dumps(
         [
             event.seq,
@@ -94,7 +103,17 @@ def event_hash(event: AuditEvent) -> str:
         ensure_ascii=False,
         separators=(",", ":"),
     )
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+    return payload.encode("utf-8")
+
+
+def event_hash(event: AuditEvent, key: AuditKey | None = None) -> str:
+    """The hash an event must carry: an HMAC of its content under the audit key."""
+    return (key or current_key()).mac(_payload(event))
+
+
+def unkeyed_hash(event: AuditEvent) -> str:
+    """The plain SHA-256 that chains written before the audit key carry (see `audit rekey`)."""
+    return hashlib.sha256(_payload(event)).hexdigest()
 
 
 def record(
@@ -157,9 +176,9 @@ class _Walk:
     flaw: _Flaw | None = None
 
 
-def verify_chain(session: Session) -> ChainReport:
+def verify_chain(session: Session, key: AuditKey | None = None) -> ChainReport:
     """Re-derive every hash from the first event; report the first place the chain breaks."""
-    walk = _walk(session)
+    walk = _walk(session, key or current_key())
     # Read after the events: an append committed meanwhile only moves the head further on, so
     # an event found beyond the head was never appended by `record`.
     head = session.get(AuditHead, 1)
@@ -179,14 +198,14 @@ def verify_chain(session: Session) -> ChainReport:
     return ChainReport(checked)
 
 
-def _walk(session: Session) -> _Walk:
+def _walk(session: Session, key: AuditKey) -> _Walk:
     """Follow the events in order from the first, stopping at the first one that does not fit."""
     expected_seq, prev = 1, GENESIS_HASH
     stmt = select(AuditEvent).order_by(AuditEvent.seq).execution_options(yield_per=2000)
     events = session.scalars(stmt)
     try:
         for event in events:
-            problem = _problem(event, expected_seq, prev)
+            problem = _problem(event, expected_seq, prev, key)
             if problem:
                 return _Walk(expected_seq - 1, prev, _Flaw(event.seq, *problem))
             expected_seq, prev = event.seq + 1, event.hash
@@ -195,14 +214,18 @@ def _walk(session: Session) -> _Walk:
     return _Walk(expected_seq - 1, prev)
 
 
-def _problem(event: AuditEvent, expected_seq: int, prev: str) -> tuple[int, str] | None:
+def _problem(
+    event: AuditEvent, expected_seq: int, prev: str, key: AuditKey
+) -> tuple[int, str] | None:
     if event.seq < expected_seq:  # only before the first: seq is the primary key
         return event.seq, f"event {event.seq} was inserted before the chain's first event"
     if event.seq != expected_seq:
         return expected_seq, f"event {expected_seq} is missing (deleted)"
     if event.prev_hash != prev:
         return event.seq, f"event {event.seq} does not follow event {event.seq - 1}"
-    if event_hash(event) != event.hash:
+    if event_hash(event, key) != event.hash:
+        if unkeyed_hash(event) == event.hash:
+            return event.seq, f"event {event.seq} {UNKEYED}"
         return event.seq, f"event {event.seq} was altered after it was written"
     return None
 

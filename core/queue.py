@@ -20,6 +20,7 @@ from rq import Queue
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker, transaction
 from core.settings import Settings
 
@@ -120,6 +121,7 @@ def job_settings() -> Settings:
     global _settings
     if _settings is None:
         _settings = Settings.from_env()
+        use_key_file(_settings.audit_key_file)  # a worker keys its audit events like the app
     return _settings
 
 

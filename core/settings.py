@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from core.audit_key import InvalidAuditKey, read_key
 from core.tickets import DEFAULT_DEADLINES, Deadline, TicketCategory, parse_deadlines
 from scoring.vouchers import InvalidKey, load_private_key
 
@@ -81,6 +82,9 @@ class Settings:
     # The Ed25519 key vouchers are signed with (PKCS8 PEM, from a secret store); unset, one is
     # generated in var/ on first use, which is for a laptop only (scoring/voucher_keys.py).
     voucher_signing_key_file: str | None = None
+    # The secret the audit chain is keyed with (AUDIT_KEY_FILE, at least 32 random bytes, from
+    # a secret store); unset, one is generated in var/ on first use (core/audit_key.py).
+    audit_key_file: str | None = None
     # The PMT formula file the worker scores with (SCORING_FORMULA); unset, the shipped one,
     # whose weights are illustrative.
     scoring_formula: str | None = None
@@ -122,6 +126,7 @@ class Settings:
             ticket_deadlines=_deadlines(env.get("TICKET_DEADLINES")),
             scoring_formula=_scoring_formula(env.get("SCORING_FORMULA")),
             voucher_signing_key_file=_key_file(env.get("VOUCHER_SIGNING_KEY_FILE"), environment),
+            audit_key_file=_audit_key_file(env.get("AUDIT_KEY_FILE"), environment),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
@@ -165,6 +170,25 @@ def _key_file(value: str | None, environment: Environment) -> str | None:
         raise SettingsError("VOUCHER_SIGNING_KEY_FILE", reason) from None
     except InvalidKey as problem:
         raise SettingsError("VOUCHER_SIGNING_KEY_FILE", str(problem)) from None
+    return value
+
+
+def _audit_key_file(value: str | None, environment: Environment) -> str | None:
+    """A readable audit key, checked at start rather than at the first audited action.
+
+    Required in production: processes keyed differently would each write events the others
+    call forged.
+    """
+    if not value:
+        if environment is Environment.PRODUCTION:
+            raise SettingsError("AUDIT_KEY_FILE", "is required in production")
+        return None
+    try:
+        read_key(Path(value))
+    except OSError as problem:
+        raise SettingsError("AUDIT_KEY_FILE", f"cannot be read ({problem.strerror})") from None
+    except InvalidAuditKey as problem:
+        raise SettingsError("AUDIT_KEY_FILE", str(problem)) from None
     return value
 
 

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.audit import GENESIS_HASH, AuditEvent, PersonalDataInAudit, verify_chain
+from core.audit import GENESIS_HASH, AuditEvent, AuditHead, PersonalDataInAudit, verify_chain
 from core.db import utcnow
 
 
@@ -166,3 +169,49 @@ def test_personal_or_unsafe_details_are_refused(db: Session, details: dict) -> N
     with pytest.raises(PersonalDataInAudit):
         audit.record(db, "tester", "test.event", details=details)
     assert db.scalar(select(AuditEvent.seq)) is None
+
+
+# --- the table's owner without the audit key ------------------------------------------------
+
+
+def _hash_without_the_key(event: dict) -> str:
+    """The attacker's hash: the chain's plain SHA-256 as it was before the audit key."""
+    fields = ("seq", "actor", "action", "object_type", "object_id", "details", "prev_hash")
+    values = [event[f] for f in fields]
+    values.insert(1, event["at"].isoformat(timespec="microseconds"))
+    payload = json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _rewrite_without_the_key(db: Session, dropped: int) -> None:
+    """Delete one event, renumber and re-hash every later one, and move the head to match."""
+    _as_table_owner(db)
+    table = AuditEvent.__table__
+    later = [dict(row._mapping) for row in db.execute(select(table).where(table.c.seq > dropped))]
+    db.execute(delete(AuditEvent).where(AuditEvent.seq >= dropped))
+    previous = db.get(AuditEvent, dropped - 1)
+    prev_hash = previous.hash if previous is not None else GENESIS_HASH
+    for event in sorted(later, key=lambda e: e["seq"]):
+        event.update(seq=event["seq"] - 1, prev_hash=prev_hash)
+        event["hash"] = prev_hash = _hash_without_the_key(event)
+        db.execute(insert(table).values(**event))
+    db.execute(update(AuditHead).values(seq=len(later) + dropped - 1, hash=prev_hash))
+    db.flush()
+
+
+@pytest.mark.parametrize("dropped", [1, 2, 3])
+def test_a_chain_rewritten_without_the_key_is_named(
+    db: Session, runner: FlaskCliRunner, dropped: int
+) -> None:
+    """The owner's rewrite links up and matches the head, yet every re-hashed event is named."""
+    for n in range(4):
+        audit.record(db, "tester", "test.event", "thing", str(n), {"n": n})
+    _rewrite_without_the_key(db, dropped)
+    report = verify_chain(db)
+    assert report.broken_seq == dropped
+    assert "hashed without the audit key" in report.reason
+    result = runner.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1
+    assert f"BROKEN at event {dropped}: event {dropped} is hashed without the audit key" in (
+        result.output
+    )

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from core.settings import Environment, Settings, SettingsError, SmsBackend
+from core import audit_key
 from scoring.voucher_keys import write_new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 # A signing key made for these tests (production requires one); never a key of the service.
 _KEYS = Path(tempfile.mkdtemp(prefix="intake-settings-"))
 write_new_key(_KEYS / "voucher-signing-key.pem")
+audit_key.write_new_key(_KEYS / "audit-key")
 GOOD = {
     "INTAKE_ENV": "production",
     "DATABASE_URL": "postgresql://intake@db.internal/intake",
@@ -24,6 +26,7 @@ GOOD = {
     "PUBLIC_BASE_URL": "https://1766.example.gov.lb",
     "SMS_BACKEND": "console",
     "VOUCHER_SIGNING_KEY_FILE": str(_KEYS / "voucher-signing-key.pem"),
+    "AUDIT_KEY_FILE": str(_KEYS / "audit-key"),
 }
 
 
@@ -55,6 +58,8 @@ def test_good_production_settings_are_read() -> None:
         ({"SECRET_KEY": "short"}, "SECRET_KEY", "shorter than 32"),
         ({"PUBLIC_BASE_URL": None}, "PUBLIC_BASE_URL", "required"),
         ({"VOUCHER_SIGNING_KEY_FILE": None}, "VOUCHER_SIGNING_KEY_FILE", "required in production"),
+        ({"AUDIT_KEY_FILE": None}, "AUDIT_KEY_FILE", "required in production"),
+        ({"AUDIT_KEY_FILE": "/nonexistent/audit-key"}, "AUDIT_KEY_FILE", "cannot be read"),
         ({"PUBLIC_BASE_URL": "1766.gov.lb"}, "PUBLIC_BASE_URL", "not an http(s) URL"),
         ({"PUBLIC_BASE_URL": "https://h:99999"}, "PUBLIC_BASE_URL", "malformed port"),
         ({"PUBLIC_BASE_URL": "https://h/?x=1"}, "PUBLIC_BASE_URL", "query"),

@@ -9,6 +9,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -191,7 +192,10 @@ def test_writing_a_key_never_overwrites_one(tmp_path: Path) -> None:
 
 
 def _env(**changes: str) -> dict[str, str]:
+    audit_key = Path(tempfile.mkdtemp(prefix="intake-vouchers-")) / "audit-key"
+    audit_key.write_text("a" * 48)  # production requires one; its value does not matter here
     return {
+        "AUDIT_KEY_FILE": str(audit_key),
         "INTAKE_ENV": "production",
         "DATABASE_URL": "postgresql://intake@db.internal/intake",
         "SECRET_KEY": "k" * 40,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
 from core.settings import Environment, Settings, SettingsError
@@ -36,6 +37,7 @@ def create_app(
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     store.init_store(app, factory)
     use_session_factory(factory, settings)
+    use_key_file(settings.audit_key_file)  # every audited action is keyed with it
     runner: JobRunner = make_runner(settings.redis_url)
     app.extensions["intake.jobs"] = runner
     csrf.init_app(app)

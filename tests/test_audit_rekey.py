@@ -1,0 +1,55 @@
+"""`audit rekey`: a chain from before the audit key is carried over once, and only if intact."""
+
+from __future__ import annotations
+
+from flask.testing import FlaskCliRunner
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.audit import AuditEvent, AuditHead, unkeyed_hash, verify_chain
+from tests.cli_helpers import assert_refused
+from tests.test_audit import _as_table_owner
+
+
+def _chain_from_before_the_key(db: Session, count: int) -> None:
+    """Events as the service wrote them before the key: plain SHA-256, linked and headed."""
+    prev = audit.GENESIS_HASH
+    for n in range(count):
+        event = audit.record(db, "tester", "test.event", "thing", str(n), {"n": n})
+        event.prev_hash = prev
+        event.hash = prev = unkeyed_hash(event)
+    db.execute(update(AuditHead).values(hash=prev))
+    db.flush()
+
+
+def test_an_unkeyed_chain_is_named_until_rekeyed_then_verifies(
+    db: Session, runner: FlaskCliRunner
+) -> None:
+    _as_table_owner(db)
+    _chain_from_before_the_key(db, 3)
+    audit.record(db, "tester", "test.after_upgrade")  # the new code appends keyed events
+    before = runner.invoke(args=["audit", "verify"])
+    assert before.exit_code == 1
+    assert "BROKEN at event 1: event 1 is hashed without the audit key" in before.output
+    result = runner.invoke(args=["audit", "rekey"])
+    assert result.exit_code == 0, result.output
+    assert "rekeyed 4 events" in result.output
+    db.expire_all()
+    assert verify_chain(db).ok
+    assert runner.invoke(args=["audit", "verify"]).output.strip() == "audit trail intact: 5 events"
+    assert db.get_one(AuditEvent, 5).action == "audit.rekeyed"
+    again = runner.invoke(args=["audit", "rekey"])
+    assert_refused(again, "nothing was changed", "already keyed")
+
+
+def test_a_broken_unkeyed_chain_is_not_rekeyed(db: Session, runner: FlaskCliRunner) -> None:
+    _as_table_owner(db)
+    _chain_from_before_the_key(db, 3)
+    db.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone else"))
+    db.flush()
+    hashes = [e.hash for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    result = runner.invoke(args=["audit", "rekey"])
+    assert_refused(result, "nothing was changed: event 2 was altered after it was written")
+    db.expire_all()
+    assert [e.hash for e in db.scalars(select(AuditEvent).order_by(AuditEvent.seq))] == hashes
