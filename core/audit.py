@@ -177,25 +177,40 @@ class _Walk:
 
 
 def verify_chain(session: Session, key: AuditKey | None = None) -> ChainReport:
-    """Re-derive every hash from the first event; report the first place the chain breaks."""
+    """Re-derive every hash from the first event; report the first place the chain breaks.
+
+    The head is read before the events and again after them: appends committed meanwhile
+    (other processes go on working) move it on, so events up to the first reading must all be
+    there, and an event beyond the second was never appended by `record`.
+    """
+    before = _head(session)
     walk = _walk(session, key or current_key())
-    # Read after the events: an append committed meanwhile only moves the head further on, so
-    # an event found beyond the head was never appended by `record`.
-    head = session.get(AuditHead, 1)
+    after = _head(session)
     checked, flaw = walk.checked, walk.flaw
-    if flaw is not None and (head is None or flaw.at <= head.seq):
+    if flaw is not None and (after is None or flaw.at <= after[0]):
         return ChainReport(checked, flaw.broken_seq, flaw.reason)
-    if head is None:
+    if before is None or after is None:
         return ChainReport(checked, checked + 1, "the chain's head record is missing")
-    if checked < head.seq:
+    if checked < before[0]:
         return ChainReport(checked, checked + 1, f"events after {checked} were deleted")
     # Every event up to the head is intact; any event after it was inserted.
-    beyond = head.seq + 1 if checked > head.seq else (flaw.at if flaw else None)
+    beyond = after[0] + 1 if checked > after[0] else (flaw.at if flaw else None)
     if beyond is not None:
         return ChainReport(checked, beyond, f"event {beyond} was inserted after the chain's head")
-    if head.hash != walk.last_hash:
-        return ChainReport(checked, checked, f"event {checked} is not the one the head recorded")
+    for seq, head_hash in sorted({before, after}):
+        if seq and seq <= checked and _hash_of(session, seq) != head_hash:
+            return ChainReport(checked, seq, f"event {seq} is not the one the head recorded")
     return ChainReport(checked)
+
+
+def _head(session: Session) -> tuple[int, str] | None:
+    """The head row as committed now (not the session's cached copy)."""
+    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
+    return None if row is None else (row.seq, row.hash)
+
+
+def _hash_of(session: Session, seq: int) -> str | None:
+    return session.scalar(select(AuditEvent.hash).where(AuditEvent.seq == seq))
 
 
 def _walk(session: Session, key: AuditKey) -> _Walk:

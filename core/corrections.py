@@ -37,7 +37,6 @@ from core.links import (
 )
 from core.roles import Permission, can
 from core.scopes import AreaScoped, Viewer, covers, visible
-from core.score_requests import ScoreReason, request_scoring
 from core.tickets import (
     DEFAULT_DEADLINES,
     Deadline,
@@ -384,8 +383,9 @@ def _approve(
     pages, _records = apply_changes(
         application.pages(), changes, today=today, locality_exists=locality_exists
     )
+    # The new version has no score yet: the adapter enqueues it after the commit, and
+    # `scoring sweep` finds it unscored if the queue was down.
     revise(session, application, pages, correction.id)
-    request_scoring(session, application.id, application.version, ScoreReason.CORRECTED)
 
 
 def _as_text(value: Any) -> str:

@@ -13,7 +13,6 @@ from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
-from core.score_requests import ScoreRequest
 from core.throttle import ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
@@ -49,7 +48,6 @@ __all__ = [
     "Programme",
     "QuarantineCentre",
     "Score",
-    "ScoreRequest",
     "SmsOptOut",
     "StaffUser",
     "ThrottleHit",

@@ -180,7 +180,7 @@ def decide(correction_id: int) -> ResponseReturnValue:
     language = application.language
     body = texts.correction_sms(application, language, approve, correction.decision_note or "")
     owe_and_send(application.phone, body, language, "correction_decision")  # commits
-    if approve:  # the new version is scored; the request row already owes it (outbox)
+    if approve:  # the new version is scored; were the queue down, `scoring sweep` finds it
         dispatch_scoring(current_app.extensions["intake.jobs"], application.id, application.version)
     return redirect(url_for("hotline.ticket", ticket_id=correction.ticket_id, notice="decided"))
 

@@ -22,7 +22,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     select,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -31,7 +30,6 @@ from core.applications import Application
 from core.clock import in_beirut
 from core.db import Base, UTCDateTime, table, utcnow
 from core.programme import Programme
-from core.score_requests import ScoreRequest
 from scoring.formula import Formula, ScoreResult, load_formula, parse_formula
 from scoring.poverty import PovertyIndex, poverty_from_variables
 from scoring.variables import HouseholdInput, input_digest
@@ -135,9 +133,9 @@ def score_application(session: Session, application_id: int, formula: Formula) -
     """Score the application's current version once; None when it no longer exists.
 
     Safe to run twice: a version already scored with this formula is returned as it was.
-    The worker runs this for every submission, so it is three statements: the application
-    with its round's opening, the insert (which skips a score already there), and closing any
-    scoring request. The formula must be stored already (`remember_formula`).
+    The worker runs this for every submission, so it is two statements: the application
+    with its round's opening, and the insert (which skips a score already there). The
+    formula must be stored already (`remember_formula`).
     """
     found = session.execute(
         select(Application, Programme.opens_at)
@@ -152,7 +150,6 @@ def score_application(session: Session, application_id: int, formula: Formula) -
     )
     values = _score_values(application, formula, household)
     inserted = session.execute(_insert_score(session), values).scalar()
-    _mark_requests_done(session, application.id, application.version)
     if inserted is None:  # scored already, by an earlier run or another worker
         return score_of(session, application.id, application.version, formula.version)
     return Score(id=inserted, **values)
@@ -188,19 +185,6 @@ def _insert_for(dialect: str) -> Insert:
         upsert(scores)
         .on_conflict_do_nothing(index_elements=["application_id", "version", "formula_version"])
         .returning(scores.c.id)
-    )
-
-
-def _mark_requests_done(session: Session, application_id: int, version: int) -> None:
-    session.execute(
-        update(ScoreRequest)
-        .where(
-            ScoreRequest.application_id == application_id,
-            ScoreRequest.version <= version,
-            ScoreRequest.done_at.is_(None),
-        )
-        .values(done_at=utcnow())
-        .execution_options(synchronize_session=False)
     )
 
 

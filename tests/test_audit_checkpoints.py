@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask.testing import FlaskCliRunner
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core import audit
+from core import audit, migrate
 from core.audit import GENESIS_HASH, AuditEvent, AuditHead, verify_chain
+from core.audit_checkpoints import parse_line, take, verify_against
 from core.audit_key import AuditKey, current_key
+from core.db import make_engine, make_sessionmaker, transaction
 from tests.cli_helpers import assert_refused
+from tests.conftest import PG_URL, unavailable
 from tests.test_audit import _as_table_owner
 
 
@@ -147,3 +151,56 @@ def test_a_file_without_checkpoints_is_refused(runner: FlaskCliRunner, tmp_path:
     assert_refused(
         runner.invoke(args=["audit", "verify", "--against", str(empty)]), "holds no checkpoint"
     )
+
+
+# --- while the service goes on appending, on PostgreSQL --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_store() -> Iterator[Engine]:
+    """A database of its own: the appends commit, which the shared store must not keep."""
+    url = make_url(PG_URL)
+    name = f"{url.database}_checkpoints"
+    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
+    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # any failure to reach the server
+        admin.dispose()
+        unavailable(f"PostgreSQL at {url.host}")
+    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_checkpoint_is_taken_while_other_processes_append(
+    own_store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An append committed by another connection while the chain is read is no tampering."""
+    factory = make_sessionmaker(own_store)
+    with transaction(factory) as session:
+        _events(session, 3)
+    walk = audit._walk
+
+    def walk_then_another_process_appends(session: Session, key: AuditKey) -> object:
+        seen = walk(session, key)
+        with transaction(factory) as other:
+            audit.record(other, "tester", "test.meanwhile")
+        return seen
+
+    monkeypatch.setattr(audit, "_walk", walk_then_another_process_appends)
+    with transaction(factory) as session:
+        line = take(session, current_key())
+        assert verify_chain(session).ok
+    monkeypatch.undo()
+    checkpoint = parse_line(line, current_key().public_key)
+    with transaction(factory) as session:
+        assert checkpoint.seq == 3 and checkpoint.hash == session.get_one(AuditEvent, 3).hash
+        assert verify_against(session, [checkpoint], current_key()).checked == 5

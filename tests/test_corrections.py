@@ -33,9 +33,10 @@ from core.corrections import (
 from core.db import utcnow
 from core.programme import set_window
 from core.roles import Role
-from core.score_requests import ScoreRequest
 from core.tickets import Ticket, TicketCategory, TicketStatus, open_ticket
 from core.users import StaffUser
+from scoring.formula import load_formula
+from scoring.scores import unscored
 from tests.factories import load_sample_geography, make_user
 from tests.households import submitted
 
@@ -102,13 +103,8 @@ def test_approval_makes_version_two_and_keeps_version_one(db: Session, room: tup
     assert application.pages()["family"]["members"][0]["id_number"] == "300000001"
     (kept,) = versions_of(db, application.id)
     assert (kept.version, kept.data, kept.replaced_by_correction_id) == (1, before, correction.id)
-    # A new score is owed for version 2 (the scoring worker takes pending requests).
-    request = db.scalars(select(ScoreRequest).where(ScoreRequest.done_at.is_(None))).one()
-    assert (request.application_id, request.version, request.reason) == (
-        application.id,
-        2,
-        "corrected",
-    )
+    # A new score is owed for version 2: `scoring sweep` finds it unscored.
+    assert (application.id, 2) in unscored(db, load_formula().version)
     ticket = db.get(Ticket, correction.ticket_id)
     assert ticket is not None and ticket.status == TicketStatus.RESOLVED
     actions = db.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)).all()

@@ -11,7 +11,7 @@ from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
 from rq import SimpleWorker
-from sqlalchemy import func, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
@@ -21,11 +21,11 @@ from core.db import utcnow
 from core.programme import set_window
 from core.queue import RedisRunner
 from core.roles import Role
-from core.score_requests import ScoreRequest, dispatch_scoring
+from core.score_requests import dispatch_scoring
 from core.settings import Settings, SettingsError
 from scoring import jobs
 from scoring.formula import load_formula
-from scoring.scores import FormulaRecord, Score, latest_score
+from scoring.scores import FormulaRecord, Score, latest_score, unscored
 from scoring.variables import HouseholdInput, input_digest
 from tests.factories import HOME, PASSWORD, approved_correction, load_sample_geography, make_user
 from tests.households import pages, submitted
@@ -86,13 +86,13 @@ def test_an_approved_correction_is_scored_again_and_the_first_score_kept(
     jobs.score_application(application.id)
     richer = Change("monthly_income", "40000000", "a new job", "payslip seen")
     approved_correction(db, application, richer)
-    assert db.scalar(select(func.count()).where(ScoreRequest.done_at.is_(None))) == 1
+    assert (application.id, 2) in unscored(db, load_formula().version)  # the sweep owes it
     jobs.score_application(application.id)
     first, second = _scores(db, application.id)
     assert (first.version, second.version) == (1, 2)
     assert second.value > first.value  # more income per person: less predicted need
     assert latest_score(db, application.id) == second
-    assert db.scalar(select(func.count()).where(ScoreRequest.done_at.is_(None))) == 0
+    assert application.id not in dict(unscored(db, load_formula().version))
 
 
 def test_a_job_run_twice_stores_one_score(app: Flask, db: Session, round_open: None) -> None:
@@ -129,6 +129,21 @@ def test_the_sweep_scores_what_a_lost_queue_never_ran(
     assert report.queued == 2
     assert all(len(_scores(db, a.id)) == 1 for a in lost)
     assert jobs.sweep().queued == 0
+
+
+def test_the_sweep_scores_a_correction_whose_job_was_lost(
+    app: Flask, db: Session, round_open: None
+) -> None:
+    """A corrected version is owed its score by having none: no table of requests keeps it."""
+    application = submitted(db, 6)
+    db.commit()
+    jobs.score_application(application.id)
+    approved_correction(db, application, Change("rooms", "5", "counted again", "visit"))
+    db.commit()  # and the queue was down: no job was enqueued
+    assert jobs.sweep().queued == 1
+    assert [score.version for score in _scores(db, application.id)] == [1, 2]
+    assert jobs.sweep().queued == 0
+    assert not inspect(db.get_bind()).has_table("score_requests")
 
 
 def test_the_scoring_formula_setting_is_checked_at_start(tmp_path: Path) -> None:
