@@ -39,7 +39,7 @@ from core.household import FamilyKeys, family_keys, ineligibility, is_complete
 from core.links import Link, consume
 from core.programme import beirut_day_of
 from core.roles import Permission
-from core.scopes import AreaScoped, Viewer, covers, visible
+from core.scopes import AreaScoped, Viewer, visible
 
 
 class ApplicationStatus(StrEnum):
@@ -416,14 +416,6 @@ def versions_of(session: Session, application_id: int) -> list[ApplicationVersio
         .order_by(ApplicationVersion.version)
     )
     return list(session.scalars(stmt))
-
-
-def application_for(session: Session, viewer: Viewer, application_id: int) -> Application | None:
-    """One application by id, if the viewer may read it."""
-    application = session.get(Application, application_id)
-    if application is None or not covers(viewer, application, Permission.VIEW_APPLICATIONS):
-        return None
-    return application
 
 
 def applications_of_phone(session: Session, viewer: Viewer, phone: str) -> list[Application]:

@@ -309,15 +309,3 @@ def _upsert_locality(session: Session, known: _Known, row: dict[str, str]) -> st
     for key, value in values.items():
         setattr(loc, key, value)
     return "updated"
-
-
-def localities_in(session: Session, area: Area) -> list[Locality]:
-    """The localities inside an area, for pickers and reports."""
-    stmt = select(Locality).order_by(Locality.code)
-    if area.level is AreaLevel.GOVERNORATE:
-        stmt = stmt.where(Locality.governorate_code == area.code)
-    elif area.level is AreaLevel.DISTRICT:
-        stmt = stmt.where(Locality.district_code == area.code)
-    elif area.level is AreaLevel.LOCALITY:
-        stmt = stmt.where(Locality.code == area.code)
-    return list(session.scalars(stmt))

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Update,
     and_,
     bindparam,
-    func,
     select,
     update,
 )
@@ -367,7 +366,3 @@ def assisted_draft(session: Session, user: StaffUser, link_id: int) -> Link:
     if link is None or link.channel != Channel.ASSISTED or link.sender_id != user.id:
         raise LinkUnavailable()
     return usable(link)
-
-
-def count_links(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Link)) or 0)

@@ -263,12 +263,6 @@ def _looks_like_a_code(text: str) -> bool:
     return 0 < len(plain) <= 12 and all(ch.isdigit() for ch in plain)
 
 
-def handovers_of(session: Session, voucher: Voucher) -> list[Handover]:
-    """What was recorded on the voucher, oldest first."""
-    stmt = select(Handover).where(Handover.voucher_id == voucher.id).order_by(Handover.id)
-    return list(session.scalars(stmt))
-
-
 def open_dispute(session: Session, voucher: Voucher) -> Ticket | None:
     """The committee's ticket on this voucher still undecided, if any."""
     stmt = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,36 @@ def test_the_service_reads_one_clock() -> None:
         if MACHINE_TIME.search(line)
     ]
     assert found == []
+
+
+# Where a function of the domain may be used: the code, its tests, templates, scripts.
+USERS_OF_THE_DOMAIN = (*DOMAIN, "web", *ADAPTERS, "cli", "tests", "bench", "bin")
+# Unused today and kept on purpose; each says why (use it, or delete it with its entry).
+UNUSED_ON_PURPOSE = {"core/audit_key.py: use_key"}  # for tests to install a key directly
+
+
+def _words_of_the_project() -> Counter[str]:
+    paths = [ROOT / "wsgi.py", ROOT / "Procfile"]
+    paths += [
+        p for folder in USERS_OF_THE_DOMAIN for p in (ROOT / folder).rglob("*") if p.is_file()
+    ]
+    words: Counter[str] = Counter()
+    for path in paths:
+        if path.suffix in ("", ".py", ".html", ".txt", ".sh") and path != Path(__file__).resolve():
+            words.update(re.findall(r"\w+", path.read_text(encoding="utf-8", errors="ignore")))
+    return words
+
+
+def test_every_public_function_and_class_of_the_domain_is_used() -> None:
+    """A function nothing calls is a rule nobody follows, and misleads its reader: delete it."""
+    words = _words_of_the_project()
+    unused = [
+        f"{path.relative_to(ROOT).as_posix()}: {node.name}"
+        for package in DOMAIN
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+        for node in ast.parse(path.read_text(encoding="utf-8")).body
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and not node.name.startswith("_")
+        if words[node.name] < 2  # its own definition is the only mention
+    ]
+    assert set(unused) - UNUSED_ON_PURPOSE == set()
