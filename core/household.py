@@ -1,9 +1,13 @@
 """The household form: its four pages, the data dictionary's rules, and the circular's.
 
-The data dictionary (`design/HOUSEHOLD_FORM.md`) is the specification; every field name here
-is also the HTML form field's name. Each field is cleaned by one of `core.fields`' cleaners,
-which turn what a browser posts into JSON-ready data and errors with stable codes; this module
-says which cleaner each field takes, and adds the rules that span fields, pages and members.
+This module is the form's data dictionary (the circular's social need form, part 5), shared
+by the citizen's form, the assisted entry, the store and the scoring. Every field name here
+is also the HTML form field's name, so a script or a browser test fills the form by name.
+Each field is cleaned by one of `core.fields`' cleaners, which turn what a browser posts into
+JSON-ready data and errors with stable codes (digits may be ASCII, Arabic-Indic or Persian;
+dates are ISO; money is whole Lebanese pounds); this module says which cleaner each field
+takes, and adds the rules that span fields, pages and members. The web layer (web/form_text)
+gives each field its label, help and error text in Arabic, English and French.
 """
 
 from __future__ import annotations
@@ -215,6 +219,9 @@ def _clean_finances(form: FormInput, ctx: Context) -> PageResult:
 
 
 # --- family members ------------------------------------------------------------------------
+
+# The dictionary: zero or more members besides the head. The page offers a blank block, so a
+# block left entirely blank (nothing typed, chosen or ticked) is no member, not an error.
 
 # One canonical spelling of each index, so "members-01-…" cannot shadow "members-1-…".
 _MEMBER_KEY = re.compile(r"members-(0|[1-9][0-9]{0,3})-([a-z_]+)")

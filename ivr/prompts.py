@@ -26,7 +26,9 @@ class Voice:
     language: str
 
 
-# One table: Twilio refuses a voice with the wrong language code (TECH_NOTES, TwiML voice).
+# One table: a `<Say>` whose voice and language code do not match fails (Polly.Zeina speaks
+# only with `arb`), and one Say speaks one language. No Lebanese-dialect voice exists:
+# recorded prompts played with `<Play>` are the way to one.
 VOICES = {
     "ar": Voice("Polly.Zeina", "arb"),
     "en": Voice("Polly.Joanna", "en-US"),

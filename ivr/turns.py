@@ -2,8 +2,10 @@
 
 The menu's steps return `Turn`s (plain data, testable without HTTP); `render` alone knows
 TwiML. After the language menu every URL carries the language (`lang`), and every prompt that
-counts failed tries its `attempt`, as ASCII query parameters: a call has no session, each
-webhook is a fresh request (TECH_NOTES, Flask-Babel 4).
+counts failed tries its `attempt`, as ASCII query parameters: a call has no session and no
+cookie, each webhook is a fresh request, so Flask-Babel's locale selector finds the caller's
+language only in the URL. ASCII, because Twilio signs the URL as it requested it and a
+percent-encoded Arabic query would not survive Werkzeug's decoding (web/twilio_auth.py).
 """
 
 from __future__ import annotations

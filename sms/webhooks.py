@@ -1,4 +1,4 @@
-"""Twilio's SMS webhooks: delivery receipts at /sms/status (the inbound flow comes later)."""
+"""Twilio's delivery receipts at /sms/status; the inbound messages are sms/inbound.py's."""
 
 from __future__ import annotations
 
