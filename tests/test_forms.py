@@ -296,6 +296,57 @@ def test_assisted_entry_is_recorded_as_entered_by_the_focal_point(
     assert (application.channel, application.entered_by_id) == ("assisted", focal.id)
 
 
+# What a browser posts for the member block the family page offers, left untouched.
+UNTOUCHED_MEMBER = {
+    f"members-0-{name}": ""
+    for name in ("first_name", "relation", "sex", "birth_date", "id_number", "work")
+}
+
+
+def test_a_household_of_one_continues_past_the_blank_member_block(
+    app: Flask, citizen_link: str, db: Session
+) -> None:
+    """The head alone: the blank block the page offers is no member, not a required field."""
+    citizen, base, household = app.test_client(), f"/f/{citizen_link}", pages(13)
+    citizen.post(f"{base}/personal", data=household["personal"])
+    assert 'name="members-0-first_name"' in citizen.get(f"{base}/family").get_data(as_text=True)
+    response = citizen.post(f"{base}/family", data=UNTOUCHED_MEMBER)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/housing")
+    rest = {page: household[page] for page in ("housing", "finances")}
+    assert "تم ارسال بيانك" in fill(citizen, base, rest).get_data(as_text=True)
+    application = db.scalars(select(Application)).one()
+    assert application.pages()["family"] == {"members": []}
+
+
+def test_enter_in_a_member_field_saves_rather_than_removes(app: Flask, citizen_link: str) -> None:
+    """Enter presses a form's first submit button: on the family page it must be "continue"."""
+    citizen, base = app.test_client(), f"/f/{citizen_link}"
+    citizen.post(f"{base}/personal", data=pages(15)["personal"])
+    html = citizen.get(f"{base}/family").get_data(as_text=True)
+    form = html[html.index("<form") :]
+    first_button = re.search(r"<button[^>]*>", form)
+    assert first_button and 'type="submit"' in first_button.group(0)
+    assert "name=" not in first_button.group(0)  # not an "add" or "remove-N" action
+    assert form.index(first_button.group(0)) < form.index('name="members-0-first_name"')
+
+
+def test_a_household_of_one_continues_in_the_assisted_form(
+    client: FlaskClient, focal: StaffUser, db: Session
+) -> None:
+    sign_in(client, "focal", PASSWORD)
+    started = client.post("/console/forms/new", data={"csrf_token": csrf(client, "/console")})
+    base = started.headers["Location"].rsplit("/", 1)[0]
+    household = pages(14) | {"family": UNTOUCHED_MEMBER}
+    for page, values in household.items():
+        response = client.post(
+            f"{base}/{page}", data=dict(values, csrf_token=csrf(client, f"{base}/{page}"))
+        )
+        assert response.status_code in (200, 302), page
+    assert "تم ارسال بيانك" in response.get_data(as_text=True)
+    application = db.scalars(select(Application)).one()
+    assert application.pages()["family"] == {"members": []}
+
+
 def test_each_form_page_is_small(app: Flask, citizen_link: str) -> None:
     """HTML and CSS of each page together stay under 30 KB for a cheap phone on 3G."""
     citizen = app.test_client()
