@@ -138,12 +138,6 @@ def use_key_file(key_file: str | None) -> None:
     _installed = load_key(key_file or None)
 
 
-def use_key(key: AuditKey | None) -> None:
-    """Install a key directly (tests); None goes back to the default."""
-    global _installed
-    _installed = key
-
-
 def current_key() -> AuditKey:
     """The key this process chains with: the installed one, else the generated default."""
     return _installed if _installed is not None else load_key(None)
