@@ -88,14 +88,26 @@ def _sqlite_engine(url: str, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at once: two writers wait for each other instead of
-        # failing on SQLite's lock upgrade (the audit chain appends under that lock).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # failing on SQLite's lock upgrade (the audit chain appends under that lock). A reader
+        # (`reader()`) takes none: in WAL mode it reads its snapshot while others write.
+        reads_only = connection.get_execution_options().get(READS_ONLY, False)
+        connection.exec_driver_sql("BEGIN DEFERRED" if reads_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+READS_ONLY = "intake_reads_only"  # an execution option: this session's transaction only reads
+
+
+def reader(factory: sessionmaker[Session]) -> Session:
+    """A session that only reads, for a long read such as a streamed export: on SQLite its
+    transaction takes no write lock, so every writer goes on meanwhile (PostgreSQL's readers
+    never hold writers up). Close it when done; it must write nothing."""
+    return factory(execution_options={READS_ONLY: True})
 
 
 @contextmanager

@@ -8,6 +8,7 @@ national viewers see it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, Select, String, false, true
@@ -48,6 +49,19 @@ class Viewer(Protocol):
 
     @property
     def area(self) -> Area: ...
+
+
+@dataclass(frozen=True)
+class Viewpoint:
+    """A viewer's role and area as plain values, for work that outlives the viewer's session
+    (a streamed export reads after the request's session has closed)."""
+
+    role: Role
+    area: Area
+
+
+def viewpoint(viewer: Viewer) -> Viewpoint:
+    return Viewpoint(viewer.role, viewer.area)
 
 
 def area_condition(model: type[AreaScoped], area: Area) -> ColumnElement[bool]:

@@ -12,6 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from core.applications import Application
 from core.audit import AuditEvent
@@ -39,6 +40,11 @@ def signed_in(client: FlaskClient, db: Session, username: str = "army") -> Flask
     sign_in(client, username)
     client.get("/language/en")
     return client
+
+
+def export(client: FlaskClient, path: str) -> TestResponse:
+    """Press an export button on a list's page: a POST with the page's CSRF token."""
+    return client.post(path, data={"csrf_token": csrf(client, "/console/lists")})
 
 
 def vouchers(db: Session, world: World) -> list[Voucher]:
@@ -82,7 +88,7 @@ def test_read_only_roles_see_lists_but_export_no_vouchers(
     page = client.get(f"/console/lists/{world.published.id}").get_data(as_text=True)
     assert sorted(re.findall(r'data-locality="(\d+)"', page)) == sorted([HOME, ELSEWHERE])
     assert ".csv" not in page
-    assert client.get(f"/console/lists/{world.published.id}/{HOME}.csv").status_code == 403
+    assert export(client, f"/console/lists/{world.published.id}/{HOME}.csv").status_code == 403
     assert signed_in(client, db, "focal").get("/console/lists").status_code == 403
 
 
@@ -94,7 +100,7 @@ def test_the_csv_export_carries_each_familys_voucher_and_is_audited(
     pages["personal"]["head_first_name"] = "=HYPERLINK(1)"  # typed text a spreadsheet would run
     first.data = json.dumps(pages)
     db.commit()
-    response = signed_in(client, db).get(f"/console/lists/{world.published.id}/{HOME}.csv")
+    response = export(signed_in(client, db), f"/console/lists/{world.published.id}/{HOME}.csv")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeffreference,head_name,head_id_number,phone,voucher_code,")
@@ -110,7 +116,7 @@ def test_the_csv_export_carries_each_familys_voucher_and_is_audited(
     assert (event.actor, event.object_id) == ("army", str(world.published.id))
     assert json.loads(event.details) == {"format": "csv", "locality": HOME, "rows": 3}
     assert "الخوري" not in event.details and "100000001" not in event.details
-    again = client.get(f"/console/lists/{world.published.id}/{HOME}.csv").get_data(as_text=True)
+    again = export(client, f"/console/lists/{world.published.id}/{HOME}.csv").get_data(as_text=True)
     assert [r["voucher_token"] for r in csv.DictReader(io.StringIO(again.lstrip("\ufeff")))] == [
         r["voucher_token"] for r in rows
     ]  # the same vouchers every time
@@ -132,14 +138,14 @@ def test_exports_outside_the_area_or_unpublished_are_not_found(
     url = path.format(
         published=world.published.id, draft=world.draft.id, home=HOME, elsewhere=ELSEWHERE
     )
-    assert signed_in(client, db).get(url).status_code == 404
+    assert export(signed_in(client, db), url).status_code == 404
     assert events(db, "export.vouchers") == [] and db.scalar(select(func.count(Voucher.id))) == 0
 
 
 def test_the_printable_page_has_a_qr_code_per_family_and_the_keys_fingerprint(
     client: FlaskClient, db: Session, world: World
 ) -> None:
-    page = signed_in(client, db).get(f"/console/lists/{world.published.id}/{HOME}/print")
+    page = export(signed_in(client, db), f"/console/lists/{world.published.id}/{HOME}/print")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert html.count('class="voucher"') == 3 and html.count("<svg") == 3
@@ -149,6 +155,23 @@ def test_the_printable_page_has_a_qr_code_per_family_and_the_keys_fingerprint(
     assert fingerprint(PUBLIC) in html
     (event,) = events(db, "export.vouchers")
     assert json.loads(event.details)["format"] == "print"
+
+
+@pytest.mark.parametrize("ending", [".csv", "/print"])
+def test_an_export_link_followed_or_posted_without_the_token_issues_nothing(
+    client: FlaskClient, db: Session, world: World, ending: str
+) -> None:
+    """A link or a form on another site cannot make an officer export (and issue) vouchers."""
+    path = f"/console/lists/{world.published.id}/{HOME}{ending}"
+    followed = signed_in(client, db).get(path)
+    assert followed.status_code == 303  # back to the list's page, where the buttons are
+    assert followed.headers["Location"] == f"/console/lists/{world.published.id}"
+    for token in ({}, {"csrf_token": "forged"}):
+        refused = client.post(path, data=token)
+        assert refused.status_code == 400 and refused.mimetype == "text/html"
+    assert events(db, "export.vouchers") == [] and db.scalar(select(func.count(Voucher.id))) == 0
+    page = client.get(f"/console/lists/{world.published.id}").get_data(as_text=True)
+    assert f'method="post" action="{path}"' in page
 
 
 def test_the_public_key_is_published_to_anyone(client: FlaskClient, world: World) -> None:

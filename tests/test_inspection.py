@@ -11,6 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from core import audit
 from core.applications import Application
@@ -39,7 +40,7 @@ from tests.factories import (
 )
 from tests.households import submitted
 from tests.test_audit import _as_table_owner
-from tests.test_web_auth import sign_in
+from tests.test_web_auth import csrf, sign_in
 from web.csv_export import cell
 
 PLACES = (HOME, ELSEWHERE, AKKAR, NORTH)  # Mount Lebanon, Beirut, Akkar, North
@@ -84,6 +85,11 @@ def corrected(db: Session, application: Application) -> Ticket:
 def rows_of(csv_text: str) -> list[list[str]]:
     assert csv_text.startswith("\ufeff")
     return list(csv.reader(io.StringIO(csv_text.removeprefix("\ufeff"))))
+
+
+def export(client: FlaskClient, path: str) -> TestResponse:
+    """Press a list's download button: a POST with the page's CSRF token."""
+    return client.post(path, data={"csrf_token": csrf(client, "/inspection")})
 
 
 # --- who may look ----------------------------------------------------------------------------
@@ -280,7 +286,7 @@ def test_the_queries_give_nothing_without_the_inspection_permission(
 def test_the_application_export_carries_codes_not_the_familys_answers(
     inspector: FlaskClient, db: Session, country: dict[str, Application]
 ) -> None:
-    response = inspector.get("/inspection/applications.csv")
+    response = export(inspector, "/inspection/applications.csv")
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"].startswith("attachment; filename=")
@@ -297,10 +303,35 @@ def test_the_application_export_carries_codes_not_the_familys_answers(
 def test_an_export_is_audited_with_its_filters_but_not_a_typed_search(
     inspector: FlaskClient, db: Session, country: dict[str, Application]
 ) -> None:
-    inspector.get("/inspection/applications.csv?status=received&search=03+100+001").get_data()
+    export(inspector, "/inspection/applications.csv?status=received&search=03+100+001")
     (event,) = events(db, "export.applications")
     assert event.actor == "inspector"
     assert event.details == '{"searched":true,"status":"received"}'
+
+
+def test_a_followed_export_link_downloads_nothing_and_shows_the_button(
+    inspector: FlaskClient, db: Session
+) -> None:
+    page = inspector.get("/inspection/applications.csv?status=received")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    assert "Content-Disposition" not in page.headers
+    html = page.get_data(as_text=True)
+    assert 'method="post" action="/inspection/applications.csv?status=received"' in html
+    assert 'name="csrf_token"' in html
+    assert events(db, "export.applications") == []
+    listing = inspector.get("/inspection/applications?status=received").get_data(as_text=True)
+    assert 'method="post" action="/inspection/applications.csv?status=received"' in listing
+
+
+def test_an_export_posted_without_the_pages_token_is_refused(
+    inspector: FlaskClient, db: Session
+) -> None:
+    """Another site's form cannot know the token, so it cannot make an inspector export."""
+    for token in ({}, {"csrf_token": "forged"}):
+        refused = inspector.post("/inspection/applications.csv", data=token)
+        assert refused.status_code == 400 and refused.mimetype == "text/html"
+        assert "Content-Disposition" not in refused.headers
+    assert events(db, "export.applications") == []
 
 
 def test_exported_phones_are_masked_and_bodies_left_out(
@@ -315,7 +346,7 @@ def test_exported_phones_are_masked_and_bodies_left_out(
         text="the aid never came",
     )
     db.commit()
-    text = inspector.get("/inspection/tickets.csv").get_data(as_text=True)
+    text = export(inspector, "/inspection/tickets.csv").get_data(as_text=True)
     header, row = rows_of(text)
     assert row[header.index("phone")] == "'+9613•••456"  # masked, and defused (it starts with +)
     assert "+9613123456" not in text and "the aid never came" not in text
@@ -325,7 +356,7 @@ def test_exported_phones_are_masked_and_bodies_left_out(
 def test_a_cell_that_would_run_as_a_formula_is_defused(inspector: FlaskClient, db: Session) -> None:
     audit.record(db, '=HYPERLINK("http://example.invalid","open")', "test.event", "thing", "-1")
     db.commit()
-    header, *rows = rows_of(inspector.get("/inspection/audit.csv").get_data(as_text=True))
+    header, *rows = rows_of(export(inspector, "/inspection/audit.csv").get_data(as_text=True))
     forged = next(row for row in rows if row[header.index("action")] == "test.event")
     assert forged[header.index("actor")] == '\'=HYPERLINK("http://example.invalid","open")'
     assert forged[header.index("object_id")] == "'-1"
@@ -402,7 +433,9 @@ JUNK = [
 def test_junk_query_parameters_give_a_page_not_an_error(inspector: FlaskClient, path: str) -> None:
     response = inspector.get(path)
     assert response.status_code == 200
-    response.get_data()  # the streamed exports too
+    if ".csv" in path:  # the streamed exports too
+        downloaded = export(inspector, path)
+        assert downloaded.status_code == 200 and downloaded.get_data()
 
 
 @pytest.mark.parametrize(
@@ -419,6 +452,6 @@ def test_the_inspector_account_is_listed_without_its_password_hash(
     html = inspector.get(f"/inspection/users/{account.id}").get_data(as_text=True)
     assert 'data-action="staff.signed_in"' in html
     assert account.password_hash not in html
-    assert account.password_hash not in inspector.get("/inspection/users.csv").get_data(
+    assert account.password_hash not in export(inspector, "/inspection/users.csv").get_data(
         as_text=True
     )

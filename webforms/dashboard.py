@@ -63,10 +63,10 @@ def chart_csv(name: str) -> ResponseReturnValue:
     numbers = figures.chart(store.db(), user.area, chart, utcnow())
     drawn = _chart(chart, numbers, _row_labels(user))
     header = [text.KEY_HEADERS[numbers.kind], text.ROW_HEADERS[numbers.kind]]
-    rows = (
+    rows = [
         [key, label, *values]
         for key, label, values in zip(drawn.row_keys, drawn.row_labels, drawn.values, strict=True)
-    )
+    ]
     filename = f"dashboard-{chart.value}-{user.area.code}-{utcnow().date().isoformat()}.csv"
     return csv_download(filename, [str(h) for h in header] + list(drawn.series_labels), rows)
 

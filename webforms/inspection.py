@@ -7,20 +7,21 @@ and every export, is an audit event committed before the page or the file is sen
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, abort, g, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import Session
 
 from core import audit
 from core.applications import Application, versions_of
+from core.clock import beirut_today
 from core.corrections import CorrectionRequest
-from core.exports import EXPORTS, export_rows, queue_wait
+from core.exports import EXPORTS, Cell, export_rows, queue_wait
 from core.geography import Locality
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES
 from core.inspection import (
@@ -39,14 +40,14 @@ from core.inspection import (
 from core.links import link_state
 from core.messages import Message
 from core.phones import masked
-from core.programme import BEIRUT
 from core.references import grouped
 from core.roles import Permission
+from core.scopes import viewpoint
 from core.tickets import Ticket
 from core.users import StaffUser
 from web import form_text, store
 from web.auth import staff_required
-from web.csv_export import csv_download
+from web.csv_export import csv_from_store
 from web.score_text import score_view
 from webforms import inspection_text as text
 from webforms.console import APPLICATION_STATUSES, LINK_STATES, ROLE_LABELS
@@ -166,8 +167,20 @@ def _render_list(kind: Kind, **extra: Any) -> str:
 
 @bp.get(f"/<{KINDS}:kind>.csv")
 @staff_required(VIEW)
+def export_page(kind: str) -> ResponseReturnValue:
+    """The download's button (a followed link, even from another site, exports nothing)."""
+    listed = Kind(kind)
+    return render_template("inspection/export.html", kind=listed, used=_used(_filters(listed)))
+
+
+@bp.post(f"/<{KINDS}:kind>.csv")
+@staff_required(VIEW)
 def export(kind: str) -> ResponseReturnValue:
-    """The whole list as CSV, streamed; recorded first, so a download is never unaccounted."""
+    """The whole list as CSV, streamed; recorded first, so a download is never unaccounted.
+
+    A POST with the form's CSRF token: an export is an event on the record, which a link on
+    another site must not be able to cause. The filters travel in the query string.
+    """
     session, listed = store.db(), Kind(kind)
     filters = _filters(listed)
     # What was asked, minus a typed search: it may be a family's phone number.
@@ -175,9 +188,13 @@ def export(kind: str) -> ResponseReturnValue:
     details["searched"] = bool(filters.search)
     audit.record(session, g.user.username, f"export.{kind}", kind, "", details)
     session.commit()
-    day = datetime.now(BEIRUT).date().isoformat()
-    rows = export_rows(session, g.user, listed, filters)
-    return csv_download(f"{kind}-{day}.csv", EXPORTS[listed].columns, rows)
+    day = beirut_today().isoformat()
+    viewer = viewpoint(g.user)  # the request's session (and g.user's) is closed while sending
+
+    def read(reading: Session) -> Iterable[Sequence[Cell]]:
+        return export_rows(reading, viewer, listed, filters)
+
+    return csv_from_store(f"{kind}-{day}.csv", EXPORTS[listed].columns, read)
 
 
 # --- single records, each beside its trail -------------------------------------------------
