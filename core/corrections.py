@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -27,12 +26,12 @@ from core.fields import ErrorCode, FieldError
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES, clean_page
 from core.links import (
     DEFAULT_TTL_DAYS,
-    TOKEN_BYTES,
     Channel,
     Link,
     LinkUnavailable,
     consume_correction_link,
     hash_token,
+    new_token,
     one_active_link_per_phone,
 )
 from core.roles import Permission, can
@@ -408,18 +407,24 @@ def _close_ticket(
 
 
 def issue_correction_link(
-    session: Session, application: Application, ttl_days: int = DEFAULT_TTL_DAYS
+    session: Session,
+    application: Application,
+    ttl_days: int = DEFAULT_TTL_DAYS,
+    *,
+    token_key: str | None = None,
 ) -> tuple[Link, str]:
     """A one-time link to the application's phone, to propose corrections (token shown once).
 
-    The rules of form links hold: only the hash is kept, three links a day to a phone, and a
-    new link replaces the ones still open. The round's window does not apply.
+    The rules of form links hold: only the hash is kept (`token_key` as in `issue_link`),
+    three links a day to a phone, and a new link replaces the ones still open. The round's
+    window does not apply.
     """
     now = utcnow()
     one_active_link_per_phone(session, application.phone, now)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, salt = new_token(token_key)
     link = Link(
         token_hash=hash_token(token),
+        token_salt=salt,
         channel=Channel.CORRECTION,
         programme_id=application.programme_id,
         sender_id=None,

@@ -57,19 +57,19 @@ from core.area_counts import (
     within,
 )
 from core.calls import Call, CallStatus
+from core.clock import BEIRUT
 from core.decisions import Decision, DecisionCategory, DecisionKind
 from core.geography import Area, AreaLevel, Locality
 from core.health import CaseReport, CaseStatus, Classification
 from core.links import Channel, Link
-from core.messages import Message, MessageStatus
+from core.messages import NOT_HANDED, Message, MessageStatus
 from core.needs import NeedsReport
-from core.programme import BEIRUT
 from core.scopes import area_condition
 from core.tickets import ACTIVE, Ticket, TicketCategory
 
 RECEIPT = "receipt"  # the purpose of the acknowledgement SMS (webforms/receipts.py)
 SENT_CHANNELS = (Channel.SMS_LINK, Channel.HOTLINE)
-OWED = (MessageStatus.PENDING, MessageStatus.SENDING)  # not yet handed to the gateway
+OWED = NOT_HANDED  # not (yet) handed to the gateway: owed, being sent, or withheld
 
 
 class Chart(StrEnum):

@@ -8,8 +8,11 @@ call) is the same object with no SMS and no citizen token.
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import re
 import secrets
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -40,7 +43,10 @@ from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
 from core.users import StaffUser
 
-TOKEN_BYTES = 18  # 144 random bits
+TOKEN_BYTES = 18  # 144 bits
+TOKEN_LENGTH = 24  # characters of a token in a URL (base64url of TOKEN_BYTES)
+# What a stored SMS holds where its link's token goes; the token is put in at send time.
+_LINK_IN_STORE = re.compile(r"<link (\d+)>")
 DEFAULT_TTL_DAYS = 7
 LINKS_PER_PHONE = throttle.Limit(3, timedelta(days=1))  # a lost SMS may be re-sent, not spammed
 GUESSES_PER_ADDRESS = throttle.Limit(30, timedelta(minutes=10))
@@ -73,6 +79,9 @@ class Link(AreaScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # With SECRET_KEY, derives the token again when its SMS is sent (see `derive_token`);
+    # None for links whose token was never texted from the store (assisted, older links).
+    token_salt: Mapped[str | None] = mapped_column(String(32))
     channel: Mapped[str] = mapped_column(String(12))
     programme_id: Mapped[int] = mapped_column(ForeignKey("programmes.id"), index=True)
     # None for a link the citizen asked the hotline for: no municipality sent it.
@@ -147,8 +156,60 @@ class TooManyGuesses(Exception):
     """This address has tried too many unknown tokens; it must wait."""
 
 
+class LinkTokenLost(Exception):
+    """A stored SMS names a link whose token can no longer be derived (SECRET_KEY changed)."""
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def derive_token(key: str, salt: str) -> str:
+    """The link's token: HMAC-SHA256 of its salt under SECRET_KEY, cut to 144 bits.
+
+    The store keeps the salt and the token's hash, never the token: a copy of the database or
+    of a backup opens no form. The send job derives the same token again, so a retried or
+    reconciled send carries exactly the text the first attempt carried.
+    """
+    digest = hmac.new(key.encode("utf-8"), b"1766 link token\0" + salt.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest.digest()[:TOKEN_BYTES]).decode("ascii")
+
+
+def new_token(key: str | None) -> tuple[str, str | None]:
+    """A fresh token and its salt: derived from SECRET_KEY when given, else random, unsalted."""
+    if key is None:
+        return secrets.token_urlsafe(TOKEN_BYTES), None
+    salt = secrets.token_hex(16)
+    return derive_token(key, salt), salt
+
+
+def stored_url(public_base_url: str, link: Link) -> str:
+    """The link's URL as a stored SMS holds it: its id where the token will go."""
+    return f"{public_base_url}/f/<link {link.id}>"
+
+
+def with_tokens(session: Session, body: str, key: str) -> str:
+    """A stored SMS as it is sent: each `<link N>` replaced by link N's token.
+
+    Raises `LinkTokenLost` when a token cannot be derived again (the link is unknown or
+    unsalted, or SECRET_KEY changed since it was issued): sending it would send a dead link.
+    """
+
+    def token(match: re.Match[str]) -> str:
+        link = session.get(Link, int(match.group(1)))
+        if link is None or link.token_salt is None:
+            raise LinkTokenLost()
+        found = derive_token(key, link.token_salt)
+        if not hmac.compare_digest(hash_token(found), link.token_hash):
+            raise LinkTokenLost()
+        return found
+
+    return _LINK_IN_STORE.sub(token, body)
+
+
+def as_sent_length(body: str) -> str:
+    """A stand-in of the sent text, as long, to count its segments at rest."""
+    return _LINK_IN_STORE.sub("x" * TOKEN_LENGTH, body)
 
 
 def open_programme(session: Session, now: datetime | None = None) -> Programme:
@@ -166,19 +227,23 @@ def issue_link(
     language: str,
     channel: Channel = Channel.SMS_LINK,
     ttl_days: int = DEFAULT_TTL_DAYS,
+    *,
+    token_key: str | None = None,
 ) -> tuple[Link, str]:
     """A new link and its token (shown once: only the hash is kept).
 
     With no `sender` the citizen asked the hotline: the link has no municipality, and the
-    application takes its area from the town the family lives in.
+    application takes its area from the town the family lives in. A link to be texted is
+    given `token_key` (SECRET_KEY), so that its SMS can be stored without the token.
     """
     programme = open_programme(session)
     now = utcnow()
     if phone is not None:
         _one_active_link_per_phone(session, phone, now)
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token, salt = new_token(token_key)
     link = Link(
         token_hash=hash_token(token),
+        token_salt=salt,
         channel=channel,
         programme_id=programme.id,
         sender_id=sender.id if sender else None,

@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from sqlalchemy import Index, Integer, String, Text, and_, select
+from sqlalchemy import Boolean, Index, Integer, String, Text, and_, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -40,6 +40,7 @@ class MessageStatus(StrEnum):
     UNDELIVERED = "undelivered"  # the carrier gave up
     FAILED = "failed"  # the gateway refused it
     RECEIVED = "received"  # an inbound message
+    SUPPRESSED = "suppressed"  # withheld by STOP or the daily cap (`error_code` says which)
 
 
 class Message(AreaScoped, Base):
@@ -57,6 +58,8 @@ class Message(AreaScoped, Base):
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[str | None] = mapped_column(String(12))
     segments: Mapped[int] = mapped_column(Integer, default=1)
+    # Counts toward the phone's daily cap (core/sms_policy.py: a notice it did not ask for).
+    capped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -65,10 +68,12 @@ class Message(AreaScoped, Base):
 
 
 # The dashboard's acknowledgements sent and delivered, by area (core/dashboard.py, 0009).
-# Only acknowledgements handed to the gateway: those the delivery rate is out of.
+# Only acknowledgements handed to the gateway: those the delivery rate is out of (one
+# withheld by STOP never was).
+NOT_HANDED = (MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.SUPPRESSED)
 _RECEIPTS = and_(
     Message.purpose == "receipt",
-    Message.status.not_in([MessageStatus.PENDING.value, MessageStatus.SENDING.value]),
+    Message.status.not_in([status.value for status in NOT_HANDED]),
 )
 Index(
     "ix_messages_receipts_area",

@@ -34,10 +34,11 @@ from core.clock import BEIRUT, in_beirut
 from core.db import Base, UTCDateTime, table, utcnow
 from core.fields import FormInput
 from core.geography import Locality
-from core.notifications import owe_sms
+from core.notifications import Sms, may_text, owe_text
 from core.opt_outs import SmsOptOut
 from core.roles import Permission, Role, can
 from core.scopes import AreaScoped, Viewer, visible
+from core.sms_policy import Occasion
 from core.users import StaffUser
 
 
@@ -290,7 +291,8 @@ def remind(session: Session, now: datetime, compose: Compose) -> list[int]:
     """Owe one SMS to each focal point whose municipality missed this week's deadline.
 
     Nothing until the deadline has passed. Then each active account with a phone, whose
-    number did not send STOP and who has no reminder for the week yet, gets its
+    number may be sent a notice (core/sms_policy.py: no STOP, the daily cap not reached; else
+    a later run tries again) and who has no reminder for the week yet, gets its
     `needs_reminders` row and its SMS in the caller's transaction; a second copy of the job
     racing this one finds the row taken (ON CONFLICT DO NOTHING) and owes nothing. The caller
     commits, then dispatches.
@@ -302,11 +304,14 @@ def remind(session: Session, now: datetime, compose: Compose) -> list[int]:
     for user in list(session.scalars(_unreminded(week))):
         if user.phone is None:  # never: the query asks for a phone (this tells the type checker)
             continue
+        if may_text(session, user.phone, Occasion.NOTICE) is not None:
+            continue  # STOP, or its day's share of notices: a later run tries again
         reminder_id = _claim_reminder(session, user.id, week, now)
         if reminder_id is None:
             continue  # another run reminded this focal point a moment ago
         body = compose(user, week)
-        message_id = owe_sms(session, user.phone, body, user.language, REMINDER_PURPOSE, user.area)
+        sms = Sms(user.phone, body, user.language, REMINDER_PURPOSE, user.area)
+        message_id = owe_text(session, sms, Occasion.NOTICE).message_id
         session.execute(
             update(NeedsReminder)
             .where(NeedsReminder.id == reminder_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from redis.exceptions import RedisError
@@ -19,9 +20,12 @@ from sqlalchemy.orm import Session
 
 from core.db import table, utcnow
 from core.geography import Area
+from core.links import as_sent_length, with_tokens
 from core.messages import Direction, Message, MessageStatus
+from core.opt_outs import has_stopped
 from core.queue import JobRunner
 from core.segments import segments, strip_invisibles
+from core.sms_policy import Occasion, Withheld, withheld
 
 log = logging.getLogger(__name__)
 
@@ -39,29 +43,76 @@ MAX_ATTEMPTS = 8
 _INSERT_MESSAGE = insert(table(Message)).returning(table(Message).c.id)
 
 
-def owe_sms(
-    session: Session, phone: str, body: str, language: str, purpose: str, area: Area | None
-) -> int:
-    """Record an SMS that must be sent and return its id; it goes out after the caller commits.
+@dataclass(frozen=True)
+class Sms:
+    """An SMS to owe: to whom, what, in which language, what for, and in which area."""
 
-    One prepared insert: every submission owes an acknowledgement.
+    phone: str  # E.164
+    body: str  # as stored: a link's token stands as `<link N>` (core/links.py)
+    language: str
+    purpose: str  # e.g. form_link, receipt, status
+    area: Area | None = None
+
+
+@dataclass(frozen=True)
+class Owing:
+    """What `owe_text` did: the message's id, and why it was withheld if it was."""
+
+    message_id: int
+    withheld: Withheld | None = None
+
+    @property
+    def sent(self) -> bool:
+        """Owed and on its way (after the commit): dispatch it."""
+        return self.withheld is None
+
+    @property
+    def to_dispatch(self) -> tuple[int, ...]:
+        return (self.message_id,) if self.sent else ()
+
+
+def owe_text(session: Session, sms: Sms, occasion: Occasion) -> Owing:
+    """The only way to owe an SMS to a phone: STOP and the daily cap applied (core/sms_policy).
+
+    A withheld SMS is still written, as SUPPRESSED with the reason, so the message log shows
+    what was not sent and why; only a sent one is to be dispatched, after the caller commits.
     """
-    body = strip_invisibles(body)  # what is stored is exactly what is sent (and reconciled)
-    _encoding, count = segments(body)
     now = utcnow()
+    reason = withheld(session, sms.phone, occasion, now)
+    message_id = _insert(session, sms, occasion, reason, now)
+    if reason is not None:
+        log.info("SMS %s (%s) withheld: %s", message_id, sms.purpose, reason.value)
+    return Owing(message_id, reason)
+
+
+def may_text(session: Session, phone: str, occasion: Occasion) -> Withheld | None:
+    """Why an SMS to `phone` would be withheld now, asked before work that only an SMS
+    delivers (issuing a link); the phone stays locked for the SMS that follows."""
+    return withheld(session, phone, occasion, utcnow())
+
+
+def _insert(
+    session: Session, sms: Sms, occasion: Occasion, reason: Withheld | None, now: datetime
+) -> int:
+    """One prepared insert: every submission owes an acknowledgement."""
+    body = strip_invisibles(sms.body)  # what is stored is exactly what is sent (and reconciled)
+    _encoding, count = segments(as_sent_length(body))
+    area = sms.area
     return int(
         session.execute(
             _INSERT_MESSAGE,
             {
                 "direction": Direction.OUTBOUND,
-                "phone": phone,
+                "phone": sms.phone,
                 "body": body,
-                "language": language,
-                "purpose": purpose,
-                "status": MessageStatus.PENDING,
+                "language": sms.language,
+                "purpose": sms.purpose,
+                "status": MessageStatus.PENDING if reason is None else MessageStatus.SUPPRESSED,
+                "error_code": None if reason is None else reason.value,
                 "segments": count,
+                "capped": occasion is Occasion.NOTICE,
                 "attempts": 0,
-                "next_attempt_at": now,
+                "next_attempt_at": now if reason is None else None,
                 "created_at": now,
                 "updated_at": now,
                 "governorate_code": area.governorate_code if area else None,
@@ -159,3 +210,18 @@ def release_claim(session: Session, message: Message) -> None:
     """The provider has no trace of it: it was never sent, so it is owed again now."""
     message.status = MessageStatus.PENDING
     message.next_attempt_at = utcnow()
+
+
+def withhold_if_stopped(session: Session, message: Message) -> bool:
+    """A claimed message whose number sent STOP after it was owed: withheld, not sent."""
+    if not has_stopped(session, message.phone):
+        return False
+    message.status = MessageStatus.SUPPRESSED
+    message.error_code = Withheld.STOPPED.value
+    message.next_attempt_at = None
+    return True
+
+
+def text_to_send(session: Session, message: Message, key: str) -> str:
+    """The stored body with each link's token put back (`core.links.with_tokens`)."""
+    return with_tokens(session, message.body, key)

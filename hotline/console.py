@@ -20,10 +20,11 @@ from core.calls import call_for, take_next_call, waiting_calls
 from core.corrections import CorrectionStatus, corrections_visible_to
 from core.db import utcnow
 from core.geography import UnknownArea, locality_area
-from core.notifications import dispatch, owe_sms
+from core.notifications import Sms, dispatch, owe_text
 from core.phones import masked
 from core.roles import Permission, can
 from core.settings import Settings
+from core.sms_policy import Occasion
 from core.tickets import (
     CLOSED,
     NoteRequired,
@@ -46,6 +47,7 @@ from hotline import texts
 from hotline.dialer import Dialer, DialFailed, dialer_for
 from web import store
 from web.auth import staff_required
+from web.citizen_requests import is_lebanese_mobile, ticket_text
 from web.score_text import score_view
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
@@ -74,12 +76,16 @@ def settings() -> Settings:
     return cast(Settings, current_app.config["INTAKE_SETTINGS"])
 
 
-def owe_and_send(phone: str, body: str, language: str, purpose: str) -> None:
-    """Owe the SMS in this transaction, commit, then queue it (the outbox's order)."""
+def owe_and_send(sms: Sms, occasion: Occasion) -> str:
+    """Owe the SMS in this transaction, commit, then queue it (the outbox's order).
+
+    Returns what the page says of it: "sent", or why it was withheld (`sms=` in the URL).
+    """
     session = store.db()
-    message_id = owe_sms(session, phone, body, language, purpose, None)
+    owing = owe_text(session, sms, occasion)
     session.commit()
-    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
+    dispatch(current_app.extensions["intake.jobs"], owing.to_dispatch, new=True)
+    return "sent" if owing.withheld is None else owing.withheld.value
 
 
 def ticket_or_404(ticket_id: int) -> Ticket:
@@ -206,8 +212,21 @@ def new_ticket(call_id: int) -> ResponseReturnValue:
     )
     take(session, ticket, user.id, user.username)
     audit.record(session, user.username, "ticket.opened", "ticket", str(ticket.id))
-    session.commit()
-    return redirect(url_for("hotline.ticket", ticket_id=ticket.id))
+    sms = _ticket_number_sms(ticket)
+    return redirect(url_for("hotline.ticket", ticket_id=ticket.id, sms=sms))
+
+
+def _ticket_number_sms(ticket: Ticket) -> str:
+    """The ticket's number to the caller, in the call's language; commits the ticket.
+
+    A notice (the agent logged it), so STOP and the daily cap apply; a landline or a
+    withheld number cannot take an SMS, and the agent reads the number out instead.
+    """
+    if not is_lebanese_mobile(ticket.phone):
+        store.db().commit()
+        return "no_mobile"
+    body = ticket_text(ticket, ticket.language)
+    return owe_and_send(Sms(ticket.phone, body, ticket.language, "ticket"), Occasion.NOTICE)
 
 
 # --- tickets ------------------------------------------------------------------------------
@@ -266,8 +285,9 @@ def decide_ticket(ticket_id: int) -> ResponseReturnValue:
         session.rollback()
         error = "note" if isinstance(refused, NoteRequired) else "closed"
         return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error=error))
-    owe_and_send(found.phone, texts.decision_sms(found), found.language, "ticket_decision")
-    return redirect(url_for("hotline.ticket", ticket_id=ticket_id, decided="1"))
+    sms = Sms(found.phone, texts.decision_sms(found), found.language, "ticket_decision")
+    sent = owe_and_send(sms, Occasion.DECISION)  # commits
+    return redirect(url_for("hotline.ticket", ticket_id=ticket_id, decided="1", sms=sent))
 
 
 @bp.get("/tickets/<int:ticket_id>/recording")

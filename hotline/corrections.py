@@ -27,10 +27,12 @@ from core.corrections import (
     issue_correction_link,
     log_correction,
 )
-from core.links import TooManyLinks
+from core.links import TooManyLinks, stored_url
+from core.notifications import Sms, may_text
 from core.phones import masked
 from core.roles import Permission, can
 from core.score_requests import dispatch_scoring
+from core.sms_policy import Occasion
 from core.tickets import CLOSED
 from core.users import StaffUser
 from hotline import texts
@@ -134,18 +136,27 @@ def send_link(ticket_id: int) -> ResponseReturnValue:
     if found.application_id is None:
         abort(404)
     application = session.get_one(Application, found.application_id)
+    # A notice to the family's phone (the caller may be someone else): no link it won't get.
+    refused = may_text(session, application.phone, Occasion.NOTICE)
+    if refused is not None:
+        session.rollback()
+        return redirect(url_for("hotline.ticket", ticket_id=ticket_id, sms=refused.value))
     try:
-        link, token = issue_correction_link(session, application, settings().link_ttl_days)
+        link, _token = issue_correction_link(
+            session, application, settings().link_ttl_days, token_key=settings().secret_key
+        )
     except TooManyLinks:
         session.rollback()
         return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error="too_many_links"))
     audit.record(
         session, user.username, "correction_link.sent", "link", str(link.id), {"ticket": found.id}
     )
-    url = f"{settings().public_base_url}/f/{token}"
+    url = stored_url(settings().public_base_url, link)
     body = texts.correction_link_sms(application, found.language, url)
-    owe_and_send(application.phone, body, found.language, "correction_link")
-    return redirect(url_for("hotline.ticket", ticket_id=ticket_id, notice="link_sent"))
+    sent = owe_and_send(
+        Sms(application.phone, body, found.language, "correction_link"), Occasion.NOTICE
+    )
+    return redirect(url_for("hotline.ticket", ticket_id=ticket_id, notice="link_sent", sms=sent))
 
 
 # --- the committee ------------------------------------------------------------------------
@@ -179,10 +190,13 @@ def decide(correction_id: int) -> ResponseReturnValue:
     application = session.get_one(Application, correction.application_id)
     language = application.language
     body = texts.correction_sms(application, language, approve, correction.decision_note or "")
-    owe_and_send(application.phone, body, language, "correction_decision")  # commits
+    sms = Sms(application.phone, body, language, "correction_decision")
+    sent = owe_and_send(sms, Occasion.DECISION)  # commits
     if approve:  # the new version is scored; were the queue down, `scoring sweep` finds it
         dispatch_scoring(current_app.extensions["intake.jobs"], application.id, application.version)
-    return redirect(url_for("hotline.ticket", ticket_id=correction.ticket_id, notice="decided"))
+    return redirect(
+        url_for("hotline.ticket", ticket_id=correction.ticket_id, notice="decided", sms=sent)
+    )
 
 
 _REFUSALS: dict[type[Exception], str] = {

@@ -323,3 +323,30 @@ def callback_noted(language: str) -> Speech:
             language,
             (_("Thank you. A volunteer will call you back to fill the form with you."),),
         )
+
+
+# -- an SMS withheld (core/sms_policy.py) ---------------------------------------------------
+
+
+def sms_withheld(language: str, stopped: bool) -> Speech:
+    """Why the link asked for cannot be texted: the number sent STOP, or had its share today."""
+    with force_locale(language):
+        if stopped:
+            return Speech(
+                language,
+                (
+                    _(
+                        "This number asked 1766 for no messages by sending STOP, so no SMS "
+                        "can be sent to it. Send START to 1766 by SMS, then call again."
+                    ),
+                ),
+            )
+        return Speech(
+            language,
+            (
+                _(
+                    "This number has already received its messages from 1766 for today. "
+                    "Please call again tomorrow."
+                ),
+            ),
+        )

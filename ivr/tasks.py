@@ -13,6 +13,7 @@ from core.applications import application_by_reference
 from core.links import OutsideWindow, TooManyLinks
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.references import parse_reference
+from core.sms_policy import Withheld
 from core.tickets import MENU_CATEGORIES, TicketCategory, request_callback
 from ivr import prompts
 from ivr.flow import CallInput, Context, Outcome, back_to_menu, farewell, retry
@@ -74,15 +75,16 @@ def confirm_mobile(ctx: Context, call: CallInput) -> Outcome:
 
 
 def _send_link(ctx: Context, call: CallInput, phone: str) -> Outcome:
-    settings = ctx.settings
     try:
-        owed = send_form_link(
-            ctx.session, phone, call.language, settings.public_base_url, settings.link_ttl_days
-        )
+        owed = send_form_link(ctx.session, phone, call.language, ctx.settings, call.mobile)
     except OutsideWindow:
         return Outcome(back_to_menu(call.language, prompts.window_closed(call.language)), "closed")
     except TooManyLinks:
         return Outcome(back_to_menu(call.language, prompts.too_many_links(call.language)), "limit")
+    if owed.withheld is not None:  # STOP, or a keyed-in number's cap: no link was issued
+        stopped = owed.withheld is Withheld.STOPPED
+        notice = prompts.sms_withheld(call.language, stopped)
+        return Outcome(back_to_menu(call.language, notice), f"withheld={owed.withheld.value}")
     return Outcome(farewell(call.language, prompts.link_sent(call.language)), "link-sent", owed)
 
 
@@ -109,10 +111,13 @@ def status(ctx: Context, call: CallInput) -> Outcome:
             call.language, status_text(application, call.language), reference
         )
         return Outcome(farewell(call.language, said), "status-spoken")
-    # The family reads the SMS: in the language of its application, not the caller's.
+    # The family reads the SMS: in the language of its application, not the caller's. STOP
+    # and the daily cap decide whether it goes (core/sms_policy.py); the caller hears the
+    # same either way, so a stranger holding a reference learns nothing from it.
     owed = send_status(ctx.session, application, application.language)
     sent = prompts.status_sent_by_sms(call.language)
-    return Outcome(farewell(call.language, sent), "status-sms", owed)
+    outcome = "status-sms" if owed.withheld is None else f"status-withheld={owed.withheld.value}"
+    return Outcome(farewell(call.language, sent), outcome, owed)
 
 
 # -- 3: complaint or correction -------------------------------------------------------------

@@ -1,7 +1,8 @@
 """Publishing a list: each family on it is told its outcome by one SMS, and only one.
 
-A number that sent STOP is not texted (Twilio would refuse it anyway); its family hears the
-outcome when it asks for its status, by SMS or on the 1766 line.
+A number that sent STOP is not texted (core/sms_policy.py; Twilio would refuse it anyway): its
+SMS is stored as withheld, and its family hears the outcome when it asks for its status on the
+1766 line. An outcome is a decision on the family's case: the daily cap does not hold it back.
 
 Publishing runs in batches, each its own transaction: the batch's SMS are owed (outbox rows)
 and its entries marked notified in the same commit, so a crash mid-way loses nothing and a
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.db import utcnow
-from core.notifications import owe_sms
-from core.opt_outs import SmsOptOut
+from core.notifications import Sms, owe_text
+from core.sms_policy import Occasion
 from scoring.lists import BeneficiaryList, ListEntry
 
 PURPOSE = "list_result"
@@ -55,27 +56,23 @@ def publish_batch(
         .limit(size)
         .with_for_update(of=ListEntry)  # a second publisher waits, then skips these
     )
-    owed = []
+    owed: list[int] = []
+    stopped = 0
     now = utcnow()
     rows = [(row[0], row[1]) for row in session.execute(stmt)]
-    stopped = _stopped(session, [application.phone for _entry, application in rows])
     for entry, application in rows:
         entry.notified_at = now
-        if application.phone in stopped:
-            continue  # it sent STOP (Twilio would refuse too); it can still ask for its status
-        body = compose(application, entry)
-        phone, language = application.phone, application.language
-        owed.append(owe_sms(session, phone, body, language, PURPOSE, application.area()))
+        owing = owe_text(session, _outcome_sms(application, entry, compose), Occasion.DECISION)
+        owed.extend(owing.to_dispatch)
+        stopped += owing.withheld is not None  # STOP: a decision is exempt from the cap
     remaining = len(rows) == size
     if not remaining:
         beneficiary_list.published_at = now
     session.flush()
-    return Batch(owed, remaining, sum(a.phone in stopped for _entry, a in rows))
+    return Batch(owed, remaining, stopped)
 
 
-def _stopped(session: Session, phones: list[str]) -> set[str]:
-    """The numbers of this batch that asked, by STOP, not to be sent messages."""
-    if not phones:
-        return set()
-    stmt = select(SmsOptOut.phone).where(SmsOptOut.phone.in_(phones))
-    return set(session.scalars(stmt))
+def _outcome_sms(application: Application, entry: ListEntry, compose: Compose) -> Sms:
+    """The family's outcome: a decision on its case, so never held back by the daily cap."""
+    body = compose(application, entry)
+    return Sms(application.phone, body, application.language, PURPOSE, application.area())

@@ -18,7 +18,7 @@ import logging
 import re
 import traceback
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from flask import Blueprint, Response, current_app, request
@@ -50,9 +50,6 @@ bp = Blueprint("sms_inbound", __name__, url_prefix="/sms")
 
 FLOOD = throttle.Limit(10, timedelta(minutes=10))  # SMS one number may send before the notice
 FLOOD_NOTICE = throttle.Limit(1, timedelta(hours=1))  # then one notice an hour, else silence
-# Status SMS pushed to one family's phone at others' request: enough for a relative's honest
-# question, too few to pester the family with.
-STATUS_PUSHES = throttle.Limit(3, timedelta(days=1))
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's shape; it also fits messages.provider_sid
 _PHONE_FIELD = 20  # messages.phone
 
@@ -140,6 +137,7 @@ def _answer(session: Session, sms: Inbound, key: str | None) -> tuple[str, Owed]
     """Do what `sms` asks and keep the reply with the work, in one transaction."""
     with force_locale(sms.language):
         answer = _flood_answer(session, sms) or HANDLERS[sms.command.keyword](session, sms)
+    answer = _unless_stopped(session, sms, answer)
     twiml = _render(answer.text)
     _log_message(session, sms, answer)
     if key is not None:
@@ -171,6 +169,17 @@ def _flood_answer(session: Session, sms: Inbound) -> Answer | None:
     )
 
 
+def _unless_stopped(session: Session, sms: Inbound, answer: Answer) -> Answer:
+    """STOP is absolute (core/sms_policy.py): a stopped number is answered only to STOP/START."""
+    if answer.text is None or sms.sender is None:
+        return answer
+    if sms.command.keyword in (Keyword.STOP, Keyword.START):
+        return answer
+    if not opt_outs.has_stopped(session, sms.sender):
+        return answer
+    return replace(answer, outcome=f"{answer.outcome}_withheld", text=None)
+
+
 def _keep_opt_choice(session: Session, sms: Inbound) -> None:
     if sms.sender is not None and sms.command.keyword is Keyword.STOP:
         opt_outs.stop(session, sms.sender)
@@ -192,9 +201,7 @@ def _link(session: Session, sms: Inbound) -> Answer:
         )
     settings: Settings = current_app.config["INTAKE_SETTINGS"]
     try:
-        owed = send_form_link(
-            session, sms.sender, sms.language, settings.public_base_url, settings.link_ttl_days
-        )
+        owed = send_form_link(session, sms.sender, sms.language, settings, sms.sender)
     except OutsideWindow:
         return Answer(
             "window_closed",
@@ -208,6 +215,8 @@ def _link(session: Session, sms: Inbound) -> Answer:
                 "Use the latest one, or try again tomorrow."
             ),
         )
+    if owed.withheld is not None:  # it sent STOP: no link, and no reply (`_unless_stopped`)
+        return Answer("link_withheld")
     return Answer("link_sent", owed=owed)  # the link SMS itself is the answer
 
 
@@ -235,13 +244,9 @@ def _status(session: Session, sms: Inbound) -> Answer:
 
 
 def _push_status(session: Session, application: Application | None) -> Owed:
-    """The status to the family's own phone, in its language, unless it opted out."""
-    if application is None or opt_outs.has_stopped(session, application.phone):
+    """The status to the family's own phone, in its language (STOP and the cap apply)."""
+    if application is None:
         return Owed()
-    key = f"sms:status-push:{application.phone}"
-    if throttle.exceeded(session, key, STATUS_PUSHES):
-        return Owed()
-    throttle.hit(session, key)
     return send_status(session, application, application.language)
 
 
@@ -286,10 +291,7 @@ def _stop(session: Session, sms: Inbound) -> Answer:
     _keep_opt_choice(session, sms)  # another number than a Lebanese mobile is never written to
     return Answer(
         "stopped",
-        _(
-            "1766: you will receive no more messages, only answers to your own requests. "
-            "Send START to receive them again."
-        ),
+        _("1766: you will receive no more messages. Send START to receive them again."),
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from core import notifications
+from core.links import LinkTokenLost
 from core.messages import Message
 from core.queue import job_settings, job_transaction, make_runner
 from sms.gateway import (
@@ -45,8 +46,16 @@ def send_message(message_id: int) -> None:
         message = notifications.claim(session, message_id)
         if message is None:
             return  # sent already, claimed by another worker, or not yet due
+        if notifications.withhold_if_stopped(session, message):
+            return  # the number sent STOP since: nothing more goes to it
+        try:
+            body = notifications.text_to_send(session, message, job_settings().secret_key)
+        except LinkTokenLost:
+            notifications.mark_failed(session, message, "link_key")
+            log.warning("SMS %s failed: its link's token cannot be derived again", message_id)
+            return
         outgoing = OutgoingSms(
-            message.id, message.phone, message.body, status_callback_url(job_settings(), message.id)
+            message.id, message.phone, body, status_callback_url(job_settings(), message.id)
         )
     try:
         result = gateway().send(outgoing)
@@ -89,7 +98,7 @@ def sweep(claim_timeout: timedelta = notifications.CLAIM_TIMEOUT) -> SweepReport
     reconciled = released = 0
     with job_transaction() as session:
         for message in notifications.stale_claims(session, timeout=claim_timeout):
-            found = _find_sent(message)
+            found = _find_sent(session, message)
             if found is None:
                 continue  # the provider did not answer: decide next time, never guess
             if found:
@@ -103,10 +112,13 @@ def sweep(claim_timeout: timedelta = notifications.CLAIM_TIMEOUT) -> SweepReport
     return SweepReport(reconciled, released, len(due))
 
 
-def _find_sent(message: Message) -> str | None:
+def _find_sent(session: Session, message: Message) -> str | None:
     """The provider's id if it has the message, "" if it surely has not, None if unknown."""
     since = (message.claimed_at or message.created_at) - timedelta(minutes=1)
     try:
-        return gateway().find_sent(message.phone, message.body, since) or ""
+        body = notifications.text_to_send(session, message, job_settings().secret_key)
+        return gateway().find_sent(message.phone, body, since) or ""
+    except LinkTokenLost:
+        return ""  # it cannot have been sent with a token that cannot be made
     except RetryableSendError:
         return None

@@ -15,7 +15,7 @@ from core.applications import Application, ApplicationStatus, submit
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.links import Channel, issue_link
-from core.messages import Message
+from core.messages import Message, MessageStatus
 from core.opt_outs import stop
 from core.programme import Programme, set_window
 from core.references import grouped
@@ -185,9 +185,12 @@ def test_publishing_tells_each_family_once_in_its_language(
     assert f"{len(families) - 1} families told by SMS, 1 not texted" in published.output
     again = runner.invoke(args=["lists", "publish", str(list_id)])
     assert again.exit_code == 1 and "already published" in again.output
-    messages = list(db.scalars(select(Message).where(Message.purpose == "list_result")))
+    texted = select(Message).where(Message.purpose == "list_result")
+    messages = list(db.scalars(texted.where(Message.status != MessageStatus.SUPPRESSED)))
     assert len(messages) == len({m.phone for m in messages}) == len(families) - 1
     assert families[0].phone not in {m.phone for m in messages}
+    (withheld,) = db.scalars(texted.where(Message.status == MessageStatus.SUPPRESSED))
+    assert (withheld.phone, withheld.error_code) == (families[0].phone, "stopped")
     by_phone = {m.phone: m for m in messages}
     entries = {e.application_id: e for e in _entries(db, list_id)}
     for application in families[1:]:

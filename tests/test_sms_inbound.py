@@ -28,6 +28,7 @@ from core.opt_outs import has_stopped
 from core.programme import set_window
 from core.references import check_digit, grouped
 from core.segments import segments
+from core.sms_policy import DAILY_CAP
 from core.tickets import Ticket
 from tests.factories import load_sample_geography
 from tests.fake_twilio import ACCOUNT_SID, FakeTwilio
@@ -44,10 +45,7 @@ HELP = (
     "1766: send LINK for a form, STATUS and your reference, COMPLAINT and your text, "
     "or STOP to receive no more messages. Or call 1766."
 )
-STOPPED = (
-    "1766: you will receive no more messages, only answers to your own requests. "
-    "Send START to receive them again."
-)
+STOPPED = "1766: you will receive no more messages. Send START to receive them again."
 STARTED = "1766: you will receive messages from 1766 again. Send STOP to stop them."
 BAD_REFERENCE = (
     "1766: please check the reference. Send STATUS followed by the 10 digits of your reference."
@@ -399,7 +397,7 @@ def test_the_family_is_not_pestered_with_status_sms_asked_by_others(
     for _attempt in range(5):
         text(client, f"STATUS {application.reference}", phone=RELATIVE)
 
-    assert len(sent_to(fake_twilio, CITIZEN)) == sms.inbound.STATUS_PUSHES.count
+    assert len(sent_to(fake_twilio, CITIZEN)) == DAILY_CAP
 
 
 @pytest.mark.parametrize(
@@ -536,18 +534,25 @@ def test_after_stop_a_status_asked_by_another_phone_sends_nothing_to_the_stopped
     assert fake_twilio.messages == []
 
 
-def test_after_stop_the_citizens_own_requests_are_still_answered(
+def test_after_stop_nothing_reaches_the_number_but_the_stop_confirmation(
     client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
+    """STOP is absolute (core/sms_policy.py): requests are still done, nothing is texted."""
     application = make_application(db, CITIZEN)
-    text(client, "STOP")
+    links = select(func.count()).select_from(Link).where(Link.phone == CITIZEN)
+    links_before = db.scalar(links)
+    assert len(text(client, "STOP")) == 1
 
-    (status,) = text(client, f"STATUS {application.reference}")
-    assert grouped(application.reference) in status
+    assert text(client, f"STATUS {application.reference}") == []
     assert text(client, "COMPLAINT still waiting") == []
+    assert text(client, "LINK") == []
+    assert text(client, "HELP") == []
 
-    (ticket_sms,) = sent_to(fake_twilio, CITIZEN)  # the ticket number, asked for
-    assert db.scalars(select(Ticket.number)).one()[4:] in ticket_sms
+    assert sent_to(fake_twilio, CITIZEN) == []
+    assert count(db, Ticket) == 1  # the complaint is filed all the same
+    assert db.scalar(links) == links_before  # no link issued that nobody would read
+    (confirmed,) = text(client, "START")
+    assert confirmed == STARTED
 
 
 def test_stop_from_a_foreign_number_is_confirmed_and_nothing_is_sent_there(

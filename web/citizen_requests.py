@@ -16,10 +16,12 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session, object_session
 
 from core.applications import Application, ApplicationStatus
-from core.links import Channel, issue_link
-from core.notifications import owe_sms
+from core.links import Channel, issue_link, stored_url
+from core.notifications import Owing, Sms, may_text, owe_text
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.references import grouped
+from core.settings import Settings
+from core.sms_policy import Occasion, Withheld
 from core.tickets import Ticket, TicketCategory, open_ticket
 from scoring.explain import published_entry
 from scoring.lists import ListEntry, Outcome
@@ -30,28 +32,51 @@ LANGUAGES = ("ar", "en", "fr")
 
 @dataclass(frozen=True)
 class Owed:
-    """SMS owed by what was just done, to enqueue once the transaction commits."""
+    """SMS owed by what was just done, to enqueue once the transaction commits.
+
+    `withheld` says why the SMS the request called for was not sent (STOP, the daily cap).
+    """
 
     message_ids: tuple[int, ...] = ()
+    withheld: Withheld | None = None
+
+    @classmethod
+    def of(cls, owing: Owing) -> Owed:
+        return cls(owing.to_dispatch, owing.withheld)
 
 
 def send_form_link(
-    session: Session, phone: str, language: str, public_base_url: str, ttl_days: int
+    session: Session, phone: str, language: str, settings: Settings, asked_from: str | None
 ) -> Owed:
     """A one-time form link by SMS to `phone` (a Lebanese mobile, already normalised).
 
     The console's rules hold: the programme window (`OutsideWindow`), one active link per
-    number and three a day (`TooManyLinks`); the caller translates those refusals.
+    number and three a day (`TooManyLinks`); the caller translates those refusals. A link
+    asked for from `phone` itself answers its own request; one keyed in for another phone is
+    a notice to it, under the daily cap. When the SMS would be withheld no link is issued
+    (an unread link would only replace the one the phone holds).
     """
-    link, token = issue_link(session, None, phone, language, Channel.HOTLINE, ttl_days)
+    occasion = Occasion.ANSWER if asked_from == phone else Occasion.NOTICE
+    refused = may_text(session, phone, occasion)
+    if refused is not None:
+        return Owed(withheld=refused)
+    link, _token = issue_link(
+        session,
+        None,
+        phone,
+        language,
+        Channel.HOTLINE,
+        settings.link_ttl_days,
+        token_key=settings.secret_key,
+    )
     with force_locale(language):
         body = _(
             "1766: fill the assistance form once, here: %(url)s",
-            url=f"{public_base_url}/f/{token}",
+            url=stored_url(settings.public_base_url, link),
         )
-    message_id = owe_sms(session, phone, body, language, "form_link", None)
-    link.message_id = message_id
-    return Owed((message_id,))
+    owing = owe_text(session, Sms(phone, body, language, "form_link"), occasion)
+    link.message_id = owing.message_id
+    return Owed.of(owing)
 
 
 def status_text(application: Application, language: str) -> str:
@@ -99,16 +124,13 @@ def _list_status(reference: str, entry: ListEntry) -> str:
 
 
 def send_status(session: Session, application: Application, language: str) -> Owed:
-    """The status by SMS to the phone on the application (never to whoever asked)."""
-    message_id = owe_sms(
-        session,
-        application.phone,
-        status_text(application, language),
-        language,
-        "status",
-        None,
-    )
-    return Owed((message_id,))
+    """The status by SMS to the phone on the application (never to whoever asked).
+
+    Always a notice: whoever asked from another phone, the family did not ask for it, so
+    STOP and the daily cap decide (core/sms_policy.py), on the IVR as on SMS.
+    """
+    sms = Sms(application.phone, status_text(application, language), language, "status")
+    return Owed.of(owe_text(session, sms, Occasion.NOTICE))
 
 
 def file_ticket(
@@ -132,13 +154,14 @@ def file_ticket(
         recording_url=recording_url,
         deadlines=current_app.config["INTAKE_SETTINGS"].ticket_deadlines,
     )
-    if not _is_lebanese_mobile(phone):  # a landline or a withheld number cannot take an SMS
+    if not is_lebanese_mobile(phone):  # a landline or a withheld number cannot take an SMS
         return ticket, Owed()
-    message_id = owe_sms(session, phone, ticket_text(ticket, language), language, "ticket", None)
-    return ticket, Owed((message_id,))
+    # The caller's own complaint, from its own phone: an answer, exempt from the cap.
+    sms = Sms(phone, ticket_text(ticket, language), language, "ticket")
+    return ticket, Owed.of(owe_text(session, sms, Occasion.ANSWER))
 
 
-def _is_lebanese_mobile(phone: str) -> bool:
+def is_lebanese_mobile(phone: str) -> bool:
     try:
         return normalise_mobile(phone) == phone
     except NotLebaneseMobile:

@@ -26,7 +26,9 @@ from markupsafe import escape
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
+from core.links import LinkTokenLost
 from core.messages import Direction, Message
+from core.notifications import text_to_send
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.settings import Settings
 from web import store
@@ -226,15 +228,27 @@ def _path(url: str | None, current: str) -> str:
     return current.rsplit("/", 1)[0] + "/" + url
 
 
-def _inbox(number: str) -> list[Message]:
-    """The newest SMS the service sent to the simulated phone."""
+def _inbox(number: str) -> list[dict[str, str]]:
+    """The newest SMS the service sent to the simulated phone, as the phone reads them.
+
+    The store holds `<link N>` where a link's token goes; the phone shows the token, as the
+    gateway would have sent it.
+    """
     stmt = (
         select(Message)
         .where(Message.phone == number, Message.direction == Direction.OUTBOUND)
         .order_by(Message.id.desc())
         .limit(10)
     )
-    return list(store.db().scalars(stmt))
+    key = current_app.config["INTAKE_SETTINGS"].secret_key
+    return [{"body": _as_read(m, key), "status": m.status} for m in store.db().scalars(stmt)]
+
+
+def _as_read(message: Message, key: str) -> str:
+    try:
+        return text_to_send(store.db(), message, key)
+    except LinkTokenLost:
+        return message.body
 
 
 def _state_file() -> Path:

@@ -21,11 +21,12 @@ from core.links import (
     link_state,
     links_visible_to,
 )
-from core.notifications import dispatch
+from core.notifications import dispatch, may_text
 from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobile
 from core.programme import current_programme
 from core.references import grouped
 from core.roles import PERMISSIONS, Permission, Role
+from core.sms_policy import Occasion, Withheld
 from core.tickets import (
     CallbackRequest,
     CallbackStatus,
@@ -151,14 +152,20 @@ def _send_link() -> str | None:
     language = request.form.get("language", "ar")
     if language not in ("ar", "en", "fr"):
         language = "ar"
+    settings = current_app.config["INTAKE_SETTINGS"]
     try:
         phone = normalise_mobile(request.form.get("phone", ""))
-        link, token = issue_link(
+        refused = may_text(session, phone, Occasion.NOTICE)  # no link nobody would receive
+        if refused is not None:
+            session.rollback()
+            return str(SMS_WITHHELD[refused])
+        link, _token = issue_link(
             session,
             g.user,
             phone,
             language,
-            ttl_days=current_app.config["INTAKE_SETTINGS"].link_ttl_days,
+            ttl_days=settings.link_ttl_days,
+            token_key=settings.secret_key,
         )
     except NotLebaneseMobile as problem:
         return str(PHONE_PROBLEMS[problem.problem])
@@ -167,11 +174,10 @@ def _send_link() -> str | None:
     except TooManyLinks:
         session.rollback()
         return str(_l("This number has received three links today. Try again tomorrow."))
-    settings = current_app.config["INTAKE_SETTINGS"]
-    message_id = owe_link_sms(session, link, f"{settings.public_base_url}/f/{token}")
+    owing = owe_link_sms(session, link, settings.public_base_url)
     audit.record(session, g.user.username, "link.sent", "link", str(link.id))
     session.commit()
-    dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
+    dispatch(current_app.extensions["intake.jobs"], owing.to_dispatch, new=True)
     return None
 
 
@@ -187,6 +193,15 @@ APPLICATION_STATUSES = {
     ApplicationStatus.RECEIVED: _l("Received"),
     ApplicationStatus.INELIGIBLE: _l("Not eligible"),
     ApplicationStatus.NEEDS_REVIEW: _l("For the committee's review"),
+}
+
+SMS_WITHHELD = {
+    Withheld.STOPPED: _l(
+        "This number sent STOP to 1766: no SMS can be sent to it until it sends START."
+    ),
+    Withheld.DAILY_CAP: _l(
+        "This number has received its three messages from 1766 today. Try again tomorrow."
+    ),
 }
 
 PHONE_PROBLEMS = {

@@ -56,6 +56,7 @@ MESSAGE_STATUSES: Labels = {
     MessageStatus.UNDELIVERED: _l("Not delivered"),
     MessageStatus.FAILED: _l("Refused by the gateway"),
     MessageStatus.RECEIVED: _l("Received"),
+    MessageStatus.SUPPRESSED: _l("Withheld: not sent (STOP or the daily limit)"),
 }
 
 CALL_STATUSES: Labels = {

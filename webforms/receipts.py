@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.geography import Locality, locality_area
-from core.links import Link
-from core.notifications import owe_sms
+from core.links import Link, stored_url
+from core.notifications import Owing, Sms, owe_text
 from core.references import grouped
 from core.segments import strip_invisibles
+from core.sms_policy import Occasion
 from core.tickets import Ticket
 
 
@@ -26,14 +27,15 @@ def owe_receipt(session: Session, application: Application) -> int:
             "1766: your form was received. Reference %(reference)s. Keep this SMS.",
             reference=grouped(application.reference),
         )
-    return owe_sms(
-        session,
+    sms = Sms(
         application.phone,
         strip_invisibles(body),
         application.language,
         "receipt",
         application.area(),
     )
+    # The family's own submission: an answer, exempt from the daily cap (not from STOP).
+    return owe_text(session, sms, Occasion.ANSWER).message_id
 
 
 def ticket_number(ticket: Ticket) -> str:
@@ -51,13 +53,17 @@ def owe_correction_ticket(
             "You will receive the committee's decision by SMS.",
             number=ticket_number(ticket),
         )
-    return owe_sms(
-        session, application.phone, body, language, "correction_ticket", application.area()
-    )
+    sms = Sms(application.phone, body, language, "correction_ticket", application.area())
+    # The family's own correction, sent through its link: an answer, like the receipt.
+    return owe_text(session, sms, Occasion.ANSWER).message_id
 
 
-def owe_link_sms(session: Session, link: Link, url: str) -> int:
-    """The one-time link, signed with the municipality's name so the citizen trusts it."""
+def owe_link_sms(session: Session, link: Link, public_base_url: str) -> Owing:
+    """The one-time link, signed with the municipality's name so the citizen trusts it.
+
+    A notice (the municipality sent it), so STOP and the daily cap apply; the stored text
+    holds the link's id where its token goes (core/links.py), never the token.
+    """
     if link.phone is None or link.locality_code is None:
         raise ValueError("only a link sent to a phone from a municipality has an SMS")
     place = session.get(Locality, link.locality_code)
@@ -66,15 +72,10 @@ def owe_link_sms(session: Session, link: Link, url: str) -> int:
         body = _(
             "%(place)s municipality: fill the assistance form once, here: %(url)s",
             place=name,
-            url=url,
+            url=stored_url(public_base_url, link),
         )
-    message_id = owe_sms(
-        session,
-        link.phone,
-        strip_invisibles(body),
-        link.language,
-        "form_link",
-        locality_area(session, link.locality_code),
-    )
-    link.message_id = message_id
-    return message_id
+    area = locality_area(session, link.locality_code)
+    sms = Sms(link.phone, strip_invisibles(body), link.language, "form_link", area)
+    owing = owe_text(session, sms, Occasion.NOTICE)
+    link.message_id = owing.message_id
+    return owing
