@@ -129,15 +129,18 @@ def load_key(key_file: str | None) -> AuditKey:
         return read_key(DEFAULT_KEY_FILE)
 
 
-_installed: AuditKey | None = None
+_key_file: str | None = None  # AUDIT_KEY_FILE of this process's settings
 
 
 def use_key_file(key_file: str | None) -> None:
-    """Key this process's audit events with the settings' key (the app factory, the worker)."""
-    global _installed
-    _installed = load_key(key_file or None)
+    """Key this process's audit events with the settings' key (the app factory, the worker).
+
+    Read on first use, like the voucher key: a command that audits nothing never touches it.
+    """
+    global _key_file
+    _key_file = key_file or None
 
 
 def current_key() -> AuditKey:
-    """The key this process chains with: the installed one, else the generated default."""
-    return _installed if _installed is not None else load_key(None)
+    """The key this process chains with: the settings' file, else the generated default."""
+    return load_key(_key_file)
