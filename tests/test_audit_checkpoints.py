@@ -204,3 +204,24 @@ def test_a_checkpoint_is_taken_while_other_processes_append(
     with transaction(factory) as session:
         assert checkpoint.seq == 3 and checkpoint.hash == session.get_one(AuditEvent, 3).hash
         assert verify_against(session, [checkpoint], current_key()).checked == 5
+
+
+def test_newest_events_cut_off_with_the_head_moved_back_depart_from_a_checkpoint(
+    db: Session, runner: FlaskCliRunner, tmp_path: Path
+) -> None:
+    """Without the key an owner can still cut the newest events and move the head back: the
+    store alone cannot tell, a checkpoint taken before can."""
+    log = tmp_path / "checkpoints.log"
+    _events(db, 3)
+    _checkpoint(runner, log)
+    _events(db, 2)
+    _checkpoint(runner, log)
+    _as_table_owner(db)
+    db.execute(delete(AuditEvent).where(AuditEvent.seq > 3))
+    db.execute(update(AuditHead).values(seq=3, hash=db.get_one(AuditEvent, 3).hash))
+    db.flush()
+    assert runner.invoke(args=["audit", "verify"]).exit_code == 0
+    result = runner.invoke(args=["audit", "verify", "--against", str(log)])
+    assert result.exit_code == 1
+    assert "BROKEN at event 4: the chain departs from the checkpoint" in result.output
+    assert "its event 5 is missing" in result.output
