@@ -28,9 +28,11 @@ from core.messages import Message, MessageStatus
 from core.notifications import Sms, owe_text
 from core.opt_outs import stop
 from core.programme import set_window
+from core.references import grouped
 from core.roles import Role
 from core.sms_policy import DAILY_CAP, Occasion, Withheld
 from core.tickets import Ticket, TicketCategory, open_ticket
+from core.users import StaffUser
 from tests.factories import HOME, load_sample_geography, make_user
 from tests.fake_twilio import FakeTwilio
 from tests.households import submitted
@@ -508,3 +510,105 @@ def test_owe_text_is_the_only_way_to_owe_an_sms() -> None:
             if "direction=Direction.OUTBOUND" in source or "insert(table(Message)" in source:
                 writers.append(path.relative_to(root).as_posix())
     assert writers == []
+
+
+# -- the other paths: a correction's decision, a correction link, a recorded complaint ---------
+
+
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
+    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application, stopped: bool
+) -> None:
+    from core.clock import beirut_today
+    from core.corrections import Change, CorrectionSource, log_correction
+
+    agent = db.scalars(select(StaffUser).where(StaffUser.username == "agent-1")).one()
+    ticket = open_ticket(
+        db,
+        phone=FAMILY,
+        channel="agent",
+        language="en",
+        category=TicketCategory.CORRECTION,
+        application=family,
+    )
+    correction = log_correction(
+        db,
+        ticket,
+        family,
+        [Change("rooms", "3", "a room was built", "permit")],
+        source=CorrectionSource.AGENT,
+        logged_by_id=agent.id,
+        actor=agent.username,
+        today=beirut_today(),
+        locality_exists=lambda code: True,
+    )
+    use_up_the_day(db, FAMILY)
+    if stopped:
+        stop(db, FAMILY)
+        db.commit()
+    before = len(texts_to(fake_twilio, FAMILY))
+    committee = web_client(service, "committee-1")
+
+    answer = committee.post(
+        f"/hotline/corrections/{correction.id}/decide",
+        data={"decision": "approve", "csrf_token": csrf(committee, "/hotline")},
+    )
+
+    page = committee.get(answer.location).get_data(as_text=True)
+    sent = texts_to(fake_twilio, FAMILY)[before:]
+    if stopped:
+        assert sent == [] and 'data-reason="stopped"' in page
+    else:
+        (decision,) = sent
+        assert grouped(family.reference) in decision and 'id="sms-withheld"' not in page
+
+
+def test_a_correction_link_is_a_notice_under_the_cap(
+    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
+) -> None:
+    ticket = open_ticket(
+        db, phone="+96171000001", channel="sms", language="en", category=TicketCategory.OTHER
+    )
+    ticket.application_id = family.id
+    use_up_the_day(db, FAMILY)
+    agent = web_client(service, "agent-1")
+
+    answer = agent.post(
+        f"/hotline/tickets/{ticket.id}/correction-link",
+        data={"csrf_token": csrf(agent, "/hotline")},
+    )
+
+    assert "sms=daily_cap" in answer.location
+    assert db.scalars(select(Link).where(Link.phone == FAMILY)).all() == []
+
+
+@pytest.mark.parametrize("stopped", [True, False])
+def test_a_recorded_complaints_number_is_an_answer_past_the_cap_never_past_stop(
+    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None, stopped: bool
+) -> None:
+    use_up_the_day(db, FAMILY)
+    if stopped:
+        stop(db, FAMILY)
+        db.commit()
+    phone = Phone(web_client(service), number=FAMILY)
+    phone.choose("en", "3", "1")
+
+    phone.record()
+
+    number = db.scalars(select(Ticket.number)).one()
+    sent = texts_to(fake_twilio, FAMILY)
+    assert sent == [] if stopped else number[4:] in sent[0]
+
+
+def test_the_citizens_own_correction_ticket_is_an_answer_past_the_cap(
+    service: Flask, db: Session, family: Application
+) -> None:
+    from webforms.receipts import owe_correction_ticket
+
+    ticket = open_ticket(
+        db, phone=FAMILY, channel="sms", language="en", category=TicketCategory.CORRECTION
+    )
+    use_up_the_day(db, FAMILY)
+    with service.test_request_context():
+        message_id = owe_correction_ticket(db, family, ticket, "en")
+    assert db.get_one(Message, message_id).status == MessageStatus.PENDING
