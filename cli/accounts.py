@@ -1,4 +1,4 @@
-"""`users add`, `users phone` and `users import`: staff accounts, one at a time or many."""
+"""`users add`, `users password`, `users phone` and `users import`: staff accounts."""
 
 from __future__ import annotations
 
@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 from cli.common import operator, unit_of_work
 from core.phones import NotLebaneseMobile, normalise_desk_phone
 from core.roles import Role, parse_role
-from core.users import AccountError, StaffUser, add_user, generate_password, set_phone
+from core.users import (
+    AccountError,
+    StaffUser,
+    add_user,
+    generate_password,
+    set_password,
+    set_phone,
+)
 
 users_group = AppGroup("users", help="Staff accounts.")
 MAX_IMPORT_BYTES = 5 * 1024 * 1024
@@ -80,6 +87,27 @@ def users_phone(username: str, phone: str | None) -> None:
             raise click.ClickException(f"no account named {username!r}")
         set_phone(session, user, number, operator())
     click.echo(f"{username}: phone {'set' if number else 'removed'}")
+
+
+@users_group.command("password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def users_password(username: str, password_stdin: bool) -> None:
+    """Give USERNAME a new password (prompted for, or read from stdin); its sessions end."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    name = username.strip().lower()
+    try:
+        with unit_of_work() as session:
+            user = session.scalar(select(StaffUser).where(StaffUser.username == name))
+            if user is None:
+                raise click.ClickException(f"no account named {username!r}")
+            set_password(session, user, password, operator())
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{name}: password changed; every session of the account is signed out")
 
 
 def _desk_phone(text: str) -> str:

@@ -267,9 +267,8 @@ def one_active_link_per_phone(session: Session, phone: str, now: datetime) -> No
 
 def _one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
     key = f"links:phone:{phone}"
-    if throttle.exceeded(session, key, LINKS_PER_PHONE, now):
+    if not throttle.take(session, key, LINKS_PER_PHONE, now):
         raise TooManyLinks()
-    throttle.hit(session, key, now)
     session.execute(
         update(Link)
         .where(
@@ -298,9 +297,8 @@ def link_for_token(session: Session, token: str, address: str) -> Link:
     if link is not None:
         return link
     key = f"links:guess:{address}"
-    if throttle.exceeded(session, key, GUESSES_PER_ADDRESS):
+    if not throttle.take(session, key, GUESSES_PER_ADDRESS):
         raise TooManyGuesses()
-    throttle.hit(session, key)
     raise LinkUnavailable()
 
 

@@ -13,7 +13,7 @@ from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
-from core.throttle import ThrottleHit
+from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
@@ -50,6 +50,7 @@ __all__ = [
     "Score",
     "SmsOptOut",
     "StaffUser",
+    "ThrottleCounter",
     "ThrottleHit",
     "Ticket",
     "Voucher",

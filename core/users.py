@@ -12,9 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core import audit, throttle
+from core import audit, passwords, throttle
 from core.db import Base, UTCDateTime, utcnow
 from core.geography import Area, AreaLevel, resolve_area
+from core.passwords import PasswordProblem
 from core.roles import AREA_LEVELS, Role
 from core.scopes import AreaScoped
 
@@ -23,9 +24,21 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256  # Argon2 would hash a megabyte happily; nobody types that
 LANGUAGES = ("ar", "en", "fr")
 
-# Failed sign-ins: per account (guessing one password) and per address (spraying many).
-PER_USER = throttle.Limit(5, timedelta(minutes=15))
-PER_ADDRESS = throttle.Limit(20, timedelta(minutes=15))
+# Sign-in throttling: guessing stays slow, yet no stranger can lock an account's owner out.
+# Every attempt is counted before its password is checked (atomically, see core/throttle.py),
+# so concurrent guesses cannot get more checks than these numbers allow.
+# - One account from one address: 5 attempts, then waits of 1, 2, 4, 8, then 15 minutes
+#   before each further one. A success clears this count.
+PER_PAIR = throttle.Backoff(5, timedelta(minutes=1), timedelta(minutes=15))
+# - One address, whatever the accounts (spraying): 50 attempts, then the same waits. A
+#   success gives its attempt back, so colleagues behind one office address who sign in
+#   well never add up to a wait.
+PER_ADDRESS = throttle.Backoff(50, timedelta(minutes=1), timedelta(minutes=15))
+# - One account from everywhere: never a lock. Once it has had 20 failures in a day, each
+#   address that tries it gets 1 attempt before its waits begin instead of 5; an address
+#   that has not failed against it (its owner's) is not slowed at all.
+ACCOUNT_WATCH = throttle.Limit(20, timedelta(days=1))
+PER_PAIR_WATCHED = throttle.Backoff(1, timedelta(minutes=1), timedelta(minutes=15))
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -76,12 +89,25 @@ class AccountError(ValueError):
     """An account cannot be created as asked; the message says why."""
 
 
-class SignInRefused(Exception):
-    """Sign-in failed; `throttled` says whether it was the limit rather than the password."""
+class PasswordRefused(AccountError):
+    """A password too easy to guess; `reason` says which rule it broke."""
 
-    def __init__(self, throttled: bool) -> None:
-        super().__init__("throttled" if throttled else "invalid credentials")
-        self.throttled = throttled
+    def __init__(self, reason: PasswordProblem) -> None:
+        message = passwords.MESSAGES[reason].format(min=MIN_PASSWORD, max=MAX_PASSWORD)
+        super().__init__(message)
+        self.reason = reason
+
+
+class SignInRefused(Exception):
+    """Sign-in failed; `retry_at` is set when it was the throttle rather than the password."""
+
+    def __init__(self, retry_at: datetime | None = None) -> None:
+        super().__init__("throttled" if retry_at else "invalid credentials")
+        self.retry_at = retry_at
+
+    @property
+    def throttled(self) -> bool:
+        return self.retry_at is not None
 
 
 class Event(StrEnum):
@@ -102,11 +128,11 @@ def generate_password() -> str:
     return secrets.token_urlsafe(15)
 
 
-def check_password_rules(password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise AccountError(f"password must be at least {MIN_PASSWORD} characters")
-    if len(password) > MAX_PASSWORD:
-        raise AccountError(f"password must be at most {MAX_PASSWORD} characters")
+def check_password_rules(password: str, username: str) -> None:
+    """Refuse a password an attacker would try early; raises `PasswordRefused` saying why."""
+    problem = passwords.problem(password, username, MIN_PASSWORD, MAX_PASSWORD)
+    if problem is not None:
+        raise PasswordRefused(problem)
 
 
 def add_user(
@@ -118,7 +144,7 @@ def add_user(
         raise AccountError(
             "username must be 3-40 characters: lowercase letters, digits, '.', '_' or '-'"
         )
-    check_password_rules(password)
+    check_password_rules(password, username)
     area = _area_for(session, role, area_code)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)):
         raise AccountError(f"username {username!r} is taken")
@@ -163,24 +189,27 @@ def _area_for(session: Session, role: Role, area_code: str) -> Area:
 
 
 def set_password(session: Session, user: StaffUser, password: str, actor: str) -> None:
-    """Replace an account's password (an operator's reset); audited like every account change."""
-    check_password_rules(password)
+    """Replace an account's password (an operator's reset); audited like every account change.
+
+    Every session of the account ends with it: whoever signed in with the old password (the
+    reason for a reset, often) is signed out at their next request.
+    """
+    check_password_rules(password, user.username)
     user.password_hash = _hasher.hash(password)
+    user.session_epoch += 1
     audit.record(session, actor, Event.CREDENTIALS_RESET, "staff_user", str(user.id))
 
 
 def authenticate(session: Session, username: str, password: str, address: str) -> StaffUser:
     """The active account these credentials open; raises `SignInRefused`.
 
-    Failures count against the username and the address; the caller must commit even when
-    this raises, so that the count survives.
+    The attempt is counted (see the limits at the top) before the password is checked; the
+    caller must commit even when this raises, so that the count survives.
     """
     username = username.strip().lower()[:64]
-    user_key, address_key = f"sign-in:user:{username}", f"sign-in:address:{address}"
-    if throttle.exceeded(session, user_key, PER_USER) or throttle.exceeded(
-        session, address_key, PER_ADDRESS
-    ):
-        raise SignInRefused(throttled=True)
+    retry_at = _count_attempt(session, username, address)
+    if retry_at is not None:
+        raise SignInRefused(retry_at)
     # A name no account could have is not looked up (PostgreSQL refuses NUL bytes outright).
     user = None
     if USERNAME.fullmatch(username):
@@ -188,17 +217,35 @@ def authenticate(session: Session, username: str, password: str, address: str) -
     # Verify even for an unknown name, so the time taken does not tell which names exist.
     verified = _verify(user.password_hash if user else None, password)
     if user is None or not user.is_active or not verified:
-        throttle.hit(session, user_key)
-        throttle.hit(session, address_key)
+        throttle.take(session, f"sign-in:account:{username}", ACCOUNT_WATCH)
         if user is not None:
             audit.record(session, user.username, Event.SIGN_IN_FAILED, "staff_user", str(user.id))
-        raise SignInRefused(throttled=False)
-    throttle.clear(session, user_key)
+        raise SignInRefused()
+    throttle.clear(session, f"sign-in:pair:{username}:{address}")
+    throttle.refund(session, f"sign-in:address:{address}")
     user.last_sign_in_at = utcnow()
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = _hasher.hash(password)
     audit.record(session, user.username, Event.SIGNED_IN, "staff_user", str(user.id))
     return user
+
+
+def _count_attempt(session: Session, username: str, address: str) -> datetime | None:
+    """Count one attempt against the account-and-address and the address, both or neither:
+    None when it may go on, else the moment from which it may."""
+    watched = throttle.exceeded(session, f"sign-in:account:{username}", ACCOUNT_WATCH)
+    limits = (
+        (f"sign-in:pair:{username}:{address}", PER_PAIR_WATCHED if watched else PER_PAIR),
+        (f"sign-in:address:{address}", PER_ADDRESS),
+    )
+    savepoint = session.begin_nested()
+    for key, backoff in limits:
+        retry_at = throttle.attempt(session, key, backoff)
+        if retry_at is not None:
+            savepoint.rollback()
+            return retry_at
+    savepoint.commit()
+    return None
 
 
 def _verify(password_hash: str | None, password: str) -> bool:

@@ -150,15 +150,12 @@ def _answer(session: Session, sms: Inbound, key: str | None) -> tuple[str, Owed]
 def _flood_answer(session: Session, sms: Inbound) -> Answer | None:
     """None while the number stays within `FLOOD`; past it, one notice, then silence."""
     key = f"sms:in:{sms.number}"
-    flooding = throttle.exceeded(session, key, FLOOD)
-    throttle.hit(session, key)
-    if not flooding:
+    if throttle.take(session, key, FLOOD):
         return None
     _keep_opt_choice(session, sms)  # an opt-out is honoured even past the limit
     notice_key = f"sms:in-notice:{sms.number}"
-    if throttle.exceeded(session, notice_key, FLOOD_NOTICE):
+    if not throttle.take(session, notice_key, FLOOD_NOTICE):
         return Answer("throttled", kept_body="")
-    throttle.hit(session, notice_key)
     return Answer(
         "throttle_notice",
         _(

@@ -14,20 +14,21 @@ from core import throttle
 from core.db import utcnow
 from core.housekeeping import purge_throttle_hits
 from core.queue import InlineRunner, RedisRunner
-from core.throttle import ThrottleHit
+from core.throttle import ThrottleCounter
 from tests.conftest import settings_for
 from web.app import create_app
 
 
 def _old_and_new_hits(db: Session) -> None:
-    throttle.hit(db, "old", now=utcnow() - timedelta(days=2))
-    throttle.hit(db, "new")
+    minute = throttle.Limit(1, timedelta(minutes=1))
+    throttle.take(db, "old", minute, now=utcnow() - timedelta(days=2))
+    throttle.take(db, "new", minute)
     db.commit()
 
 
 def _remaining(db: Session) -> int:
     db.expire_all()
-    return int(db.scalar(select(func.count()).select_from(ThrottleHit)) or 0)
+    return int(db.scalar(select(func.count()).select_from(ThrottleCounter)) or 0)
 
 
 def test_inline_runner_runs_the_job_at_once(app: object, db: Session) -> None:

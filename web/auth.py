@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 from flask import Blueprint, Flask, abort, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import format_time
 from flask_babel import gettext as _
 
+from core.db import utcnow
 from core.roles import Permission, can
 from core.users import SignInRefused, StaffUser, accept_pledge, authenticate, sign_out, user_by_id
 from web import store
@@ -89,8 +93,8 @@ def sign_in() -> ResponseReturnValue:
         user = authenticate(store.db(), username, password, request.remote_addr or "unknown")
     except SignInRefused as refused:
         store.commit()  # keep the count of failures
-        if refused.throttled:
-            return _refused(_("Too many failed attempts. Wait 15 minutes and try again."), username)
+        if refused.retry_at is not None:
+            return _throttled(refused.retry_at, username)
         return _refused(_("The username or password is not correct."), username)
     store.commit()
     session.clear()  # a fresh session at sign-in: nothing carried over from before
@@ -101,6 +105,17 @@ def sign_in() -> ResponseReturnValue:
 
 def _refused(message: str, username: str) -> ResponseReturnValue:
     return render_template("sign_in.html", error=message, username=username[:40]), 401
+
+
+def _throttled(retry_at: datetime, username: str) -> ResponseReturnValue:
+    """429 with the Beirut time from which this address may try again (and Retry-After)."""
+    message = _(
+        "Too many failed attempts from here. Try again after %(time)s.",
+        time=format_time(retry_at, "short"),
+    )
+    seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
+    page = render_template("sign_in.html", error=message, username=username[:40])
+    return page, 429, {"Retry-After": str(seconds)}
 
 
 @bp.post("/sign-out", endpoint="sign_out")

@@ -1,0 +1,131 @@
+"""Limits under concurrent requests, on PostgreSQL with real threads and connections: before,
+40 wrong sign-ins at once got 17 passwords checked against a limit of 5, and a flooding
+number got 11 SMS answered against a limit of 10 (the count was read, then written)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+
+import core.users
+import sms.inbound
+from core import migrate
+from core.db import make_engine, make_sessionmaker
+from core.roles import Role
+from core.users import SignInRefused, authenticate
+from tests.conftest import PG_URL, unavailable
+from tests.factories import HOME, load_sample_geography, make_user
+from tests.test_sms_inbound import inbound_form, replies
+from tests.twilio_requests import post_signed, twilio_settings
+from web.app import create_app
+from web.store import EXTENSION
+
+RACERS = 40
+
+
+@pytest.fixture(scope="module")
+def race_engine() -> Iterator[Engine]:
+    """A database of its own: the racers commit, which the shared store must not keep."""
+    url = make_url(PG_URL)
+    name = f"{url.database}_throttle_race"
+    admin = make_engine(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception:  # any failure to reach the server
+        admin.dispose()
+        unavailable(f"PostgreSQL at {url.host}")
+    engine = make_engine(
+        url.set(database=name).render_as_string(hide_password=False), pool_size=RACERS
+    )
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+def race(run: Callable[[int], str]) -> Counter[str]:
+    """`run(n)` in RACERS threads released at the same instant; how many ended each way."""
+    start, outcomes = threading.Barrier(RACERS), [""] * RACERS
+
+    def racer(n: int) -> None:
+        start.wait()
+        outcomes[n] = run(n)
+
+    threads = [threading.Thread(target=racer, args=(n,)) for n in range(RACERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return Counter(outcomes)
+
+
+@pytest.mark.postgres
+def test_concurrent_wrong_sign_ins_check_exactly_the_limit(
+    race_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory = make_sessionmaker(race_engine)
+    with factory() as setup:
+        load_sample_geography(setup)
+        make_user(setup, Role.FOCAL_POINT, HOME, username="victim")
+        setup.commit()
+    checked, lock, verify = [0], threading.Lock(), core.users._verify
+
+    def counting_verify(password_hash: str | None, password: str) -> bool:
+        with lock:
+            checked[0] += 1
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(core.users, "_verify", counting_verify)
+
+    def guess(n: int) -> str:
+        with factory() as session:
+            try:
+                authenticate(session, "victim", f"guess number {n}!", "198.51.100.7")
+            except SignInRefused as refused:
+                session.commit()  # as the sign-in page does: the count is kept
+                return "throttled" if refused.throttled else "wrong"
+            return "signed in"
+
+    outcomes = race(guess)
+    limit = core.users.PER_PAIR.free
+    assert checked[0] == limit
+    assert outcomes == {"wrong": limit, "throttled": RACERS - limit}
+
+
+@pytest.mark.postgres
+def test_concurrent_sms_from_one_number_get_exactly_the_flood_limit(race_engine: Engine) -> None:
+    app = create_app(twilio_settings(race_engine))
+    app.config["TESTING"] = True
+    flood = "too many messages"
+
+    def text_help(_n: int) -> str:
+        client: FlaskClient = app.test_client()
+        client.environ_base["wsgi.url_scheme"] = "https"
+        answer = post_signed(client, "/sms/inbound", inbound_form("HELP", phone="+9613999888"))
+        said = replies(answer)
+        if not said:
+            return "silence"
+        return "notice" if flood in said[0] else "answered"
+
+    try:
+        outcomes = race(text_help)
+    finally:
+        app.extensions[EXTENSION].kw["bind"].dispose()
+    assert outcomes == {
+        "answered": sms.inbound.FLOOD.count,
+        "notice": 1,
+        "silence": RACERS - sms.inbound.FLOOD.count - 1,
+    }
