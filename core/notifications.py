@@ -10,6 +10,7 @@ anything is sent again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,8 @@ RETRY_DELAYS = (
     timedelta(hours=1),
 )
 MAX_ATTEMPTS = 8
+LINK_PURPOSES = frozenset({"form_link", "correction_link"})
+_RAW_TOKEN = re.compile(r"/f/[A-Za-z0-9_-]{16,64}")  # a token as written before migration 0011
 
 
 _INSERT_MESSAGE = insert(table(Message)).returning(table(Message).c.id)
@@ -161,6 +164,15 @@ def mark_accepted(session: Session, message: Message, provider_sid: str) -> None
         message.status = MessageStatus.QUEUED
     message.provider_sid = message.provider_sid or provider_sid
     message.next_attempt_at = None
+    _forget_raw_token(message)
+
+
+def _forget_raw_token(message: Message) -> None:
+    """A link SMS owed before tokens were derived (migration 0011) held its token until now,
+    since it had to go out as written; once handed over or failed for good it needs it no more.
+    """
+    if message.purpose in LINK_PURPOSES:
+        message.body = _RAW_TOKEN.sub("/f/[redacted]", message.body)
 
 
 def mark_retry(session: Session, message: Message, code: str | None) -> None:
@@ -179,6 +191,7 @@ def mark_failed(session: Session, message: Message, code: str | None) -> None:
     message.status = MessageStatus.FAILED
     message.error_code = code
     message.next_attempt_at = None
+    _forget_raw_token(message)
 
 
 def due_for_dispatch(session: Session, now: datetime | None = None, limit: int = 500) -> list[int]:

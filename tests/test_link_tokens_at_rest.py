@@ -230,3 +230,25 @@ def test_the_migration_redacts_the_tokens_of_link_sms_already_sent(tmp_path: Pat
     engine.dispose()
     assert bodies["delivered"].endswith("/f/[redacted]")
     assert bodies["pending"] == owed  # still to be sent as it was written
+
+
+def test_a_link_sms_owed_before_the_upgrade_loses_its_token_once_sent(
+    service: Flask, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written with the token (before migration 0011): sent as written, then redacted."""
+    from core.notifications import Sms, owe_text
+    from core.sms_policy import Occasion
+
+    recorder = Recorder()
+    monkeypatch.setattr(sms.jobs, "_gateway", recorder)
+    legacy = "1766: fill the assistance form once, here: https://x.test/f/" + "C" * 24
+    owing = owe_text(db, Sms(CITIZEN, legacy, "en", "form_link"), Occasion.ANSWER)
+    db.commit()
+
+    sms.jobs.send_message(owing.message_id)
+
+    (sent,) = recorder.sent
+    assert sent.body == legacy
+    message = db.get_one(Message, owing.message_id)
+    db.refresh(message)
+    assert message.body.endswith("/f/[redacted]") and "C" * 24 not in message.body
