@@ -10,8 +10,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import operator, settings, unit_of_work
 from core import migrate
+from core.audit_rekey import predates_the_key
 from core.clock import in_beirut
-from core.db import make_engine, utcnow
+from core.db import make_engine, make_sessionmaker, utcnow
 from core.db_roles import RoleRefused, grant_app_role
 from core.housekeeping import purge_throttle_hits, purge_webhook_replies
 from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
@@ -26,11 +27,18 @@ def db_upgrade() -> None:
     engine = make_engine(settings().database_url)
     try:
         migrate.upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            unkeyed = predates_the_key(session)
     except SQLAlchemyError as exc:
         raise click.ClickException(f"migration failed: {exc.orig or exc}") from None
     finally:
         engine.dispose()
     click.echo("store is up to date")
+    if unkeyed:
+        click.echo(
+            "the audit chain predates the audit key: run `flask --app wsgi audit rekey` once, "
+            "as the tables' owner, then `audit checkpoint`"
+        )
 
 
 @db_group.command("check")

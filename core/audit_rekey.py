@@ -48,6 +48,12 @@ class _Cursor:
     keyed_seen: bool = False
 
 
+def predates_the_key(session: Session) -> bool:
+    """Whether the chain starts with a plain SHA-256 event: a store `rekey` has not carried over."""
+    first = session.get(AuditEvent, 1)
+    return first is not None and first.hash == unkeyed_hash(first)
+
+
 def rekey(session: Session, key: AuditKey, old: AuditKey | None = None) -> Rekeyed:
     """Check the chain under the old rule, then re-hash every event under `key`."""
     head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
