@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core import audit, migrate
+from core import audit, audit_checkpoint_check, migrate
 from core.audit import GENESIS_HASH, AuditEvent, AuditHead, verify_chain
 from core.audit_checkpoints import parse_line, take, verify_against
 from core.audit_key import AuditKey, current_key
@@ -120,7 +120,7 @@ def test_a_checkpoint_is_not_signed_for_a_broken_chain(
 
 def _tampered(line: str) -> str:
     document = json.loads(line)
-    document["seq"] = 2
+    document["seq"] -= 1
     return json.dumps(document)
 
 
@@ -225,3 +225,20 @@ def test_newest_events_cut_off_with_the_head_moved_back_depart_from_a_checkpoint
     assert result.exit_code == 1
     assert "BROKEN at event 4: the chain departs from the checkpoint" in result.output
     assert "its event 5 is missing" in result.output
+
+
+def test_an_inspector_checks_checkpoints_with_the_public_key_alone(
+    db: Session, runner: FlaskCliRunner, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _events(db, 2)
+    log, pem = tmp_path / "checkpoints.log", tmp_path / "1766-audit.pem"
+    _checkpoint(runner, log)
+    pem.write_text(runner.invoke(args=["audit", "public-key"]).output)
+    args = ["--public-key", str(pem), str(log)]
+    capsys.readouterr()
+    assert audit_checkpoint_check.main(args) == 0
+    assert f"line 1: genuine: event 2 {db.get_one(AuditEvent, 2).hash}" in capsys.readouterr().out
+    log.write_text(_tampered(log.read_text()) + "\n")
+    assert audit_checkpoint_check.main(args) == 1
+    assert "line 1: INVALID: its signature does not verify" in capsys.readouterr().out
+    assert audit_checkpoint_check.main(["--public-key", str(log), str(log)]) == 2
