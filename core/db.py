@@ -16,6 +16,8 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
+from core import clock
+
 # Stable constraint names, so that migrations can name what they alter on both databases.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -57,8 +59,8 @@ def table(model: type[Base]) -> Table:
 
 
 def utcnow() -> datetime:
-    """The one clock of the store (tests freeze it by patching this name)."""
-    return datetime.now(UTC)
+    """Now, from the service's one clock (`core.clock`, which tests set)."""
+    return clock.now()
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
