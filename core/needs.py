@@ -110,8 +110,12 @@ def _context() -> fields.Context:
     return fields.Context(utcnow().date(), locality_exists=lambda _code: False)
 
 
+FIRST_WEEK = date(2019, 12, 30)  # the week of 1 January 2020: the programme's circular is of 2020
+
+
 class BadWeek(ValueError):
-    """A week asked for that is not a date (`invalid`) or has not begun (`future`)."""
+    """A week asked for that is not a date (`invalid`), has not begun (`future`) or is before
+    the programme's first (`early`: a week near year 1 would also overflow the calendar)."""
 
     def __init__(self, problem: str) -> None:
         super().__init__(problem)
@@ -127,6 +131,8 @@ def chosen_week(typed: str, now: datetime) -> date:
     week = day - timedelta(days=day.weekday())
     if week > week_of(now):
         raise BadWeek("future")
+    if week < FIRST_WEEK:
+        raise BadWeek("early")
     return week
 
 

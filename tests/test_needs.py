@@ -93,6 +93,10 @@ def test_a_week_is_chosen_by_any_of_its_days() -> None:
         assert refused.value.problem == problem
     with pytest.raises(BadWeek, match="future"):
         chosen_week("2020-04-20", AFTER)
+    for typed in ("0001-01-01", "2019-12-29"):  # the first would overflow the calendar
+        with pytest.raises(BadWeek, match="early"):
+            chosen_week(typed, AFTER)
+    assert chosen_week("2019-12-31", AFTER) == date(2019, 12, 30)  # the week of 1 January 2020
 
 
 # --- the accounts of the story ----------------------------------------------------------------
@@ -453,7 +457,11 @@ def test_a_past_week_shows_late_and_on_time_reports(
 
 @pytest.mark.parametrize(
     ("week", "message"),
-    [("2020-02-30", "written YYYY-MM-DD"), ("2999-01-01", "That week has not begun yet.")],
+    [
+        ("2020-02-30", "written YYYY-MM-DD"),
+        ("2999-01-01", "That week has not begun yet."),
+        ("0001-01-01", "Weekly needs begin in 2020."),
+    ],
 )
 def test_a_week_that_cannot_be_shown_is_refused_clearly(
     client: FlaskClient, db: Session, world: World, week: str, message: str

@@ -19,7 +19,7 @@ from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
 from core.settings import Environment, Settings, SettingsError
-from web import auth, errors, health, i18n, store
+from web import auth, errors, health, i18n, params, store
 
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
 HSTS_MAX_AGE = 365 * 24 * 3600  # a year: what browsers' preload lists ask for
@@ -34,6 +34,7 @@ def create_app(
     settings = settings or Settings.from_env()
     app = Flask(__name__)
     _configure(app, settings)
+    params.init_params(app)  # before any route: `int` in every address is bounded
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     store.init_store(app, factory)
     use_session_factory(factory, settings)

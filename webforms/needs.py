@@ -46,6 +46,7 @@ bp = Blueprint("needs", __name__, template_folder="templates")
 WEEK_PROBLEMS = {
     "invalid": _l("Choose the week by one of its days, written YYYY-MM-DD, e.g. 2020-04-13."),
     "future": _l("That week has not begun yet. This week is shown instead."),
+    "early": _l("Weekly needs begin in 2020. This week is shown instead."),
 }
 FIGURES = ("food_parcels", "hygiene_kits", "quarantine_needs", "other_needs")
 DEADLINE_FORMAT = "EEEE d MMMM y, HH:mm"  # the weekday says it at a glance: Wednesday, 12:00
