@@ -48,6 +48,7 @@ from hotline.dialer import Dialer, DialFailed, dialer_for
 from web import store
 from web.auth import staff_required
 from web.citizen_requests import is_lebanese_mobile, ticket_text
+from web.cross_site import same_site_only
 from web.score_text import score_view
 
 bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
@@ -291,6 +292,7 @@ def decide_ticket(ticket_id: int) -> ResponseReturnValue:
 
 
 @bp.get("/tickets/<int:ticket_id>/recording")
+@same_site_only  # each play is audited: another site's link must not cause one
 @room_required
 def recording(ticket_id: int) -> ResponseReturnValue:
     from hotline.recordings import play

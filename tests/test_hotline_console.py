@@ -195,6 +195,27 @@ def test_the_recording_plays_through_the_service(
     assert actions(db)[-1] == "recording.played"
 
 
+def test_another_sites_link_plays_no_recording_and_records_nothing(
+    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    ticket = open_ticket(
+        db,
+        phone=CALLER,
+        channel="ivr",
+        language="ar",
+        category=TicketCategory.OTHER,
+        recording_url=RECORDING,
+    )
+    db.commit()
+    agent = client_for(room_app, "agent-1")
+    path = f"/hotline/tickets/{ticket.id}/recording"
+    refused = agent.get(path, headers={"Sec-Fetch-Site": "cross-site"})
+    assert (refused.status_code, refused.mimetype) == (403, "text/html")
+    assert "recording.played" not in actions(db)
+    played = agent.get(path, headers={"Sec-Fetch-Site": "same-origin"})  # the ticket's <audio>
+    assert played.status_code == 200 and actions(db)[-1] == "recording.played"
+
+
 def test_a_recording_url_elsewhere_than_twilio_is_never_fetched(
     room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
