@@ -206,6 +206,28 @@ def authenticate(session: Session, username: str, password: str, address: str) -
     The attempt is counted (see the limits at the top) before the password is checked; the
     caller must commit even when this raises, so that the count survives.
     """
+    user = _check_credentials(session, username, password, address)
+    user.last_sign_in_at = utcnow()
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    audit.record(session, user.username, Event.SIGNED_IN, "staff_user", str(user.id))
+    return user
+
+
+def change_own_password(
+    session: Session, user: StaffUser, current: str, new: str, address: str
+) -> None:
+    """A member of staff replaces their own password. The current one is asked for, and
+    counted like a sign-in, so a browser left open cannot be used to take the account; every
+    session of the account ends (the caller issues this browser a new one)."""
+    check_password_rules(new, user.username)
+    _check_credentials(session, user.username, current, address)
+    set_password(session, user, new, user.username)
+
+
+def _check_credentials(
+    session: Session, username: str, password: str, address: str
+) -> StaffUser:
     username = username.strip().lower()[:64]
     retry_at = _count_attempt(session, username, address)
     if retry_at is not None:
@@ -223,10 +245,6 @@ def authenticate(session: Session, username: str, password: str, address: str) -
         raise SignInRefused()
     throttle.clear(session, f"sign-in:pair:{username}:{address}")
     throttle.refund(session, f"sign-in:address:{address}")
-    user.last_sign_in_at = utcnow()
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
-    audit.record(session, user.username, Event.SIGNED_IN, "staff_user", str(user.id))
     return user
 
 

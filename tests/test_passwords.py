@@ -6,13 +6,21 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy.orm import Session
+from werkzeug.test import TestResponse
 
 from core.passwords import PasswordProblem, problem
 from core.roles import Role
-from core.users import MAX_PASSWORD, MIN_PASSWORD, StaffUser, generate_password, set_password
+from core.users import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    PER_PAIR,
+    StaffUser,
+    generate_password,
+    set_password,
+)
 from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
 from tests.factories import HOME, PASSWORD, make_user
-from tests.test_web_auth import sign_in
+from tests.test_web_auth import csrf, from_address, sign_in
 
 
 @pytest.mark.parametrize(
@@ -94,3 +102,70 @@ def test_a_new_password_signs_out_the_sessions_made_before_it(
     assert sign_in(client, "alice").status_code == 401  # the old password opens nothing
     assert sign_in(client, "alice", "an operator's reset 2026").status_code == 302
     assert client.get("/console").status_code == 200
+
+
+# --- one's own password, on the console ---------------------------------------------------
+
+
+def change(client: FlaskClient, current: str, new: str, repeat: str | None = None) -> TestResponse:
+    token = csrf(client, "/account/password")
+    form = {"current": current, "new": new, "repeat": new if repeat is None else repeat}
+    return client.post("/account/password", data={**form, "csrf_token": token})
+
+
+@pytest.fixture
+def alice(client: FlaskClient, db: Session, geo: None) -> StaffUser:
+    user = make_user(db, Role.FOCAL_POINT, HOME, username="alice")
+    db.commit()
+    assert sign_in(client, "alice").status_code == 302
+    return user
+
+
+@pytest.mark.parametrize(
+    ("new", "repeat", "said"),
+    [
+        ("aaaaaaaaaaaaaa", None, "يجب ألا تكون كلمة المرور الجديدة حرفًا واحدًا أو مجموعة قصيرة"),
+        ("qwerty123456", None, "كلمة المرور هذه من أكثر كلمات المرور شيوعًا"),
+        ("alice-in-chiyah", None, "يجب ألا تتضمن كلمة المرور الجديدة اسم المستخدم"),
+        ("short", None, "من 12 حرفًا على الأقل"),
+        ("a new and long one 42", "a new and long one 43", "غير متطابقتين"),
+    ],
+)
+def test_an_easy_new_password_is_refused_in_the_users_language(
+    client: FlaskClient, db: Session, alice: StaffUser, new: str, repeat: str | None, said: str
+) -> None:
+    page = change(client, PASSWORD, new, repeat)
+    assert page.status_code == 400
+    assert said in page.get_data(as_text=True)
+    assert signs_in(db, "alice", PASSWORD)  # nothing changed
+    assert client.get("/console").status_code == 200
+
+
+def test_a_new_password_keeps_this_browser_and_signs_out_the_others(
+    client: FlaskClient, db: Session, alice: StaffUser
+) -> None:
+    elsewhere = from_address(client, "10.3.3.3")
+    assert sign_in(elsewhere, "alice").status_code == 302
+    client.get("/language/en")
+    wrong = change(client, "not my password at all", "a new and long one 42")
+    assert wrong.status_code == 400
+    assert "Your current password is not correct." in wrong.get_data(as_text=True)
+    done = change(client, PASSWORD, "a new and long one 42")
+    assert done.status_code == 200
+    assert "Every other session of your account is signed out." in done.get_data(as_text=True)
+    assert client.get("/console").status_code == 200
+    assert elsewhere.get("/console").status_code == 302
+    assert signs_in(db, "alice", "a new and long one 42")
+
+
+def test_guessing_the_current_password_is_throttled_like_a_sign_in(
+    client: FlaskClient, alice: StaffUser
+) -> None:
+    answers = [
+        change(client, f"guess {n} at it", "a new and long one 42").status_code
+        for n in range(PER_PAIR.free)
+    ]
+    assert answers == [400] * PER_PAIR.free
+    refused = change(client, PASSWORD, "a new and long one 42")
+    assert refused.status_code == 429
+    assert "حاول مجددًا بعد الساعة" in refused.get_data(as_text=True)

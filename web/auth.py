@@ -1,4 +1,4 @@
-"""Staff sign-in and sign-out, the confidentiality pledge gate, and the access decorator."""
+"""Staff sign-in and sign-out, their own password, the pledge gate, the access decorator."""
 
 from __future__ import annotations
 
@@ -14,8 +14,20 @@ from flask_babel import format_time
 from flask_babel import gettext as _
 
 from core.db import utcnow
+from core.passwords import PasswordProblem
 from core.roles import Permission, can
-from core.users import SignInRefused, StaffUser, accept_pledge, authenticate, sign_out, user_by_id
+from core.users import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    PasswordRefused,
+    SignInRefused,
+    StaffUser,
+    accept_pledge,
+    authenticate,
+    change_own_password,
+    sign_out,
+    user_by_id,
+)
 from web import store
 from web.i18n import safe_next
 
@@ -109,13 +121,75 @@ def _refused(message: str, username: str) -> ResponseReturnValue:
 
 def _throttled(retry_at: datetime, username: str) -> ResponseReturnValue:
     """429 with the Beirut time from which this address may try again (and Retry-After)."""
-    message = _(
+    page = render_template("sign_in.html", error=_wait_text(retry_at), username=username[:40])
+    return page, 429, _retry_after(retry_at)
+
+
+def _wait_text(retry_at: datetime) -> str:
+    return _(
         "Too many failed attempts from here. Try again after %(time)s.",
         time=format_time(retry_at, "short"),
     )
-    seconds = max(1, math.ceil((retry_at - utcnow()).total_seconds()))
-    page = render_template("sign_in.html", error=message, username=username[:40])
-    return page, 429, {"Retry-After": str(seconds)}
+
+
+def _retry_after(retry_at: datetime) -> dict[str, str]:
+    return {"Retry-After": str(max(1, math.ceil((retry_at - utcnow()).total_seconds())))}
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@staff_required()
+def change_password() -> ResponseReturnValue:
+    """A member of staff changes their own password; their other sessions end."""
+    if request.method == "GET":
+        return _password_page()
+    user: StaffUser = g.user
+    current, new = (request.form.get(name, "")[:MAX_FIELD] for name in ("current", "new"))
+    if new != request.form.get("repeat", "")[:MAX_FIELD]:
+        return _password_page(_("The two new passwords are not the same."), 400)
+    try:
+        change_own_password(store.db(), user, current, new, request.remote_addr or "unknown")
+    except PasswordRefused as refused:
+        return _password_page(_problem_text(refused.reason), 400)
+    except SignInRefused as refused:
+        store.commit()  # keep the count of failures
+        if refused.retry_at is not None:
+            return _password_page(_wait_text(refused.retry_at), 429, _retry_after(refused.retry_at))
+        return _password_page(_("Your current password is not correct."), 400)
+    store.commit()
+    session["epoch"] = user.session_epoch  # this browser stays signed in; every other one is out
+    return _password_page(done=True)
+
+
+def _password_page(
+    error: str | None = None,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    done: bool = False,
+) -> ResponseReturnValue:
+    page = render_template(
+        "account_password.html", error=error, done=done, shortest=MIN_PASSWORD
+    )
+    return page, status, headers or {}
+
+
+def _problem_text(problem: PasswordProblem) -> str:
+    """Why the new password was refused, in the user's language."""
+    texts = {
+        PasswordProblem.TOO_SHORT: _(
+            "The new password must be at least %(count)s characters.", count=MIN_PASSWORD
+        ),
+        PasswordProblem.TOO_LONG: _(
+            "The new password must be at most %(count)s characters.", count=MAX_PASSWORD
+        ),
+        PasswordProblem.REPEATED: _(
+            "The new password must not be one character or a short group of characters repeated."
+        ),
+        PasswordProblem.HAS_USERNAME: _("The new password must not contain your username."),
+        PasswordProblem.COMMON: _(
+            "This password is one of the most common passwords. Choose another one."
+        ),
+    }
+    return texts[problem]
 
 
 @bp.post("/sign-out", endpoint="sign_out")
