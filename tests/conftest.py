@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
 
@@ -175,3 +176,40 @@ def _clock_follows_the_machine_after_each_test() -> Iterator[None]:
 def clock() -> ModuleType:
     """The service's one clock (`core.clock`): `clock.freeze(moment)`, `clock.advance(delta)`."""
     return service_clock
+
+
+@contextmanager
+def own_postgres_database(suffix: str) -> Iterator[str]:
+    """A PostgreSQL database of a test module's own (its rows commit, which the shared store
+    must not keep): created empty, its URL yielded, dropped afterwards."""
+    url = make_url(PG_URL)
+    name = f"{url.database}_{suffix}"
+    admin = make_engine(
+        url.set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError:
+        admin.dispose()
+        unavailable(f"PostgreSQL at {url.host}:{url.port or 5432}")
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@contextmanager
+def own_postgres_store(suffix: str, **engine_options: object) -> Iterator[Engine]:
+    """A migrated engine on a database of its own (see `own_postgres_database`)."""
+    with own_postgres_database(suffix) as url:
+        engine = make_engine(url, **engine_options)
+        migrate.upgrade(engine)
+        try:
+            yield engine
+        finally:
+            engine.dispose()

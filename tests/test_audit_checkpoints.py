@@ -10,17 +10,16 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask.testing import FlaskCliRunner
-from sqlalchemy import Engine, delete, insert, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from core import audit, audit_checkpoint_check, migrate
+from core import audit, audit_checkpoint_check
 from core.audit import GENESIS_HASH, AuditEvent, AuditHead, verify_chain
 from core.audit_checkpoints import parse_line, take, verify_against
 from core.audit_key import AuditKey, current_key
-from core.db import make_engine, make_sessionmaker, transaction
+from core.db import make_sessionmaker, transaction
 from tests.cli_helpers import assert_refused
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import own_postgres_store
 from tests.test_audit import _as_table_owner
 
 
@@ -159,24 +158,8 @@ def test_a_file_without_checkpoints_is_refused(runner: FlaskCliRunner, tmp_path:
 @pytest.fixture(scope="module")
 def own_store() -> Iterator[Engine]:
     """A database of its own: the appends commit, which the shared store must not keep."""
-    url = make_url(PG_URL)
-    name = f"{url.database}_checkpoints"
-    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # any failure to reach the server
-        admin.dispose()
-        unavailable(f"PostgreSQL at {url.host}")
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with own_postgres_store("checkpoints") as engine:
+        yield engine
 
 
 @pytest.mark.postgres

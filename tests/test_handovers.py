@@ -9,14 +9,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, func, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from core import migrate
 from core.applications import Application
 from core.audit import AuditEvent
-from core.db import make_engine, make_sessionmaker, utcnow
+from core.db import make_sessionmaker, utcnow
 from core.references import check_digit
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, TicketStatus, decide
@@ -43,7 +41,7 @@ from scoring.handovers import (
 )
 from scoring.lists import BeneficiaryList
 from scoring.vouchers import Claim, InvalidVoucher, Problem, generate_private_key, sign, verify
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import own_postgres_store
 from tests.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
 from tests.list_factories import families, make_list, open_round
 from tests.voucher_fixtures import SERVICE_KEY
@@ -286,24 +284,8 @@ def test_an_officer_posted_to_the_municipality_itself_records(db: Session, world
 @pytest.fixture(scope="module")
 def race_engine() -> Iterator[Engine]:
     """A database of its own: the race commits rows, which the shared store must not keep."""
-    url = make_url(PG_URL)
-    name = f"{url.database}_race"
-    admin_url = url.set(database="postgres").render_as_string(hide_password=False)
-    admin = make_engine(admin_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # any failure to reach the server
-        admin.dispose()
-        unavailable(f"PostgreSQL at {url.host}")
-    engine = make_engine(url.set(database=name).render_as_string(hide_password=False))
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with own_postgres_store("race") as engine:
+        yield engine
 
 
 @pytest.mark.postgres

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Environment, Settings, SettingsError, SmsBackend
 from core import audit_key
+from core.settings import Environment, Settings, SettingsError, SmsBackend
 from scoring.voucher_keys import write_new_key
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -26,7 +26,7 @@ from core.dashboard import Chart
 from core.db import make_engine
 from core.inspection import Kind
 from core.roles import Role
-from tests.conftest import PG_URL, settings_for, unavailable
+from tests.conftest import own_postgres_database, settings_for
 from tests.factories import HOME, make_user
 from tests.test_handovers import build_world
 from tests.test_web_auth import csrf, sign_in
@@ -51,27 +51,6 @@ class Site:
         return client
 
 
-def _postgres_url() -> Iterator[str]:
-    """A database of its own: these tests commit, which the shared store must not keep."""
-    url = make_url(PG_URL)
-    name = f"{url.database}_exports"
-    admin = make_engine(
-        url.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # any failure to reach the server
-        admin.dispose()
-        unavailable(f"PostgreSQL at {url.host}")
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def store_url(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -79,7 +58,8 @@ def store_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('exports') / 'intake.sqlite3'}"
     else:
-        yield from _postgres_url()
+        with own_postgres_database("exports") as url:
+            yield url
 
 
 @pytest.fixture(scope="module")

@@ -10,16 +10,14 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine
 
 import core.users
 import sms.inbound
-from core import migrate
-from core.db import make_engine, make_sessionmaker
+from core.db import make_sessionmaker
 from core.roles import Role
 from core.users import SignInRefused, authenticate
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import own_postgres_store
 from tests.factories import HOME, load_sample_geography, make_user
 from tests.test_sms_inbound import inbound_form, replies
 from tests.twilio_requests import post_signed, twilio_settings
@@ -32,28 +30,8 @@ RACERS = 40
 @pytest.fixture(scope="module")
 def race_engine() -> Iterator[Engine]:
     """A database of its own: the racers commit, which the shared store must not keep."""
-    url = make_url(PG_URL)
-    name = f"{url.database}_throttle_race"
-    admin = make_engine(
-        url.set(database="postgres").render_as_string(hide_password=False),
-        isolation_level="AUTOCOMMIT",
-    )
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception:  # any failure to reach the server
-        admin.dispose()
-        unavailable(f"PostgreSQL at {url.host}")
-    engine = make_engine(
-        url.set(database=name).render_as_string(hide_password=False), pool_size=RACERS
-    )
-    migrate.upgrade(engine)
-    yield engine
-    engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    with own_postgres_store("throttle_race", pool_size=RACERS) as engine:
+        yield engine
 
 
 def race(run: Callable[[int], str]) -> Counter[str]:
