@@ -470,14 +470,14 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
 
     load_sample_geography(db)
     make_user(db, Role.FOCAL_POINT, HOME, "focal-r").phone = FAMILY
-    clock.freeze(utcnow())
-    use_up_the_day(db, FAMILY)
     after = datetime(2020, 4, 15, 12, 1, tzinfo=BEIRUT)  # past that week's deadline
+    clock.freeze(after)
+    use_up_the_day(db, FAMILY)
 
     with app.app_context():
         assert remind(db, after, reminder_sms) == []  # a notice past the cap: not yet
-        clock.advance(timedelta(days=1, seconds=1))
-        (later,) = remind(db, after, reminder_sms)
+        next_day = clock.advance(timedelta(days=1, seconds=1))  # Thursday: the same week
+        (later,) = remind(db, next_day, reminder_sms)
 
     assert db.get_one(Message, later).status == MessageStatus.PENDING
 
