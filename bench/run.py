@@ -115,8 +115,8 @@ def bench_scoped_log(engine: Engine) -> tuple[float, float]:
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
         codes = [c for (c,) in session.execute(text("SELECT code FROM localities")).all()]
-        focal = add_user(session, "bench-focal", Role.FOCAL_POINT, codes[0], "x" * 16, "bench")
-        ministry = add_user(session, "bench-ministry", Role.MINISTRY, "LB", "x" * 16, "bench")
+        focal = add_user(session, "bench-focal", Role.FOCAL_POINT, codes[0], "bench-cedar-harbour-lantern", "bench")
+        ministry = add_user(session, "bench-ministry", Role.MINISTRY, "LB", "bench-cedar-harbour-lantern", "bench")
         _fill_log(session, codes)
     with factory() as session:
         session.execute(text("ANALYZE"))
