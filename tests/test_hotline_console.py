@@ -177,9 +177,8 @@ def test_a_decision_reaches_the_citizen_by_sms_in_their_language(
     assert sms["body"] != "1766: complaint %(number)s is resolved: %(note)s"  # translated
 
 
-def test_the_recording_plays_through_the_service(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
-) -> None:
+def recorded_ticket(db: Session) -> Ticket:
+    """A committed ticket from the voice menu, with the caller's recording on Twilio."""
     ticket = open_ticket(
         db,
         phone=CALLER,
@@ -189,6 +188,13 @@ def test_the_recording_plays_through_the_service(
         recording_url=RECORDING,
     )
     db.commit()
+    return ticket
+
+
+def test_the_recording_plays_through_the_service(
+    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    ticket = recorded_ticket(db)
     agent = client_for(room_app, "agent-1")
     answer = agent.get(f"/hotline/tickets/{ticket.id}/recording")
     assert (answer.status_code, answer.mimetype, answer.data) == (200, "audio/mpeg", RECORDING_MP3)
@@ -198,15 +204,7 @@ def test_the_recording_plays_through_the_service(
 def test_another_sites_link_plays_no_recording_and_records_nothing(
     room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    ticket = open_ticket(
-        db,
-        phone=CALLER,
-        channel="ivr",
-        language="ar",
-        category=TicketCategory.OTHER,
-        recording_url=RECORDING,
-    )
-    db.commit()
+    ticket = recorded_ticket(db)
     agent = client_for(room_app, "agent-1")
     path = f"/hotline/tickets/{ticket.id}/recording"
     refused = agent.get(path, headers={"Sec-Fetch-Site": "cross-site"})

@@ -29,7 +29,7 @@ from sms.gateway import OutgoingSms, RetryableSendError, SendResult
 from tests.factories import load_sample_geography
 from tests.fake_twilio import FakeTwilio
 from tests.test_sms_inbound import text as text_1766
-from tests.twilio_requests import twilio_settings
+from tests.twilio_requests import service_on_fake_twilio, twilio_settings
 from web.app import create_app
 
 CITIZEN = "+9613123456"
@@ -110,13 +110,7 @@ def service(
     fake_twilio: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
-    app = create_app(
-        twilio_settings(engine, twilio_api_base_url=fake_twilio.url),
-        session_factory=session_factory,
-    )
-    app.config["TESTING"] = True
-    return app
+    return service_on_fake_twilio(engine, session_factory, fake_twilio, monkeypatch)
 
 
 @pytest.fixture

@@ -38,8 +38,7 @@ from tests.fake_twilio import FakeTwilio
 from tests.households import submitted
 from tests.test_ivr import Phone
 from tests.test_web_auth import csrf, sign_in
-from tests.twilio_requests import twilio_settings
-from web.app import create_app
+from tests.twilio_requests import service_on_fake_twilio
 
 FAMILY = "+9613123456"  # the phone on the family's form
 STRANGERS = [f"+961711{n:05d}" for n in range(12)]
@@ -53,13 +52,7 @@ def service(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """The service on Twilio settings, its SMS reaching this test's fake Twilio (jobs inline)."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
-    app = create_app(
-        twilio_settings(engine, twilio_api_base_url=fake_twilio.url),
-        session_factory=session_factory,
-    )
-    app.config["TESTING"] = True
-    return app
+    return service_on_fake_twilio(engine, session_factory, fake_twilio, monkeypatch)
 
 
 @pytest.fixture

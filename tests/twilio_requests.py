@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
 from core.settings import Settings, SmsBackend
 from tests.conftest import settings_for
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 PUBLIC = "https://intake.test"
 HOTLINE = "+9611766"  # the number citizens call and text (the `To` of every request)
@@ -27,6 +30,24 @@ def twilio_settings(engine: Engine, **overrides: object) -> Settings:
     }
     values.update(overrides)
     return settings_for(engine.url.render_as_string(hide_password=False), **values)
+
+
+def service_on_fake_twilio(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Flask:
+    """The service on Twilio settings, its SMS reaching `fake` (jobs inline, a fresh gateway)."""
+    import sms.jobs
+    from web.app import create_app
+
+    monkeypatch.setattr(sms.jobs, "_gateway", None)
+    app = create_app(
+        twilio_settings(engine, twilio_api_base_url=fake.url), session_factory=session_factory
+    )
+    app.config["TESTING"] = True
+    return app
 
 
 def signature(url: str, form: dict[str, str], token: str = AUTH_TOKEN) -> str:
