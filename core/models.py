@@ -8,6 +8,7 @@ from core.db import Base
 from core.decisions import Decision
 from core.geography import District, Governorate, Locality
 from core.health import CaseEvent, CaseReport, QuarantineCentre
+from core.inbox import PendingSms
 from core.links import Link
 from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
@@ -43,6 +44,7 @@ __all__ = [
     "ListEntry",
     "Locality",
     "Message",
+    "PendingSms",
     "NeedsReminder",
     "NeedsReport",
     "Programme",

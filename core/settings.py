@@ -88,6 +88,16 @@ class Settings:
     # The PMT formula file the worker scores with (SCORING_FORMULA); unset, the shipped one,
     # whose weights are illustrative.
     scoring_formula: str | None = None
+    # Launch day (issue 15). Inbound SMS the Redis Stream may hold before the webhook answers
+    # 503 (SMS_BUFFER_MAX); SMS per second handed to the provider from each sender, shared by
+    # every worker (SMS_MAX_PER_SECOND: Twilio's rate for the sender); requests each web
+    # process works on at once per entry before it answers busy (MAX_IN_FLIGHT_IVR, _FORM,
+    # _CONSOLE; 0 means no limit).
+    sms_buffer_max: int = 200_000
+    sms_max_per_second: int = 100
+    max_in_flight_ivr: int = 0
+    max_in_flight_form: int = 0
+    max_in_flight_console: int = 0
 
     @property
     def is_development(self) -> bool:
@@ -127,6 +137,21 @@ class Settings:
             scoring_formula=_scoring_formula(env.get("SCORING_FORMULA")),
             voucher_signing_key_file=_key_file(env.get("VOUCHER_SIGNING_KEY_FILE"), environment),
             audit_key_file=_audit_key_file(env.get("AUDIT_KEY_FILE"), environment),
+            sms_buffer_max=max(
+                1, _small_int("SMS_BUFFER_MAX", env.get("SMS_BUFFER_MAX"), 200_000, 10_000_000)
+            ),
+            sms_max_per_second=max(
+                1, _small_int("SMS_MAX_PER_SECOND", env.get("SMS_MAX_PER_SECOND"), 100, 10_000)
+            ),
+            max_in_flight_ivr=_small_int(
+                "MAX_IN_FLIGHT_IVR", env.get("MAX_IN_FLIGHT_IVR"), 0, 10_000
+            ),
+            max_in_flight_form=_small_int(
+                "MAX_IN_FLIGHT_FORM", env.get("MAX_IN_FLIGHT_FORM"), 0, 10_000
+            ),
+            max_in_flight_console=_small_int(
+                "MAX_IN_FLIGHT_CONSOLE", env.get("MAX_IN_FLIGHT_CONSOLE"), 0, 10_000
+            ),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
