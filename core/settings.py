@@ -51,6 +51,10 @@ class SettingsError(Exception):
 DEFAULT_DATABASE_URL = "sqlite:///var/intake.sqlite3"
 SUPPORTED_DATABASES = ("sqlite", "postgresql")
 MIN_SECRET_LENGTH = 32
+# Requests a web process works on at once, per entry, before it answers busy (see Settings).
+IN_FLIGHT_IVR = 8  # a step is a few ms: 8 at once still answers within Twilio's patience
+IN_FLIGHT_FORM = 4  # a final page is ~9 ms of CPU: 4 keep the cores busy through store waits
+IN_FLIGHT_CONSOLE = 3  # staff are few; a dashboard is slow and must not crowd out citizens
 
 
 @dataclass(frozen=True)
@@ -92,12 +96,17 @@ class Settings:
     # 503 (SMS_BUFFER_MAX); SMS per second handed to the provider from each sender, shared by
     # every worker (SMS_MAX_PER_SECOND: Twilio's rate for the sender); requests each web
     # process works on at once per entry before it answers busy (MAX_IN_FLIGHT_IVR, _FORM,
-    # _CONSOLE; 0 means no limit).
+    # _CONSOLE; 0 means no limit). The defaults fit the Procfile's 16 threads a process: their
+    # sum (15) leaves a thread to answer busy, and equals a process's store connections (the
+    # pool's 5 + 10 overflow), so an admitted request never waits for one (web/overload.py).
     sms_buffer_max: int = 200_000
     sms_max_per_second: int = 100
-    max_in_flight_ivr: int = 0
-    max_in_flight_form: int = 0
-    max_in_flight_console: int = 0
+    max_in_flight_ivr: int = IN_FLIGHT_IVR
+    max_in_flight_form: int = IN_FLIGHT_FORM
+    max_in_flight_console: int = IN_FLIGHT_CONSOLE
+    # A bearer token /metrics asks for (METRICS_TOKEN); unset, /metrics answers anyone who
+    # reaches it (it holds counts and queue depths, no personal data): keep it internal.
+    metrics_token: str | None = None
 
     @property
     def is_development(self) -> bool:
@@ -144,14 +153,15 @@ class Settings:
                 1, _small_int("SMS_MAX_PER_SECOND", env.get("SMS_MAX_PER_SECOND"), 100, 10_000)
             ),
             max_in_flight_ivr=_small_int(
-                "MAX_IN_FLIGHT_IVR", env.get("MAX_IN_FLIGHT_IVR"), 0, 10_000
+                "MAX_IN_FLIGHT_IVR", env.get("MAX_IN_FLIGHT_IVR"), IN_FLIGHT_IVR, 10_000
             ),
             max_in_flight_form=_small_int(
-                "MAX_IN_FLIGHT_FORM", env.get("MAX_IN_FLIGHT_FORM"), 0, 10_000
+                "MAX_IN_FLIGHT_FORM", env.get("MAX_IN_FLIGHT_FORM"), IN_FLIGHT_FORM, 10_000
             ),
             max_in_flight_console=_small_int(
-                "MAX_IN_FLIGHT_CONSOLE", env.get("MAX_IN_FLIGHT_CONSOLE"), 0, 10_000
+                "MAX_IN_FLIGHT_CONSOLE", env.get("MAX_IN_FLIGHT_CONSOLE"), IN_FLIGHT_CONSOLE, 10_000
             ),
+            metrics_token=env.get("METRICS_TOKEN") or None,
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
