@@ -1,0 +1,478 @@
+"""An open-loop load generator: requests leave at a fixed rate whether or not answers came.
+
+wrk and a pool of clients are closed loops: when the server slows, they send less, and a
+surge never happens. Twilio is not like that: each webhook is sent when the citizen's SMS
+arrives and given up after 15 s. Here every request is its own asyncio task, started at its
+scheduled instant (`start + i / rate`); its latency and its 15 s run from that instant, so a
+generator or a connection that lags counts against the answer, never hides it.
+
+The client is a minimal HTTP/1.1 one on asyncio protocols (no dependency: it needs only
+status, headers and Content-Length), with a pool of kept-alive connections when the server
+allows it (gunicorn's gthread workers; a sync worker closes each one). More than one process
+(`processes=`) splits the requests and the rate between them, for rates one process cannot
+send; `python -m bench.openloop` measures this generator's own ceiling against a trivial
+server on this machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import multiprocessing
+import os
+import socket
+import statistics
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+TIMEOUT = 15.0  # Twilio gives a webhook 15 s
+
+
+def render(method: str, path: str, headers: dict[str, str], body: bytes | str, host: str) -> bytes:
+    """One HTTP/1.1 request as it goes on the wire."""
+    payload = body.encode() if isinstance(body, str) else body
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", f"Content-Length: {len(payload)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload
+
+
+def signed_posts(lines: Sequence[str], host: str) -> list[bytes]:
+    """Requests from bench/requests.lua's lines ("path<TAB>signature<TAB>body"; "-" unsigned)."""
+    rendered = []
+    for line in lines:
+        path, signature, body = line.split("\t", 2)
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if signature != "-":
+            headers["X-Twilio-Signature"] = signature
+        rendered.append(render("POST", path, headers, body, host))
+    return rendered
+
+
+@dataclass
+class Outcome:
+    """What came of the requests of one run (merged over processes)."""
+
+    scheduled: int = 0
+    written: int = 0  # requests whose bytes were handed to a socket
+    ok: int = 0  # a 2xx within the timeout
+    timed_out: int = 0
+    refused: int = 0  # the connection was refused (the server's listen backlog was full)
+    broken: int = 0  # reset or closed before a whole answer
+    statuses: Counter[int] = field(default_factory=Counter)  # every answer, by status
+    busy_with_retry_after: int = 0  # 503 that carried Retry-After
+    latencies: list[float] = field(default_factory=list)  # ms, of the 2xx answers
+    first_write: float = math.inf
+    last_write: float = 0.0
+    lag_max: float = 0.0  # s, the worst a request left after its instant (generator lag)
+    ok_per_second: Counter[int] = field(default_factory=Counter)  # by second since start
+    connections: int = 0  # connections opened
+
+    @property
+    def send_rate(self) -> float:
+        span = self.last_write - self.first_write
+        return self.written / span if span > 0 else 0.0
+
+    @property
+    def other_statuses(self) -> Counter[int]:
+        return Counter({s: n for s, n in self.statuses.items() if not 200 <= s < 300})
+
+    def percentile(self, p: float) -> float:
+        if len(self.latencies) < 2:
+            return self.latencies[0] if self.latencies else math.nan
+        return statistics.quantiles(self.latencies, n=1000, method="inclusive")[
+            min(998, max(0, round(p * 10) - 1))
+        ]
+
+    def merge(self, other: Outcome) -> None:
+        for name in ("scheduled", "written", "ok", "timed_out", "refused", "broken"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.busy_with_retry_after += other.busy_with_retry_after
+        self.connections += other.connections
+        self.statuses.update(other.statuses)
+        self.latencies += other.latencies
+        self.ok_per_second.update(other.ok_per_second)
+        self.first_write = min(self.first_write, other.first_write)
+        self.last_write = max(self.last_write, other.last_write)
+        self.lag_max = max(self.lag_max, other.lag_max)
+
+    def summary(self) -> str:
+        others = ", ".join(f"{s}: {n}" for s, n in sorted(self.other_statuses.items())) or "none"
+        return (
+            f"{self.scheduled} scheduled, sent at {self.send_rate:.0f}/s; "
+            f"{self.ok} answered 2xx within {TIMEOUT:.0f} s, {self.timed_out} timed out, "
+            f"{self.refused} refused, {self.broken} broken; other statuses: {others} "
+            f"({self.busy_with_retry_after} 503 with Retry-After); p50 {self.percentile(50):.1f} "
+            f"ms, p99 {self.percentile(99):.1f} ms, max {max(self.latencies, default=0):.0f} ms"
+        )
+
+
+class _Connection(asyncio.Protocol):
+    """One HTTP/1.1 connection, one request at a time."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.answer: asyncio.Future[tuple[int, dict[bytes, bytes]]] | None = None
+        self.reusable = False
+        self.lost = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def send(self, data: bytes) -> asyncio.Future[tuple[int, dict[bytes, bytes]]]:
+        assert self.transport is not None
+        self.answer = asyncio.get_running_loop().create_future()
+        self.buffer.clear()
+        self.transport.write(data)
+        return self.answer
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0 or self.answer is None or self.answer.done():
+            return
+        head = bytes(self.buffer[:end]).split(b"\r\n")
+        headers = {}
+        for line in head[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower()] = value.strip()
+        length = headers.get(b"content-length")
+        if length is not None:
+            if len(self.buffer) - end - 4 < int(length):
+                return
+        elif headers.get(b"transfer-encoding", b"").lower() == b"chunked":
+            if not self.buffer.endswith(b"0\r\n\r\n"):
+                return
+        else:
+            return  # delimited by the close: answered in connection_lost
+        self._answer(head, headers)
+
+    def _answer(self, head: list[bytes], headers: dict[bytes, bytes]) -> None:
+        version, status = head[0].split(b" ", 2)[:2]
+        self.reusable = version == b"HTTP/1.1" and headers.get(b"connection", b"").lower() != (
+            b"close"
+        )
+        if self.answer is not None and not self.answer.done():
+            self.answer.set_result((int(status), headers))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.reusable = False
+        if self.answer is None or self.answer.done():
+            return
+        end = self.buffer.find(b"\r\n\r\n")
+        if end >= 0:
+            head = bytes(self.buffer[:end]).split(b"\r\n")
+            headers = {}
+            for line in head[1:]:
+                name, _, value = line.partition(b":")
+                headers[name.strip().lower()] = value.strip()
+            self._answer(head, headers)
+        else:
+            self.answer.set_exception(ConnectionResetError("closed before an answer"))
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def _run(
+    host: str,
+    port: int,
+    requests: Sequence[bytes],
+    rate: float,
+    timeout: float,
+    keep_alive: bool,
+    max_connections: int,
+    start_at: float,
+) -> Outcome:
+    loop = asyncio.get_running_loop()
+    outcome = Outcome(scheduled=len(requests))
+    idle: list[_Connection] = []
+    tasks: set[asyncio.Task[None]] = set()
+    # `start_at` is a wall-clock instant shared by every process of one run.
+    start = loop.time() + max(0.0, start_at - time.time())
+    wall_start = start_at
+
+    opened = 0
+    waiting: list[asyncio.Future[_Connection | None]] = []
+
+    async def acquire() -> _Connection:
+        """An idle connection, a new one under the cap, or the first one given back."""
+        nonlocal opened
+        while True:
+            while idle:
+                connection = idle.pop()
+                if not connection.lost:
+                    return connection
+                opened -= 1
+            if opened >= max_connections:
+                turn: asyncio.Future[_Connection | None] = loop.create_future()
+                waiting.append(turn)
+                try:
+                    handed = await turn
+                except asyncio.CancelledError:
+                    if turn.done() and not turn.cancelled():
+                        release(turn.result(), reuse=True)  # given to us as we timed out
+                    raise
+                if handed is not None:
+                    return handed
+                continue  # a slot freed: open one
+            opened += 1
+            try:
+                _transport, connection = await loop.create_connection(_Connection, host, port)
+            except BaseException:
+                opened -= 1
+                _wake(None)
+                raise
+            outcome.connections += 1
+            sock = connection.transport.get_extra_info("socket")  # type: ignore[union-attr]
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            return connection
+
+    def _wake(connection: _Connection | None) -> bool:
+        while waiting:
+            turn = waiting.pop(0)
+            if not turn.done():
+                turn.set_result(connection)
+                return True
+        return False
+
+    def release(connection: _Connection | None, reuse: bool) -> None:
+        nonlocal opened
+        if connection is None:
+            return
+        if reuse and keep_alive and connection.reusable and not connection.lost:
+            if not _wake(connection):
+                idle.append(connection)
+            return
+        connection.close()
+        opened -= 1
+        _wake(None)
+
+    async def one(data: bytes, due: float) -> None:
+        connection: _Connection | None = None
+        try:
+            connection = await acquire()
+            now = loop.time()
+            outcome.written += 1
+            outcome.first_write = min(outcome.first_write, wall_start + now - start)
+            outcome.last_write = max(outcome.last_write, wall_start + now - start)
+            status, headers = await connection.send(data)
+        except asyncio.CancelledError:  # its 15 s are over (`expire` cancels it)
+            outcome.timed_out += 1
+            release(connection, reuse=False)
+            return
+        except ConnectionRefusedError:
+            outcome.refused += 1
+            return
+        except OSError:
+            outcome.broken += 1
+            release(connection, reuse=False)
+            return
+        done = loop.time()
+        outcome.statuses[status] += 1
+        if status == 503 and b"retry-after" in headers:
+            outcome.busy_with_retry_after += 1
+        if 200 <= status < 300:
+            outcome.ok += 1
+            outcome.latencies.append(1000 * (done - due))
+            outcome.ok_per_second[int(done - start)] += 1
+        release(connection, reuse=True)
+
+    # Requests start in the order of their instants, so their deadlines are in order too: one
+    # sweeper ends the late ones (a timer per request would cost the generator a fifth more).
+    deadlines: deque[tuple[float, asyncio.Task[None]]] = deque()
+    sending = True
+
+    async def expire() -> None:
+        while sending or deadlines:
+            now = loop.time()
+            while deadlines and deadlines[0][0] <= now:
+                late = deadlines.popleft()[1]
+                if not late.done():
+                    late.cancel()
+            while deadlines and deadlines[0][1].done():
+                deadlines.popleft()
+            await asyncio.sleep(0.02)
+
+    sweeper = loop.create_task(expire())
+    i, count = 0, len(requests)
+    while i < count:
+        # Start every request whose instant has come, then sleep to the next one (always
+        # yielding: a generator behind schedule must still let the answers in).
+        now = loop.time()
+        while i < count and (due := start + i / rate) <= now:
+            outcome.lag_max = max(outcome.lag_max, now - due)
+            task = loop.create_task(one(requests[i], due))
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            deadlines.append((due + timeout, task))
+            i += 1
+        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+    sending = False
+    while tasks:
+        await asyncio.gather(*list(tasks))
+    await sweeper
+    for connection in idle:
+        connection.close()
+    return outcome
+
+
+def _worker(args: tuple[str, int, Sequence[bytes], float, float, bool, int, float]) -> Outcome:
+    return asyncio.run(_run(*args))
+
+
+def run(
+    url: str,
+    requests: Sequence[bytes],
+    rate: float,
+    timeout: float = TIMEOUT,
+    processes: int = 1,
+    keep_alive: bool = True,
+    max_connections: int = 15_000,
+) -> Outcome:
+    """Send `requests` (rendered by `render`) to `url`'s host at `rate` per second, open loop.
+
+    With `processes` > 1, process k sends requests k, k + n, ... at rate / n, all from the
+    same instant, so together they keep the order and the rate. `max_connections` (over all
+    processes) bounds the connections open at once; a request waits for one, its clock
+    running. Twilio has no such bound, so the default is about what 15 s at 1,000/s needs.
+    """
+    parts = urlsplit(url)
+    host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    start_at = time.time() + 0.5 + 0.3 * processes
+    if processes <= 1:
+        return _worker((host, port, requests, rate, timeout, keep_alive, max_connections, start_at))
+    shares = [
+        (
+            host,
+            port,
+            requests[k::processes],
+            rate / processes,
+            timeout,
+            keep_alive,
+            max(1, max_connections // processes),
+            start_at,
+        )
+        for k in range(processes)
+    ]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        outcomes = pool.map(_worker, shares)
+    total = Outcome()
+    for outcome in outcomes:
+        total.merge(outcome)
+    return total
+
+
+# --- the generator's own ceiling -------------------------------------------------------------
+
+_OK = b"HTTP/1.1 200 OK\r\nContent-Length: 11\r\nContent-Type: text/xml\r\n\r\n<Response/>"
+
+
+class _Trivial(asyncio.Protocol):
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            length = 0
+            for line in bytes(self.buffer[:end]).split(b"\r\n")[1:]:
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":", 1)[1])
+            if len(self.buffer) < end + 4 + length:
+                return
+            del self.buffer[: end + 4 + length]
+            self.transport.write(_OK)  # type: ignore[attr-defined]
+
+
+def _serve(sock: socket.socket) -> None:
+    async def main() -> None:
+        server = await asyncio.get_running_loop().create_server(_Trivial, sock=sock)
+        await server.serve_forever()
+
+    asyncio.run(main())
+
+
+def ceiling(
+    rate: float, seconds: float, processes: int, servers: int = 2, keep_alive: bool = True
+) -> Outcome:
+    """This generator against a trivial server (`servers` processes on one port), on 64
+    kept-alive connections or on a new connection per request (as against sync workers)."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(4096)
+    port = sock.getsockname()[1]
+    context = multiprocessing.get_context("fork")
+    children = [context.Process(target=_serve, args=(sock,), daemon=True) for _ in range(servers)]
+    for child in children:
+        child.start()
+    sock.close()
+    body = "MessageSid=SM0&From=%2B9613100000&Body=HELP"
+    request = render(
+        "POST", "/sms/inbound", {"Content-Type": "application/x-www-form-urlencoded"}, body, "x"
+    )
+    try:
+        return run(
+            f"http://127.0.0.1:{port}",
+            [request] * int(rate * seconds),
+            rate,
+            processes=processes,
+            keep_alive=keep_alive,
+            max_connections=64 if keep_alive else 15_000,
+        )
+    finally:
+        for child in children:
+            child.kill()
+            child.join()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rate", type=float, default=5000)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--servers", type=int, default=2)
+    args = parser.parse_args()
+    print(
+        f"open-loop generator against a trivial server ({args.servers} processes), "
+        f"{os.cpu_count()} cores\n"
+    )
+    print(
+        "| connections | generator processes | asked /s | sent /s | 2xx | timed out "
+        "| refused | p50 ms | p99 ms |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    sustained: dict[bool, int] = {}
+    for keep_alive, rate in ((True, args.rate), (False, args.rate / 5)):
+        for processes in (1, 2):
+            outcome = ceiling(rate, args.seconds, processes, args.servers, keep_alive)
+            print(
+                f"| {'64 kept alive' if keep_alive else 'new per request'} | {processes} "
+                f"| {rate:.0f} | {outcome.send_rate:.0f} | {outcome.ok} | {outcome.timed_out} "
+                f"| {outcome.refused} | {outcome.percentile(50):.1f} "
+                f"| {outcome.percentile(99):.1f} |"
+            )
+            if outcome.send_rate >= 0.97 * rate and outcome.ok == outcome.scheduled:
+                sustained[keep_alive] = processes
+                break
+    if True not in sustained:
+        print(f"\nthe generator could not send {args.rate:.0f}/s on this machine now")
+        return 1
+    print(f"\n{args.rate:.0f}/s kept alive needs {sustained[True]} generator process(es)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
