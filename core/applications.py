@@ -26,6 +26,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -74,6 +75,9 @@ class Application(AreaScoped, Base):
     status: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The version the relay last handed to the scoring queue (core/relay.py); behind
+    # `version` (or None) means a score is owed and not yet relayed.
+    score_relayed_version: Mapped[int | None] = mapped_column(Integer)
     data: Mapped[str] = mapped_column(Text)  # JSON: page -> cleaned fields
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     # Its Beirut day, always written (nullable only as `Link.created_on` is).
@@ -105,6 +109,19 @@ Index(
     Application.district_code,
     Application.locality_code,
     Application.submitted_on,
+)
+
+# What the relay reads every few hundred milliseconds: versions whose score is owed and not
+# yet handed to the scoring queue (core/relay.py, migration 0014).
+SCORE_TO_RELAY = or_(
+    Application.score_relayed_version.is_(None),
+    Application.score_relayed_version < Application.version,
+)
+Index(
+    "ix_applications_score_to_relay",
+    Application.id,
+    postgresql_where=SCORE_TO_RELAY,
+    sqlite_where=SCORE_TO_RELAY,
 )
 
 

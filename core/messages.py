@@ -63,6 +63,9 @@ class Message(AreaScoped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When the relay last handed this owed message to the queue (core/relay.py); cleared
+    # whenever it is owed again (a retry, a released claim), so it is relayed once per turn.
+    relayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -83,6 +86,16 @@ Index(
     Message.status,
     postgresql_where=_RECEIPTS,
     sqlite_where=_RECEIPTS,
+)
+
+
+# What the relay reads every few hundred milliseconds: owed messages not yet handed on.
+_TO_RELAY = and_(Message.status == MessageStatus.PENDING.value, Message.relayed_at.is_(None))
+Index(
+    "ix_messages_to_relay",
+    Message.next_attempt_at,
+    postgresql_where=_TO_RELAY,
+    sqlite_where=_TO_RELAY,
 )
 
 

@@ -26,7 +26,7 @@ from core.messages import Direction, Message, MessageStatus
 from core.opt_outs import has_stopped
 from core.queue import JobRunner
 from core.segments import segments, strip_invisibles
-from core.sms_policy import Occasion, Withheld, withheld
+from core.sms_policy import OPT_CHOICE_PURPOSE, Occasion, Withheld, withheld
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,20 @@ def mark_retry(session: Session, message: Message, code: str | None) -> None:
     delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
     message.status = MessageStatus.PENDING
     message.next_attempt_at = utcnow() + delay
+    message.relayed_at = None  # owed again: the relay hands it on once it is due
+
+
+def mark_rate_limited(session: Session, message: Message, retry_at: datetime) -> None:
+    """The provider asked us to slow down: owed again at `retry_at`, the attempt not counted.
+
+    A refusal for rate means the provider did not take the message, so it cannot go twice;
+    and a long storm of them must not use up the attempts that would fail it for good.
+    """
+    message.status = MessageStatus.PENDING
+    message.attempts = max(0, message.attempts - 1)
+    message.error_code = "20429"
+    message.next_attempt_at = retry_at
+    message.relayed_at = None
 
 
 def mark_failed(session: Session, message: Message, code: str | None) -> None:
@@ -223,11 +237,13 @@ def release_claim(session: Session, message: Message) -> None:
     """The provider has no trace of it: it was never sent, so it is owed again now."""
     message.status = MessageStatus.PENDING
     message.next_attempt_at = utcnow()
+    message.relayed_at = None
 
 
 def withhold_if_stopped(session: Session, message: Message) -> bool:
-    """A claimed message whose number sent STOP after it was owed: withheld, not sent."""
-    if not has_stopped(session, message.phone):
+    """A claimed message whose number sent STOP after it was owed: withheld, not sent
+    (except the confirmation of that STOP itself)."""
+    if message.purpose == OPT_CHOICE_PURPOSE or not has_stopped(session, message.phone):
         return False
     message.status = MessageStatus.SUPPRESSED
     message.error_code = Withheld.STOPPED.value

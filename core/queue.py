@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 # The worker listens to these, in this order of priority (the Procfile names the same).
 QUEUE_NAMES = ("sms", "scoring", "default")
 JOB_TIMEOUT = 600
+# Queues whose work the store owes (a PENDING message, an unscored version): the relay moves it.
+RELAYED_QUEUES = frozenset({"sms", "scoring"})
 
 
 Job = Callable[..., Any] | str  # a function, or its dotted path (how core names adapter jobs)
@@ -82,6 +84,21 @@ class RedisRunner:
         return "ok"
 
 
+class RelayedRunner(RedisRunner):
+    """The web app's runner when Redis is configured: owed work is left to the relay.
+
+    What a request owes (an SMS, a score) is already committed to the store, which the relay
+    (core/relay.py) reads and hands to RQ in batches; so a request never waits on Redis for
+    it, and Redis down costs the request nothing. Other jobs are queued as before.
+    """
+
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
+        if queue in RELAYED_QUEUES:
+            _check_queue(queue)
+            return
+        super().enqueue(queue, func, *args, job_id=job_id, new=new)
+
+
 def resolve(func: Job) -> Callable[..., Any]:
     """The function a job names."""
     if callable(func):
@@ -96,8 +113,11 @@ def _check_queue(name: str) -> None:
         raise ValueError(f"unknown queue {name!r}")
 
 
-def make_runner(redis_url: str | None) -> JobRunner:
-    return RedisRunner(redis_url) if redis_url else InlineRunner()
+def make_runner(redis_url: str | None, relayed: bool = False) -> JobRunner:
+    """Inline without Redis; with it, `relayed` leaves owed work to the relay (web requests)."""
+    if not redis_url:
+        return InlineRunner()
+    return RelayedRunner(redis_url) if relayed else RedisRunner(redis_url)
 
 
 # --- the store as jobs see it --------------------------------------------------------------

@@ -1,0 +1,159 @@
+"""The relay: owed work moves from the store to RQ in batches, so no request waits on Redis.
+
+A form post, an IVR step or a console action commits what it owes (a PENDING message, an
+application version with no score) and answers; when Redis is configured the web app's
+runner (`core.queue.RelayedRunner`) leaves that work here. The relay, a Procfile process,
+reads a batch of owed work every few hundred milliseconds, hands it to RQ in one pipelined
+round trip (`Queue.enqueue_many`) and marks it relayed in the same transaction, so it is not
+queued twice while it waits. If Redis refuses the batch, the transaction rolls back and the
+work stays owed for the next round: nothing is lost, and a job queued twice is harmless (a
+message is claimed before it is sent, a score is unique per version).
+
+A mark is cleared whenever the work is owed again (a send to retry, a claim released), and a
+mark older than `STALE_AFTER` whose job Redis no longer holds (Redis flushed or restored) is
+relayed again by `relay_stale`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rq.job import Job, JobStatus
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.applications import SCORE_TO_RELAY, Application
+from core.db import transaction, utcnow
+from core.messages import Message, MessageStatus
+from core.notifications import SEND_JOB
+from core.queue import JOB_TIMEOUT, RedisRunner
+from core.score_requests import SCORE_JOB
+
+log = logging.getLogger(__name__)
+
+BATCH = 500  # rows of each kind per round: one pipelined round trip to Redis per kind
+STALE_AFTER = timedelta(minutes=10)  # a relayed message still owed after this is checked
+_WAITING = (JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED, JobStatus.SCHEDULED)
+
+
+@dataclass(frozen=True)
+class RelayReport:
+    """What one round handed to the queues."""
+
+    messages: int
+    scores: int
+
+    @property
+    def total(self) -> int:
+        return self.messages + self.scores
+
+
+def relay_once(
+    factory: sessionmaker[Session], runner: RedisRunner, batch: int = BATCH
+) -> RelayReport:
+    """Hand one batch of owed SMS and one of owed scores to RQ, and mark them relayed."""
+    with transaction(factory) as session:
+        now = utcnow()
+        message_ids = _owed_messages(session, now, batch)
+        versions = _owed_scores(session, batch)
+        _enqueue_messages(runner, message_ids)
+        _enqueue_scores(runner, versions)
+        _mark_messages(session, message_ids, now)
+        for application_id, version in versions:
+            session.execute(
+                update(Application)
+                .where(Application.id == application_id)
+                .values(score_relayed_version=version)
+            )
+    return RelayReport(len(message_ids), len(versions))
+
+
+def relay_stale(factory: sessionmaker[Session], runner: RedisRunner, batch: int = BATCH) -> int:
+    """Relay again the owed messages whose job Redis lost; the count relayed again."""
+    with transaction(factory) as session:
+        now = utcnow()
+        stmt = (
+            select(Message.id)
+            .where(
+                Message.status == MessageStatus.PENDING,
+                Message.relayed_at < now - STALE_AFTER,
+                Message.next_attempt_at <= now,
+            )
+            .limit(batch)
+            .with_for_update(skip_locked=True)
+        )
+        stale = list(session.scalars(stmt))
+        jobs = Job.fetch_many([_message_job_id(i) for i in stale], runner.connection)
+        lost = [i for i, job in zip(stale, jobs, strict=True) if not _waiting(job)]
+        _enqueue_messages(runner, lost)
+        _mark_messages(session, stale, now)  # those still waiting are looked at again later
+    if lost:
+        log.warning("relayed again %d owed SMS whose job the queue had lost", len(lost))
+    return len(lost)
+
+
+def _owed_messages(session: Session, now: datetime, batch: int) -> list[int]:
+    stmt = (
+        select(Message.id)
+        .where(
+            Message.status == MessageStatus.PENDING,
+            Message.relayed_at.is_(None),
+            Message.next_attempt_at <= now,
+        )
+        .order_by(Message.next_attempt_at)
+        .limit(batch)
+        .with_for_update(skip_locked=True)  # two relays never hand on the same rows
+    )
+    return list(session.scalars(stmt))
+
+
+def _owed_scores(session: Session, batch: int) -> list[tuple[int, int]]:
+    stmt = (
+        select(Application.id, Application.version)
+        .where(SCORE_TO_RELAY)
+        .order_by(Application.id)
+        .limit(batch)
+        .with_for_update(skip_locked=True)
+    )
+    return [(int(i), int(v)) for i, v in session.execute(stmt)]
+
+
+def _mark_messages(session: Session, message_ids: Sequence[int], now: datetime) -> None:
+    if message_ids:
+        session.execute(update(Message).where(Message.id.in_(message_ids)).values(relayed_at=now))
+
+
+def _message_job_id(message_id: int) -> str:
+    return f"sms-{message_id}"  # the id `core.notifications.dispatch` gives it too
+
+
+def _enqueue_messages(runner: RedisRunner, message_ids: Sequence[int]) -> None:
+    jobs = [((i,), _message_job_id(i)) for i in message_ids]
+    _enqueue_many(runner, "sms", SEND_JOB, jobs)
+
+
+def _enqueue_scores(runner: RedisRunner, versions: Sequence[tuple[int, int]]) -> None:
+    jobs = [((a,), f"score-{a}-v{v}") for a, v in versions]  # as `dispatch_scoring` names it
+    _enqueue_many(runner, "scoring", SCORE_JOB, jobs)
+
+
+def _enqueue_many(
+    runner: RedisRunner, queue_name: str, func: str, jobs: Sequence[tuple[tuple[int], str]]
+) -> None:
+    """One pipelined round trip for the whole batch; a Redis error is raised to roll back."""
+    if not jobs:
+        return
+    queue = runner.queue(queue_name)
+    data = [
+        queue.prepare_data(func, args, job_id=job_id, timeout=JOB_TIMEOUT) for args, job_id in jobs
+    ]
+    with runner.connection.pipeline() as pipe:
+        queue.enqueue_many(data, pipeline=pipe)
+        pipe.execute()
+
+
+def _waiting(job: Job | None) -> bool:
+    return job is not None and job.get_status(refresh=False) in _WAITING
