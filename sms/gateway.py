@@ -44,6 +44,23 @@ class RetryableSendError(SendError):
     """Not sent this time (rate limit, provider or network trouble): try again later."""
 
 
+class RateLimitedError(RetryableSendError):
+    """The provider refused for rate (HTTP 429, Twilio 20429): it did not take the message;
+    send the same one again after `retry_after` seconds, without counting an attempt."""
+
+    def __init__(self, message: str, code: str | None, retry_after: float) -> None:
+        super().__init__(message, code)
+        self.retry_after = retry_after
+
+
+class Pacer(Protocol):
+    """A send rate shared by every sender process (sms/send_rate.py)."""
+
+    def wait_turn(self) -> None: ...
+
+    def back_off(self, seconds: float) -> float: ...
+
+
 class UncertainSendError(RetryableSendError):
     """The provider may have accepted it and cannot say: reconcile before sending again."""
 

@@ -27,7 +27,9 @@ from urllib3.exceptions import ConnectTimeoutError
 from core.settings import Settings
 from sms.gateway import (
     OutgoingSms,
+    Pacer,
     PermanentSendError,
+    RateLimitedError,
     RetryableSendError,
     SendError,
     SendResult,
@@ -39,6 +41,7 @@ log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (0.5, 1.0, 2.0)  # seconds between the attempts of one send; then the outbox
 HTTP_TIMEOUT = 10.0  # seconds, connect and read: well inside an RQ job, far above Twilio's norm
+RATE_LIMITED_RETRY = 30.0  # seconds before a message refused for rate every time goes again
 FIND_LIMIT = 50  # newest messages to one number looked through when reconciling
 CLOCK_SKEW = timedelta(minutes=1)  # our clock against Twilio's date_created
 
@@ -76,6 +79,7 @@ class TwilioBackend:
         messaging_service_sid: str | None = None,
         delays: Sequence[float] = RETRY_DELAYS,
         sleep: Callable[[float], None] = time.sleep,
+        pace: Pacer | None = None,
     ) -> None:
         if not (from_number or messaging_service_sid):
             raise ValueError("a sender is needed: from_number or messaging_service_sid")
@@ -88,6 +92,7 @@ class TwilioBackend:
         )
         self._delays = tuple(delays)  # one more attempt than pauses
         self._sleep = sleep
+        self._pace = pace  # with Redis: the sender's rate, shared by every worker
 
     @classmethod
     def from_settings(
@@ -97,6 +102,7 @@ class TwilioBackend:
         delays: Sequence[float] = RETRY_DELAYS,
         timeout: float = HTTP_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
+        pace: Pacer | None = None,
     ) -> TwilioBackend:
         if not (settings.twilio_account_sid and settings.twilio_auth_token):
             raise ValueError("the Twilio backend needs TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN")
@@ -112,6 +118,7 @@ class TwilioBackend:
             messaging_service_sid=settings.twilio_messaging_service_sid,
             delays=delays,
             sleep=sleep,
+            pace=pace,
         )
 
     def send(self, sms: OutgoingSms) -> SendResult:
@@ -119,22 +126,41 @@ class TwilioBackend:
         # timestamps when an answer was lost (find_sent), never with a programme date.
         started = datetime.now(UTC)
         error: SendError = RetryableSendError("no attempt was made")
-        for attempt, pause in enumerate((0.0, *self._delays), start=1):
+        rate_limited = False
+        for attempt, pause in enumerate((*self._delays, 0.0), start=1):
             if attempt > 1:
                 log.info("SMS %s: attempt %d after code %s", sms.message_id, attempt, error.code)
-                self._sleep(pause)
             try:
-                return self._create(sms)
+                return self._create_in_turn(sms)
             except (TwilioRestException, TwilioServiceException) as exc:
                 error = _refusal(exc)
                 if classify(exc.status, error.code) is not Failure.TRANSIENT:
                     raise error from None
+                if rate_limited := _is_rate_limit(exc):
+                    self._wait_after_rate_limit(pause)
+                    continue
                 maybe_accepted = exc.status >= 500
             except requests.RequestException as exc:
                 error, maybe_accepted = _network_error(exc), _may_have_arrived(exc)
+                rate_limited = False
             if maybe_accepted and (found := self._reconcile(sms, started)) is not None:
                 return found
+            self._sleep(pause)
+        if rate_limited:
+            raise RateLimitedError(str(error), error.code, RATE_LIMITED_RETRY)
         raise error
+
+    def _create_in_turn(self, sms: OutgoingSms) -> SendResult:
+        if self._pace is not None:
+            self._pace.wait_turn()
+        return self._create(sms)
+
+    def _wait_after_rate_limit(self, pause: float) -> None:
+        """Shared with every worker when there is a pacer (the next turn waits it out)."""
+        if self._pace is not None:
+            self._pace.back_off(pause)
+        else:
+            self._sleep(pause)
 
     def _create(self, sms: OutgoingSms) -> SendResult:
         created = self._client.messages.create(
@@ -170,6 +196,10 @@ class TwilioBackend:
             if message.body == body and created is not None and created >= earliest:
                 return str(message.sid)
         return None
+
+
+def _is_rate_limit(exc: TwilioRestException | TwilioServiceException) -> bool:
+    return exc.status == 429 or _code_of(exc) == "20429"
 
 
 def _code_of(exc: Exception) -> str | None:
