@@ -31,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STACK_DB = "intake_stack"
 STACK_REDIS_DB = 14
+WORKER_OPTIONS = ("--worker-class=rq.worker.SimpleWorker",)  # as the Procfile's worker
+QUEUES = ("sms", "scoring", "default")
 
 
 def free_port() -> int:
@@ -90,6 +92,7 @@ class Stack:
             PYTHONPATH=str(ROOT),
         )
         self.processes: list[subprocess.Popen[bytes]] = []
+        self.relay_started = False
 
     def start_web(self, workers: int = 2, threads: int = 4) -> None:
         self._spawn(
@@ -107,7 +110,14 @@ class Stack:
         wait_for(f"{self.base}/healthz")
 
     def start_worker(self, burst: bool = False) -> subprocess.Popen[bytes]:
-        args = [str(BIN / "rq"), "worker", "--url", self.redis_url, "sms", "scoring", "default"]
+        """The Procfile's worker, with what feeds it: the relay (once, before a burst)."""
+        if burst:
+            relayed = self.flask("jobs", "relay", "--once")
+            assert relayed.returncode == 0, relayed.stderr
+        elif not self.relay_started:
+            self._spawn([str(BIN / "flask"), "--app", "wsgi", "jobs", "relay"])
+            self.relay_started = True
+        args = [str(BIN / "rq"), "worker", "--url", self.redis_url, *WORKER_OPTIONS, *QUEUES]
         return self._spawn([*args, "--burst"] if burst else args)
 
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:

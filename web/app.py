@@ -39,7 +39,8 @@ def create_app(
     store.init_store(app, factory)
     use_session_factory(factory, settings)
     use_key_file(settings.audit_key_file)  # every audited action is keyed with it
-    runner: JobRunner = make_runner(settings.redis_url)
+    # With Redis, requests leave owed SMS and scores to the relay (`jobs relay`, core/relay.py).
+    runner: JobRunner = make_runner(settings.redis_url, relayed=True)
     app.extensions["intake.jobs"] = runner
     csrf.init_app(app)
     i18n.init_i18n(app)

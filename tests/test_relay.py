@@ -1,0 +1,185 @@
+"""The relay and the senders: owed SMS reach Twilio through RQ once, at the configured rate,
+through a storm of 429s, and a form post never needs Redis (real Redis, the fake Twilio)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
+from types import ModuleType
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from rq import SimpleWorker
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+import sms.jobs
+from core.applications import Application
+from core.messages import Message, MessageStatus
+from core.notifications import Sms, owe_text
+from core.queue import RedisRunner, RelayedRunner
+from core.relay import relay_once
+from core.sms_policy import Occasion
+from core.users import StaffUser
+from sms.send_rate import SendRate
+from sms.twilio_backend import TwilioBackend
+from tests.conftest import settings_for
+from tests.factories import PASSWORD
+from tests.fake_twilio import FakeTwilio
+from tests.households import pages, submitted
+from tests.test_forms import fill, focal, newest_token, open_round, send_link  # noqa: F401
+from tests.test_web_auth import sign_in
+from tests.twilio_requests import twilio_settings
+from web.app import create_app
+
+SENDER = "+15005550006"
+
+
+@pytest.fixture
+def senders(
+    app: Flask,
+    engine: Engine,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+    queue_prefix: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[RedisRunner]:
+    """Jobs on this test's queues; the send job's gateway is Twilio (the fake) at 5 a second,
+    paced through Redis, with short pauses after a 429."""
+    settings = twilio_settings(engine, twilio_api_base_url=fake_twilio.url, redis_url=redis_url)
+    monkeypatch.setattr("core.queue._settings", settings)
+    pace = SendRate(Redis.from_url(redis_url), SENDER, 5, prefix=queue_prefix)
+    backend = TwilioBackend.from_settings(settings, delays=(0.01, 0.01, 0.01), pace=pace)
+    monkeypatch.setattr(sms.jobs, "_gateway", backend)
+    yield RedisRunner(redis_url, prefix=queue_prefix)
+
+
+def owe(db: Session, count: int) -> list[int]:
+    ids = [
+        owe_text(db, Sms(f"+96170{n:06d}", f"receipt {n}", "en", "receipt"), Occasion.ANSWER)
+        for n in range(count)
+    ]
+    db.commit()
+    return [owing.message_id for owing in ids]
+
+
+def work(runner: RedisRunner, redis_url: str) -> None:
+    """The Procfile's worker class, in this process, until the queue is empty."""
+    SimpleWorker([runner.queue("sms")], connection=Redis.from_url(redis_url)).work(burst=True)
+
+
+def statuses(db: Session, ids: list[int]) -> Counter[str]:
+    db.expire_all()
+    return Counter(db.scalars(select(Message.status).where(Message.id.in_(ids))))
+
+
+def test_owed_sms_are_relayed_once_and_sent_once_by_a_simple_worker(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    senders: RedisRunner,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+) -> None:
+    ids = owe(db, 12)
+    assert relay_once(session_factory, senders).messages == 12
+    assert relay_once(session_factory, senders).messages == 0  # marked: not queued twice
+    assert senders.queue("sms").count == 12
+    work(senders, redis_url)
+    assert statuses(db, ids) == {MessageStatus.QUEUED: 12}
+    assert sorted(fake_twilio.received_bodies()) == sorted(f"receipt {n}" for n in range(12))
+
+
+def test_the_send_rate_is_shared_and_honoured(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    senders: RedisRunner,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+) -> None:
+    owe(db, 16)
+    relay_once(session_factory, senders)
+    work(senders, redis_url)
+    per_second = Counter(message["date_created"] for message in fake_twilio.messages)
+    assert sum(per_second.values()) == 16
+    assert max(per_second.values()) <= 5  # SMS_MAX_PER_SECOND of this sender
+    assert len(per_second) >= 4  # 16 at 5 a second take four windows at least
+
+
+def test_a_storm_of_429s_sends_every_sms_once_later(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    senders: RedisRunner,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+    clock: ModuleType,
+) -> None:
+    ids = owe(db, 6)
+    fake_twilio.fail_next(14, status=429, code=20429)  # Twilio refuses everything for a while
+    relay_once(session_factory, senders)
+    work(senders, redis_url)
+    refused = statuses(db, ids)
+    assert refused[MessageStatus.PENDING] >= 1  # some went back to the outbox, owed later
+    assert refused[MessageStatus.PENDING] + refused[MessageStatus.QUEUED] == 6
+    owed_again = db.scalars(select(Message).where(Message.status == MessageStatus.PENDING))
+    assert all(m.attempts == 0 for m in owed_again)  # a storm uses up no attempts
+    assert relay_once(session_factory, senders).messages == 0  # not yet due again
+
+    clock.freeze(clock.now() + timedelta(minutes=1))  # the storm is over; they are due
+    assert relay_once(session_factory, senders).messages == refused[MessageStatus.PENDING]
+    work(senders, redis_url)
+    assert statuses(db, ids) == {MessageStatus.QUEUED: 6}
+    sent = fake_twilio.received_bodies()
+    assert sorted(sent) == sorted(f"receipt {n}" for n in range(6))  # each exactly once
+
+
+def test_a_score_owed_by_a_new_application_is_relayed_once(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    redis_url: str,
+    queue_prefix: str,
+    open_round: None,  # noqa: F811
+) -> None:
+    runner = RedisRunner(redis_url, prefix=queue_prefix)
+    application = submitted(db, 5)
+    db.commit()
+    assert relay_once(session_factory, runner).scores == 1
+    assert runner.queue("scoring").job_ids[-1] == f"score-{application.id}-v1"
+    assert relay_once(session_factory, runner).scores == 0
+
+
+def test_with_redis_configured_a_request_leaves_owed_work_to_the_relay(
+    app: Flask, redis_url: str
+) -> None:
+    runner = create_app(settings_for("sqlite://", redis_url=redis_url)).extensions["intake.jobs"]
+    assert isinstance(runner, RelayedRunner)
+    queue = runner.queue("sms")
+    before = queue.count
+    runner.enqueue("sms", "sms.jobs.send_message", 1, job_id="sms-test-relayed", new=True)
+    assert queue.count == before  # the store owes it; the relay hands it on
+
+
+def test_a_form_posted_while_redis_is_down_is_kept_with_its_acknowledgement_owed(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    focal: StaffUser,  # noqa: F811
+) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(
+        settings_for(url, redis_url="redis://127.0.0.1:1/0"), session_factory=session_factory
+    )
+    app.config["TESTING"] = True
+    staff: FlaskClient = app.test_client()
+    staff.environ_base["wsgi.url_scheme"] = "https"
+    sign_in(staff, "focal", PASSWORD)
+    assert send_link(staff).status_code == 302
+    token = newest_token(db)
+    done = fill(app.test_client(), f"/f/{token}", pages(1))
+    assert done.status_code == 200
+    db.expire_all()
+    assert db.scalars(select(Application)).one()
+    owed = db.scalars(select(Message.status).where(Message.purpose == "receipt")).all()
+    assert owed == [MessageStatus.PENDING]  # committed; the relay sends it once Redis is back
