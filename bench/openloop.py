@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 TIMEOUT = 15.0  # Twilio gives a webhook 15 s
+TIMED_OUT, REFUSED, BROKEN = -1, -2, -3  # what a request got instead of a status
 
 
 def render(method: str, path: str, headers: dict[str, str], body: bytes | str, host: str) -> bytes:
@@ -71,6 +72,10 @@ class Outcome:
     lag_max: float = 0.0  # s, the worst a request left after its instant (generator lag)
     ok_per_second: Counter[int] = field(default_factory=Counter)  # by second since start
     connections: int = 0  # connections opened
+    started_at: float = 0.0  # the wall-clock instant of offset 0 (time.time())
+    # One per request: its instant (s after `started_at`), its status or TIMED_OUT, REFUSED,
+    # BROKEN, its latency (ms, from its instant) and whether a 503 carried Retry-After.
+    records: list[tuple[float, int, float, bool]] = field(default_factory=list)
 
     @property
     def send_rate(self) -> float:
@@ -88,6 +93,33 @@ class Outcome:
             min(998, max(0, round(p * 10) - 1))
         ]
 
+    def window(self, start: float, end: float) -> Outcome:
+        """The requests whose instants fall in [start, end) s, counted again."""
+        part = Outcome(started_at=self.started_at)
+        for record in self.records:
+            if start <= record[0] < end:
+                part.add(*record)
+        return part
+
+    def add(self, offset: float, code: int, latency: float, retry_after: bool) -> None:
+        self.scheduled += 1
+        self.records.append((offset, code, latency, retry_after))
+        if code == TIMED_OUT:
+            self.timed_out += 1
+            return
+        if code == REFUSED:
+            self.refused += 1
+            return
+        if code == BROKEN:
+            self.broken += 1
+            return
+        self.statuses[code] += 1
+        self.busy_with_retry_after += code == 503 and retry_after
+        if 200 <= code < 300:
+            self.ok += 1
+            self.latencies.append(latency)
+            self.ok_per_second[int(offset + latency / 1000)] += 1
+
     def merge(self, other: Outcome) -> None:
         for name in ("scheduled", "written", "ok", "timed_out", "refused", "broken"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -99,6 +131,8 @@ class Outcome:
         self.first_write = min(self.first_write, other.first_write)
         self.last_write = max(self.last_write, other.last_write)
         self.lag_max = max(self.lag_max, other.lag_max)
+        self.records += other.records
+        self.started_at = other.started_at
 
     def summary(self) -> str:
         others = ", ".join(f"{s}: {n}" for s, n in sorted(self.other_statuses.items())) or "none"
@@ -185,14 +219,14 @@ async def _run(
     host: str,
     port: int,
     requests: Sequence[bytes],
-    rate: float,
+    offsets: Sequence[float],
     timeout: float,
     keep_alive: bool,
     max_connections: int,
     start_at: float,
 ) -> Outcome:
     loop = asyncio.get_running_loop()
-    outcome = Outcome(scheduled=len(requests))
+    outcome = Outcome(started_at=start_at)
     idle: list[_Connection] = []
     tasks: set[asyncio.Task[None]] = set()
     # `start_at` is a wall-clock instant shared by every process of one run.
@@ -266,24 +300,17 @@ async def _run(
             outcome.last_write = max(outcome.last_write, wall_start + now - start)
             status, headers = await connection.send(data)
         except asyncio.CancelledError:  # its 15 s are over (`expire` cancels it)
-            outcome.timed_out += 1
+            outcome.add(due - start, TIMED_OUT, 1000 * timeout, False)
             release(connection, reuse=False)
             return
         except ConnectionRefusedError:
-            outcome.refused += 1
+            outcome.add(due - start, REFUSED, 1000 * (loop.time() - due), False)
             return
         except OSError:
-            outcome.broken += 1
+            outcome.add(due - start, BROKEN, 1000 * (loop.time() - due), False)
             release(connection, reuse=False)
             return
-        done = loop.time()
-        outcome.statuses[status] += 1
-        if status == 503 and b"retry-after" in headers:
-            outcome.busy_with_retry_after += 1
-        if 200 <= status < 300:
-            outcome.ok += 1
-            outcome.latencies.append(1000 * (done - due))
-            outcome.ok_per_second[int(done - start)] += 1
+        outcome.add(due - start, status, 1000 * (loop.time() - due), b"retry-after" in headers)
         release(connection, reuse=True)
 
     # Requests start in the order of their instants, so their deadlines are in order too: one
@@ -308,14 +335,15 @@ async def _run(
         # Start every request whose instant has come, then sleep to the next one (always
         # yielding: a generator behind schedule must still let the answers in).
         now = loop.time()
-        while i < count and (due := start + i / rate) <= now:
+        while i < count and (due := start + offsets[i]) <= now:
             outcome.lag_max = max(outcome.lag_max, now - due)
             task = loop.create_task(one(requests[i], due))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             deadlines.append((due + timeout, task))
             i += 1
-        await asyncio.sleep(max(0.0, start + i / rate - loop.time()))
+        if i < count:
+            await asyncio.sleep(max(0.0, start + offsets[i] - loop.time()))
     sending = False
     while tasks:
         await asyncio.gather(*list(tasks))
@@ -325,20 +353,36 @@ async def _run(
     return outcome
 
 
-def _worker(args: tuple[str, int, Sequence[bytes], float, float, bool, int, float]) -> Outcome:
+def _worker(
+    args: tuple[str, int, Sequence[bytes], Sequence[float], float, bool, int, float],
+) -> Outcome:
     return asyncio.run(_run(*args))
+
+
+def instants(rate: float | Sequence[tuple[float, float]], count: int) -> list[float]:
+    """Each request's instant (s from the start): `count` at a steady `rate`, or as many as
+    phases of (seconds, rate) hold, one after the other."""
+    if isinstance(rate, (int, float)):
+        return [i / rate for i in range(count)]
+    offsets: list[float] = []
+    begin = 0.0
+    for seconds, phase_rate in rate:
+        offsets += [begin + j / phase_rate for j in range(round(seconds * phase_rate))]
+        begin += seconds
+    return offsets
 
 
 def run(
     url: str,
     requests: Sequence[bytes],
-    rate: float,
+    rate: float | Sequence[tuple[float, float]],
     timeout: float = TIMEOUT,
     processes: int = 1,
     keep_alive: bool = True,
     max_connections: int = 15_000,
 ) -> Outcome:
-    """Send `requests` (rendered by `render`) to `url`'s host at `rate` per second, open loop.
+    """Send `requests` (rendered by `render`) to `url`'s host at `rate` per second, open loop
+    (or in phases of (seconds, rate): then as many requests as the phases hold are sent).
 
     With `processes` > 1, process k sends requests k, k + n, ... at rate / n, all from the
     same instant, so together they keep the order and the rate. `max_connections` (over all
@@ -347,15 +391,20 @@ def run(
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
+    offsets = instants(rate, len(requests))
+    if len(offsets) > len(requests):
+        raise ValueError(f"{len(offsets)} requests scheduled, {len(requests)} given")
+    requests = requests[: len(offsets)]
     start_at = time.time() + 0.5 + 0.3 * processes
     if processes <= 1:
-        return _worker((host, port, requests, rate, timeout, keep_alive, max_connections, start_at))
+        args = (host, port, requests, offsets, timeout, keep_alive, max_connections, start_at)
+        return _worker(args)
     shares = [
         (
             host,
             port,
             requests[k::processes],
-            rate / processes,
+            offsets[k::processes],
             timeout,
             keep_alive,
             max(1, max_connections // processes),
@@ -365,7 +414,7 @@ def run(
     ]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
         outcomes = pool.map(_worker, shares)
-    total = Outcome()
+    total = Outcome(started_at=start_at)
     for outcome in outcomes:
         total.merge(outcome)
     return total
