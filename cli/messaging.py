@@ -38,3 +38,39 @@ def sms_sweep(every: int | None, claim_timeout: int) -> None:
         if every is None:
             return
         time.sleep(every)
+
+
+@sms_group.command("consume")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1, max=5000),
+    default=200,
+    show_default=True,
+    help="Inbound SMS decided per store transaction.",
+)
+@click.option("--once", is_flag=True, help="Decide what is waiting now, then stop.")
+def sms_consume(batch: int, once: bool) -> None:
+    """Decide inbound SMS from the buffer and the store's inbox (the Procfile's consumer)."""
+    from flask import current_app
+
+    from sms.consumer import Consumer
+    from sms.inbound import BUFFER
+    from web import store
+
+    edge = current_app.extensions.get(BUFFER)
+    consumer = Consumer(
+        store.session_factory(),
+        current_app.extensions["intake.jobs"],
+        edge.buffer if edge is not None else None,
+        batch=batch,
+    )
+    if not once:
+        consumer.run()
+        return
+    if consumer.buffer is not None:
+        consumer.buffer.ensure_group()
+    total = 0
+    while seen := consumer.step(block_ms=0):
+        total += seen
+    click.echo(f"decided or skipped {total} inbound SMS")
+

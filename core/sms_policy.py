@@ -5,8 +5,9 @@ the IVR, the SMS keywords, the consoles, the complaint room, list publishing and
 reminders cannot differ on them.
 
 - **STOP is absolute.** A number that sent STOP (or Twilio's own opt-out words) is sent
-  nothing from the outbox until it sends START. The only text it still gets is the TwiML
-  confirmation of its STOP (and of a START, which lifts the opt-out first). A request it
+  nothing from the outbox until it sends START. The only text it still gets is the
+  confirmation of its STOP (and of a START, which lifts the opt-out first):
+  `Occasion.OPT_CHOICE`, owed by the SMS consumer like every reply. A request it
   makes by voice or SMS is still done (a ticket is filed, a status looked up), but what it
   would have been texted is withheld.
 - **The daily cap.** At most `DAILY_CAP` (3) SMS in any 24 hours to one phone among those
@@ -51,6 +52,11 @@ class Occasion(StrEnum):
     ANSWER = "answer"  # answers the phone's own action from it: exempt from the cap
     DECISION = "decision"  # the service's decision on the family's case: exempt from the cap
     NOTICE = "notice"  # anything else: counted, and withheld past the cap
+    OPT_CHOICE = "opt_choice"  # confirms the STOP or START the phone just sent: never withheld
+
+
+# The purpose an `OPT_CHOICE` SMS is stored with, so the sender does not withhold it either.
+OPT_CHOICE_PURPOSE = "opt_choice"
 
 
 class Withheld(StrEnum):
@@ -66,6 +72,8 @@ def withheld(session: Session, phone: str, occasion: Occasion, now: datetime) ->
     For a notice, the phone stays locked until the caller's transaction ends, so that a
     racing request counts this one (call it in the transaction that owes the SMS).
     """
+    if occasion is Occasion.OPT_CHOICE:
+        return None
     if has_stopped(session, phone):
         return Withheld.STOPPED
     if occasion is not Occasion.NOTICE:

@@ -73,8 +73,13 @@ class SmsBuffer:
         if taken:
             return taken
         answer = self.redis.xreadgroup(
-            GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms
+            GROUP, consumer, {self.stream: ">"}, count=count, block=block_ms or None
         )
+        return [entry for _stream, rows in answer or () for entry in _entries(rows)]
+
+    def read_own(self, consumer: str, count: int) -> list[Entry]:
+        """What this consumer read and never acknowledged (it restarted, or a batch failed)."""
+        answer = self.redis.xreadgroup(GROUP, consumer, {self.stream: "0"}, count=count)
         return [entry for _stream, rows in answer or () for entry in _entries(rows)]
 
     def _take_over(self, consumer: str, count: int) -> list[Entry]:

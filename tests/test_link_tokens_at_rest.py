@@ -85,6 +85,7 @@ def test_the_sqlite_file_holds_no_live_token_after_a_link_is_texted(
     engine, path = sqlite_file
     monkeypatch.setattr(sms.jobs, "_gateway", None)
     app = create_app(twilio_settings(engine, twilio_api_base_url=fake_twilio.url))
+    app.extensions["test.fake_twilio"] = fake_twilio
     with transaction(make_sessionmaker(engine)) as session:
         open_round(session)
     client = app.test_client()

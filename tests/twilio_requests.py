@@ -47,6 +47,7 @@ def service_on_fake_twilio(
         twilio_settings(engine, twilio_api_base_url=fake.url), session_factory=session_factory
     )
     app.config["TESTING"] = True
+    app.extensions["test.fake_twilio"] = fake  # where tests read the SMS that came back
     return app
 
 

@@ -11,6 +11,7 @@ from typing import NoReturn
 import click
 from flask import Flask, request
 from flask_wtf.csrf import CSRFProtect
+from redis import Redis
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
@@ -19,7 +20,7 @@ from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
 from core.settings import Environment, Settings, SettingsError
-from web import auth, errors, health, i18n, params, store
+from web import auth, errors, health, i18n, overload, params, store
 
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
 HSTS_MAX_AGE = 365 * 24 * 3600  # a year: what browsers' preload lists ask for
@@ -37,6 +38,7 @@ def create_app(
     params.init_params(app)  # before any route: `int` in every address is bounded
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     store.init_store(app, factory)
+    overload.init_overload(app)  # first of the request hooks: a shed request runs no other
     use_session_factory(factory, settings)
     use_key_file(settings.audit_key_file)  # every audited action is keyed with it
     # With Redis, requests leave owed SMS and scores to the relay (`jobs relay`, core/relay.py).
@@ -113,6 +115,7 @@ def _register_adapters(app: Flask) -> None:
     from hotline.console import bp as hotline_bp
     from ivr.voice import bp as ivr_bp
     from sms.inbound import bp as sms_inbound_bp
+    from sms.inbound import init_buffer
     from sms.webhooks import bp as sms_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
@@ -135,14 +138,41 @@ def _register_adapters(app: Flask) -> None:
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
     app.register_blueprint(sms_bp)
     csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
+    init_buffer(app, app.config["INTAKE_SETTINGS"])
     for twilio_bp in (sms_inbound_bp, ivr_bp):
         app.register_blueprint(twilio_bp)
         csrf.exempt(twilio_bp)
+    _guard_entries(app, app.config["INTAKE_SETTINGS"])
     if app.config["INTAKE_SETTINGS"].is_development:
         from web.phone_simulator import bp as simulator_bp
 
         app.register_blueprint(simulator_bp)  # /dev/phone: never in production
     register_commands(app)
+
+
+# Every staff-facing blueprint: one limit for them all, the plain busy page past it.
+CONSOLE_BLUEPRINTS = (
+    "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
+    "hotline",
+)  # fmt: skip
+
+
+def _guard_entries(app: Flask, settings: Settings) -> None:
+    """Each entry's limit and busy answer (web/overload.py); the queues /healthz reports."""
+    from ivr import busy as ivr_busy
+    from sms.buffer import SmsBuffer
+    from webforms.citizen import busy as form_busy
+
+    # The busy message's own key, and the queue's hold music, are never shed: both are cheap.
+    exempt = ("ivr.busy_callback", "ivr.hold")
+    overload.guard(app, "ivr", ("ivr",), settings.max_in_flight_ivr, ivr_busy.answer, exempt)
+    overload.guard(app, "form", ("citizen",), settings.max_in_flight_form, form_busy)
+    overload.guard(
+        app, "console", CONSOLE_BLUEPRINTS, settings.max_in_flight_console, overload.console_busy
+    )
+    if settings.redis_url:
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2)
+        health.add_backlog(app, "inbound:stream", SmsBuffer(redis, settings.sms_buffer_max).backlog)
 
 
 def _security_headers(response: Response) -> Response:

@@ -1,0 +1,184 @@
+"""The SMS consumers: decide buffered inbound SMS in batches, one store transaction each.
+
+A batch is what the Redis Stream gives this consumer (`sms/buffer.py`) plus what waits in the
+store's inbox (`core/inbox.py`: the fallback path, Redis outages, `sms reconcile`). Each
+message is decided in a savepoint of the batch's transaction, so one that fails is answered
+with an apology without undoing the others; the batch commits, its owed SMS (replies, links,
+ticket numbers) are dispatched, and only then are the stream entries acknowledged. A consumer
+that dies before the acknowledgement leaves its entries to another (XAUTOCLAIM) or to itself
+on restart; a message decided already is skipped by its MessageSid.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from core import inbox
+from core.db import transaction, utcnow
+from core.inbox import RawSms
+from core.notifications import dispatch
+from core.queue import JobRunner
+from sms.buffer import Entry, SmsBuffer
+from sms.keyword_work import Decided, decide, decide_failed
+from web import metrics
+
+log = logging.getLogger(__name__)
+
+BATCH = 200  # messages per transaction: big enough to amortise the commit, small for latency
+BLOCK_MS = 500  # how long an idle consumer waits on the stream before looking at the store
+
+
+@dataclass
+class BatchReport:
+    """What one batch did."""
+
+    decided: int = 0
+    skipped: int = 0  # decided before (a redelivery, a replay, a racing consumer)
+    failed: int = 0  # answered with an apology
+
+    @property
+    def seen(self) -> int:
+        return self.decided + self.skipped + self.failed
+
+
+def decide_batch(
+    factory: sessionmaker[Session],
+    runner: JobRunner,
+    raws: Sequence[RawSms],
+    from_store: int = 0,
+) -> BatchReport:
+    """Decide `raws` and up to `from_store` messages of the store's inbox, in one transaction;
+    dispatch what they owe once committed. Raises if the transaction cannot commit (nothing
+    is then decided, and the caller must not acknowledge `raws`)."""
+    report = BatchReport()
+    owed: list[int] = []
+    with transaction(factory) as session:
+        waiting = inbox.pending(session, from_store) if from_store else []
+        batch = [*raws, *(row.raw() for row in waiting)]
+        seen = inbox.decided(session, [raw.sid for raw in batch])
+        for raw in batch:
+            if raw.sid in seen:
+                report.skipped += 1
+                continue
+            seen.add(raw.sid)  # the same message twice in one batch
+            decided = _decide_one(session, raw)
+            if decided is None:
+                report.skipped += 1
+                continue
+            report.failed += decided.outcome == "failed"
+            report.decided += decided.outcome != "failed"
+            owed += decided.message_ids
+            metrics.PROCESSED.labels("sms", decided.outcome).inc()
+            metrics.LAG.labels("sms").observe((utcnow() - raw.received_at).total_seconds())
+        inbox.forget(session, [row.sid for row in waiting])
+    dispatch(runner, owed, new=True)
+    return report
+
+
+def _decide_one(session: Session, raw: RawSms) -> Decided | None:
+    """One message in a savepoint; None when another consumer decided it meanwhile."""
+    try:
+        with session.begin_nested():
+            return decide(session, raw)
+    except SQLAlchemyError as exc:
+        if not isinstance(exc, IntegrityError):
+            raise  # the store itself: the whole batch is retried, nothing is acknowledged
+        error: Exception = exc  # most likely a racing consumer logged the MessageSid first
+    except Exception as exc:  # a fault in one message must not hold the others up
+        error = exc
+    try:
+        with session.begin_nested():
+            return decide_failed(session, raw, error)
+    except IntegrityError:
+        return None  # its MessageSid is logged: a racing consumer decided it, and that stands
+
+
+def decide_waiting(factory: sessionmaker[Session], runner: JobRunner, limit: int = BATCH) -> int:
+    """Drain the store's inbox (no Redis: the web process does this inline); how many seen."""
+    total = 0
+    while True:
+        report = decide_batch(factory, runner, (), from_store=limit)
+        total += report.seen
+        if report.seen < limit:
+            return total
+
+
+class Consumer:
+    """One consumer process: the stream when there is Redis, the store's inbox always."""
+
+    def __init__(
+        self,
+        factory: sessionmaker[Session],
+        runner: JobRunner,
+        buffer: SmsBuffer | None,
+        name: str | None = None,
+        batch: int = BATCH,
+    ) -> None:
+        self.factory = factory
+        self.runner = runner
+        self.buffer = buffer
+        self.name = name or f"{socket.gethostname()}-{os.getpid()}"
+        self.batch = batch
+        self.stopping = False
+        self._own_first = True  # after a start or a failed batch: this consumer's own pending
+
+    def run(self, idle_pause: float = 0.5) -> None:
+        """Until SIGTERM or SIGINT: the batch in hand is finished before stopping."""
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        if self.buffer is not None:
+            self.buffer.ensure_group()
+        log.info("SMS consumer %s started", self.name)
+        while not self.stopping:
+            try:
+                seen = self.step()
+            except (RedisError, SQLAlchemyError, OSError) as error:
+                log.warning("SMS consumer %s: %s; retrying", self.name, type(error).__name__)
+                self._own_first = True
+                time.sleep(1.0)
+                continue
+            if not seen and self.buffer is None:
+                time.sleep(idle_pause)
+        log.info("SMS consumer %s stopped", self.name)
+
+    def step(self, block_ms: int = BLOCK_MS) -> int:
+        """One batch; how many messages it saw (0 when idle)."""
+        entries = self._read(block_ms)
+        report = decide_batch(
+            self.factory, self.runner, [e.raw for e in entries], from_store=self.batch
+        )
+        if entries and self.buffer is not None:
+            self.buffer.done([e.entry_id for e in entries])
+        if report.seen:
+            log.info(
+                "SMS consumer %s: %d decided, %d skipped, %d failed",
+                self.name,
+                report.decided,
+                report.skipped,
+                report.failed,
+            )
+        return report.seen
+
+    def _read(self, block_ms: int) -> list[Entry]:
+        if self.buffer is None:
+            return []
+        if self._own_first:
+            entries = self.buffer.read_own(self.name, self.batch)
+            if entries:
+                return entries
+            self._own_first = False
+        return self.buffer.read(self.name, self.batch, block_ms)
+
+    def _stop(self, _signum: int, _frame: FrameType | None) -> None:
+        self.stopping = True
