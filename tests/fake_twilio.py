@@ -4,8 +4,12 @@ It speaks the parts of the 2010-04-01 API the service uses, form-encoded with HT
 in Twilio's JSON shapes as twilio 9.x reads them:
 
 - Messages: create, and list with the filters `To`, `From`, `DateSent`, `DateSent<`,
-  `DateSent>`, `PageSize`. Like Twilio, a message has no `date_sent` until it has left the
-  queue (`sent`); `send_status_callbacks` plays Twilio's signed delivery receipts back to the app.
+  `DateSent>`, paged as Twilio pages (`PageSize`, `Page`, `PageToken`, `next_page_uri`),
+  newest first. Like Twilio, a message has no `date_sent` until it has left the queue
+  (`sent`); `send_status_callbacks` plays Twilio's signed delivery receipts back to the app.
+  The list is the account's whole log: the messages created through the API and the inbound
+  ones a test delivers with `receive` (direction `inbound`, status `received`), which is what
+  `sms reconcile` reads back.
 - Calls: create (`To`, `From`, and `Twiml`, `Url` or `ApplicationSid`; the call stays
   `queued`, nothing is dialled), and list with the filters `To`, `From`, `Status`, `PageSize`.
 
@@ -30,7 +34,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 import requests
@@ -123,9 +127,15 @@ class FakeTwilio:
 
     @property
     def messages(self) -> list[dict[str, Any]]:
-        """Every message accepted so far, oldest first (copies)."""
+        """Every message accepted so far, oldest first (copies); not the inbound ones."""
         with self._lock:
-            return [dict(message) for message in self._messages]
+            return [dict(message) for message in self._messages if not _is_inbound(message)]
+
+    @property
+    def inbound(self) -> list[dict[str, Any]]:
+        """Every message delivered with `receive`, oldest first (copies)."""
+        with self._lock:
+            return [dict(message) for message in self._messages if _is_inbound(message)]
 
     @property
     def calls(self) -> list[dict[str, Any]]:
@@ -179,6 +189,50 @@ class FakeTwilio:
 
     # -- Twilio's side of delivery ------------------------------------------------------
 
+    def receive(
+        self,
+        from_: str,
+        to: str,
+        body: str,
+        *,
+        messaging_service_sid: str | None = None,
+        at: datetime | None = None,
+    ) -> str:
+        """Log an SMS from `from_` to our number `to` as Twilio's log keeps one; its MessageSid.
+
+        Only the log: nothing is posted to the app (a test posts the webhook itself, or not,
+        which is the buffer-lost case `sms reconcile` is for). `at` backdates it (aware).
+        """
+        moment = _rfc2822(at or datetime.now(UTC))
+        sid = "SM" + secrets.token_hex(16)
+        message = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "api_version": API_VERSION,
+            "to": to,
+            "from": from_,
+            "messaging_service_sid": messaging_service_sid,
+            "body": body,
+            "status": "received",
+            "num_segments": "1",
+            "num_media": "0",
+            "direction": "inbound",
+            "date_created": moment,
+            "date_updated": moment,
+            "date_sent": moment,
+            "error_code": None,
+            "error_message": None,
+            "price": None,
+            "price_unit": "USD",
+            "uri": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}.json",
+            "subresource_uris": {
+                "media": f"/{API_VERSION}/Accounts/{self.account_sid}/Messages/{sid}/Media.json"
+            },
+        }
+        with self._lock:
+            self._messages.append(message)
+        return sid
+
     def send_status_callbacks(
         self,
         app_base_url: str,
@@ -213,12 +267,13 @@ class FakeTwilio:
     def _advance_all(self, status: str) -> list[dict[str, Any]]:
         now = _rfc2822(datetime.now(UTC))
         with self._lock:
-            for message in self._messages:
+            outbound = [m for m in self._messages if not _is_inbound(m)]
+            for message in outbound:
                 message["status"] = status
                 message["date_updated"] = now
                 if status == "sent" and message["date_sent"] is None:
                     message["date_sent"] = now
-            return [dict(message) for message in self._messages]
+            return [dict(message) for message in outbound]
 
     # -- the API, called by the handler ----------------------------------------------------
 
@@ -270,10 +325,9 @@ class FakeTwilio:
         return dict(message)
 
     def _list_messages(self, query: dict[str, str]) -> dict[str, Any]:
-        page_size = int(query.get("PageSize", "50"))
         with self._lock:
             found = [dict(m) for m in reversed(self._messages) if _matches(m, query)]
-        return _page("messages", "Messages", self.account_sid, found, page_size)
+        return _page("messages", "Messages", self.account_sid, found, query)
 
     def _create_call(self, form: dict[str, str]) -> dict[str, Any]:
         now = _rfc2822(datetime.now(UTC))
@@ -320,7 +374,6 @@ class FakeTwilio:
         return dict(call)
 
     def _list_calls(self, query: dict[str, str]) -> dict[str, Any]:
-        page_size = int(query.get("PageSize", "50"))
         wanted = {field: query[key] for key, field in _CALL_FILTERS.items() if key in query}
         with self._lock:
             found = [
@@ -328,7 +381,7 @@ class FakeTwilio:
                 for c in reversed(self._calls)
                 if all(c[field] == value for field, value in wanted.items())
             ]
-        return _page("calls", "Calls", self.account_sid, found, page_size)
+        return _page("calls", "Calls", self.account_sid, found, query)
 
 
 # The Calls list's filters the fake understands: query parameter -> field.
@@ -336,21 +389,47 @@ _CALL_FILTERS = {"To": "to", "From": "from", "Status": "status"}
 
 
 def _page(
-    key: str, file: str, account_sid: str, found: list[dict[str, Any]], page_size: int
+    key: str, file: str, account_sid: str, found: list[dict[str, Any]], query: dict[str, str]
 ) -> dict[str, Any]:
-    """One page of a 2010-04-01 list, newest first, in Twilio's paging shape."""
+    """One page of a 2010-04-01 list (`found` is newest first), in Twilio's paging shape.
+
+    As Twilio: `PageSize` (default 50, at most 1000), `Page` (from 0), and `PageToken`
+    (`PA` + the last sid of the previous page, so that records arriving while a client pages
+    do not shift the pages it has yet to read); `next_page_uri` carries the filters on.
+    """
+    page_size = max(1, min(int(query.get("PageSize", "50")), 1000))
+    page = int(query.get("Page", "0"))
+    start = page * page_size
+    token = query.get("PageToken", "")
+    sids = [item["sid"] for item in found]
+    if token.startswith("PA") and token[2:] in sids:
+        start = sids.index(token[2:]) + 1
+    items = found[start : start + page_size]
     uri = f"/{API_VERSION}/Accounts/{account_sid}/{file}.json"
+    filters = {k: v for k, v in query.items() if k not in ("Page", "PageSize", "PageToken")}
+
+    def page_uri(number: int, after: str | None = None) -> str:
+        params = {**filters, "PageSize": str(page_size), "Page": str(number)}
+        if after is not None:
+            params["PageToken"] = "PA" + after
+        return f"{uri}?{urlencode(params)}"
+
+    more = start + page_size < len(found)
     return {
-        key: [_public(item) for item in found[:page_size]],
-        "end": min(len(found), page_size) - 1,
-        "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
-        "next_page_uri": None,
-        "previous_page_uri": None,
-        "page": 0,
+        key: [_public(item) for item in items],
+        "end": start + len(items) - 1,
+        "first_page_uri": page_uri(0),
+        "next_page_uri": page_uri(page + 1, items[-1]["sid"]) if more and items else None,
+        "previous_page_uri": page_uri(page - 1) if page > 0 else None,
+        "page": page,
         "page_size": page_size,
-        "start": 0,
-        "uri": f"{uri}?PageSize={page_size}&Page=0",
+        "start": start,
+        "uri": page_uri(page, token[2:] if token.startswith("PA") else None),
     }
+
+
+def _is_inbound(message: dict[str, Any]) -> bool:
+    return bool(message.get("direction") == "inbound")
 
 
 def _missing_call_parameter(form: dict[str, str]) -> int | None:
