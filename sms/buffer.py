@@ -46,10 +46,17 @@ class Entry:
 class SmsBuffer:
     """The stream and its consumer group; every method may raise `redis.RedisError`."""
 
-    def __init__(self, redis: Redis, max_depth: int, stream: str = STREAM) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        max_depth: int,
+        stream: str = STREAM,
+        claim_idle_ms: int = CLAIM_IDLE_MS,
+    ) -> None:
         self.redis = redis
         self.max_depth = max_depth
         self.stream = stream
+        self.claim_idle_ms = claim_idle_ms
         self._offer = redis.register_script(_OFFER)
 
     def offer(self, raw: RawSms) -> bool:
@@ -84,7 +91,12 @@ class SmsBuffer:
 
     def _take_over(self, consumer: str, count: int) -> list[Entry]:
         answer = self.redis.xautoclaim(
-            self.stream, GROUP, consumer, min_idle_time=CLAIM_IDLE_MS, start_id="0-0", count=count
+            self.stream,
+            GROUP,
+            consumer,
+            min_idle_time=self.claim_idle_ms,
+            start_id="0-0",
+            count=count,
         )
         rows = answer[1] if answer else []
         if rows:

@@ -1,0 +1,337 @@
+"""Inbound SMS through the Redis Stream, as on launch day: the webhook only buffers, the
+consumers decide; a full buffer, the fallback URL, Redis dying in a burst, a consumer dying
+mid-batch, and messages read twice. Real Redis (a private server where one is stopped) and
+real PostgreSQL and SQLite; replies reach the fake Twilio."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+import sms.jobs
+from core.inbox import PendingSms
+from core.messages import Direction, Message
+from core.queue import InlineRunner
+from core.tickets import Ticket
+from sms.buffer import STREAM, SmsBuffer
+from sms.consumer import Consumer
+from sms.inbound import BUFFER
+from tests.fake_twilio import FakeTwilio
+from tests.test_sms_inbound import HELP, inbound_form
+from tests.twilio_requests import PUBLIC, post_signed, signature, twilio_settings
+from web.app import create_app
+
+_numbers = itertools.count(1)
+
+
+def service(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    **overrides: object,
+) -> Flask:
+    monkeypatch.setattr(sms.jobs, "_gateway", None)
+    settings = twilio_settings(
+        engine, twilio_api_base_url=fake.url, redis_url=redis_url, **overrides
+    )
+    app = create_app(settings, session_factory=session_factory)
+    app.config["TESTING"] = True
+    return app
+
+
+def client_of(app: Flask) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    return client
+
+
+def consumer_of(app: Flask, name: str = "c1", claim_idle_ms: int = 30_000) -> Consumer:
+    """A consumer as the Procfile runs it, sending what it owes at once (inline jobs)."""
+    edge = app.extensions[BUFFER]
+    buffer = SmsBuffer(edge.buffer.redis, edge.buffer.max_depth, claim_idle_ms=claim_idle_ms)
+    buffer.ensure_group()
+    return Consumer(app.extensions["intake.sessionmaker"], InlineRunner(), buffer, name=name)
+
+
+def drain(app: Flask, consumer: Consumer) -> int:
+    with app.app_context():
+        total = 0
+        while seen := consumer.step(block_ms=0):
+            total += seen
+        return total
+
+
+def unique_sms(body: str = "HELP") -> dict[str, str]:
+    return inbound_form(body, phone=f"+96171{next(_numbers) % 1000000:06d}")
+
+
+def decided(db: Session) -> list[str]:
+    db.expire_all()
+    stmt = select(Message.provider_sid).where(Message.direction == Direction.INBOUND)
+    return [sid for sid in db.scalars(stmt) if sid]
+
+
+def count(db: Session, model: type) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+@pytest.fixture
+def clean_stream(redis_url: str) -> Iterator[Redis]:
+    redis = Redis.from_url(redis_url)
+    redis.delete(STREAM)
+    yield redis
+    redis.delete(STREAM)
+
+
+@pytest.fixture
+def app(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake_twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    clean_stream: Redis,
+) -> Flask:
+    return service(engine, session_factory, fake_twilio, monkeypatch, redis_url)
+
+
+def test_the_webhook_only_buffers_and_a_consumer_decides_and_replies(
+    app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
+) -> None:
+    form = inbound_form("HELP")
+    answer = post_signed(client_of(app), "/sms/inbound", form)
+
+    assert answer.status_code == 200
+    assert b"<Message" not in answer.data
+    assert clean_stream.xlen(STREAM) == 1
+    assert count(db, Message) == 0 and count(db, PendingSms) == 0  # no store on the edge
+
+    assert drain(app, consumer_of(app)) == 1
+
+    assert decided(db) == [form["MessageSid"]]
+    assert [m["body"] for m in fake_twilio.messages] == [HELP]
+    assert clean_stream.xlen(STREAM) == 0  # acknowledged and removed
+
+
+def test_a_message_buffered_twice_is_decided_once(
+    app: Flask, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    form = inbound_form("COMPLAINT the water was cut")
+    client = client_of(app)
+    post_signed(client, "/sms/inbound", form)
+    post_signed(client, "/sms/inbound", form)  # Twilio's retry
+    drain(app, consumer_of(app))
+    post_signed(client, "/sms/inbound", form)  # and one after the decision
+
+    drain(app, consumer_of(app))
+
+    assert decided(db) == [form["MessageSid"]]
+    assert count(db, Ticket) == 1
+    assert len(fake_twilio.messages) == 1  # the ticket's number, once
+
+
+def test_a_full_buffer_answers_503_and_the_fallback_url_keeps_the_message(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake_twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+    redis_url: str,
+    clean_stream: Redis,
+    db: Session,
+) -> None:
+    app = service(engine, session_factory, fake_twilio, monkeypatch, redis_url, sms_buffer_max=1)
+    client = client_of(app)
+    first, second = unique_sms(), unique_sms()
+    assert post_signed(client, "/sms/inbound", first).status_code == 200
+
+    busy = post_signed(client, "/sms/inbound", second)
+
+    assert busy.status_code == 503
+    assert busy.headers["Retry-After"].isdigit()
+    assert clean_stream.xlen(STREAM) == 1  # nothing was added past the limit
+    # Twilio then calls the fallback URL with the same message, signed over that URL.
+    headers = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/fallback", second)}
+    kept = client.post("/sms/fallback", data=second, headers=headers)
+    assert kept.status_code == 200
+    assert count(db, PendingSms) == 1
+
+    drain(app, consumer_of(app))
+
+    assert sorted(decided(db)) == sorted([first["MessageSid"], second["MessageSid"]])
+    assert count(db, PendingSms) == 0
+    assert len(fake_twilio.messages) == 2  # one reply each
+
+
+def test_the_fallback_url_refuses_what_twilio_did_not_sign(app: Flask, db: Session) -> None:
+    form = unique_sms()
+    headers = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}  # wrong URL
+
+    answer = client_of(app).post("/sms/fallback", data=form, headers=headers)
+
+    assert answer.status_code == 403
+    assert count(db, PendingSms) == 0
+
+
+def test_a_consumer_that_dies_before_committing_has_its_batch_taken_over_once(
+    app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
+) -> None:
+    forms = [unique_sms("COMPLAINT nobody came") for _ in range(5)]
+    client = client_of(app)
+    for form in forms:
+        post_signed(client, "/sms/inbound", form)
+    dead = consumer_of(app, "dead")
+    assert len(dead.buffer.read("dead", 100, 0)) == 5  # read, then the process was killed
+
+    survivor = consumer_of(app, "survivor", claim_idle_ms=0)  # its idle limit has passed
+    drain(app, survivor)
+
+    assert sorted(decided(db)) == sorted(f["MessageSid"] for f in forms)
+    assert count(db, Ticket) == 5
+    assert len(fake_twilio.messages) == 5
+    assert clean_stream.xlen(STREAM) == 0
+    assert clean_stream.xpending(STREAM, "deciders")["pending"] == 0
+
+
+def test_a_consumer_that_dies_after_committing_is_not_decided_again(
+    app: Flask, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forms = [unique_sms("COMPLAINT no bread") for _ in range(3)]
+    client = client_of(app)
+    for form in forms:
+        post_signed(client, "/sms/inbound", form)
+    dying = consumer_of(app, "dying")
+
+    def killed(_entry_ids: object) -> None:
+        raise KeyboardInterrupt  # the process ends between the commit and the acknowledgement
+
+    monkeypatch.setattr(dying.buffer, "done", killed)
+    with pytest.raises(KeyboardInterrupt), app.app_context():
+        dying.step(block_ms=0)
+
+    drain(app, consumer_of(app, "next", claim_idle_ms=0))
+
+    assert count(db, Ticket) == 3
+    assert len(fake_twilio.messages) == 3  # one SMS each, not two
+
+
+def test_a_restarted_consumer_finishes_its_own_unacknowledged_batch(
+    app: Flask, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    forms = [unique_sms() for _ in range(3)]
+    client = client_of(app)
+    for form in forms:
+        post_signed(client, "/sms/inbound", form)
+    consumer_of(app, "same-name").buffer.read("same-name", 100, 0)  # read, then it restarted
+
+    drain(app, consumer_of(app, "same-name"))  # well before the idle limit
+
+    assert len(decided(db)) == 3
+
+
+# -- Redis stopped in the middle of a burst --------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, with an append-only file synced on every write, so
+    it can be killed and started again without losing what it acknowledged."""
+
+    def __init__(self, directory: Path) -> None:
+        self.port = _free_port()
+        self.directory = directory
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is installed with Redis (bin/services)"
+        self.process = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                Redis.from_url(self.url).ping()
+                return
+            except Exception:
+                time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path, redis_url: str) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.process is not None and server.process.poll() is None:
+        server.kill()
+
+
+def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake_twilio: FakeTwilio,
+    monkeypatch: pytest.MonkeyPatch,
+    private_redis: PrivateRedis,
+    db: Session,
+) -> None:
+    app = service(engine, session_factory, fake_twilio, monkeypatch, private_redis.url)
+    client = client_of(app)
+    forms = [unique_sms() for _ in range(40)]
+
+    statuses = []
+    for n, form in enumerate(forms):
+        if n == 20:
+            private_redis.kill()  # half the burst is in the stream; the rest must not be lost
+        statuses.append(post_signed(client, "/sms/inbound", form).status_code)
+
+    assert statuses == [200] * 40
+    assert count(db, PendingSms) == 20  # the store took what Redis could not
+    private_redis.start()  # back, with what it had acknowledged (append-only file)
+    drain(app, consumer_of(app))
+
+    assert sorted(decided(db)) == sorted(f["MessageSid"] for f in forms)
+    assert len(fake_twilio.messages) == 40  # exactly one reply each
+    assert count(db, PendingSms) == 0
