@@ -32,6 +32,7 @@ from urllib.parse import urlsplit
 
 TIMEOUT = 15.0  # Twilio gives a webhook 15 s
 TIMED_OUT, REFUSED, BROKEN = -1, -2, -3  # what a request got instead of a status
+STALE = 1.0  # s: a connection idle this long is not reused (gunicorn closes them after 2 s)
 
 
 def render(method: str, path: str, headers: dict[str, str], body: bytes | str, host: str) -> bytes:
@@ -154,6 +155,7 @@ class _Connection(asyncio.Protocol):
         self.answer: asyncio.Future[tuple[int, dict[bytes, bytes]]] | None = None
         self.reusable = False
         self.lost = False
+        self.idle_since = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -242,8 +244,9 @@ async def _run(
         while True:
             while idle:
                 connection = idle.pop()
-                if not connection.lost:
+                if not connection.lost and loop.time() - connection.idle_since < STALE:
                     return connection
+                connection.close()  # the server may be closing it now (gunicorn: after 2 s)
                 opened -= 1
             if opened >= max_connections:
                 turn: asyncio.Future[_Connection | None] = loop.create_future()
@@ -284,6 +287,7 @@ async def _run(
             return
         if reuse and keep_alive and connection.reusable and not connection.lost:
             if not _wake(connection):
+                connection.idle_since = loop.time()
                 idle.append(connection)
             return
         connection.close()
