@@ -13,6 +13,7 @@ from cli import (
     lists,
     messaging,
     needs,
+    reconcile,
     scoring,
     store,
     territory,
@@ -21,6 +22,7 @@ from cli import (
 
 
 def register_commands(app: Flask) -> None:
+    messaging.sms_group.add_command(reconcile.sms_reconcile)
     for group in (
         store.db_group,
         territory.geo_group,
