@@ -350,3 +350,20 @@ def sms_withheld(language: str, stopped: bool) -> Speech:
                 ),
             ),
         )
+
+
+# -- every line busy (ivr/busy.py) ----------------------------------------------------------
+
+
+def lines_busy(language: str) -> Speech:
+    """Said to a caller the IVR cannot take now, with the two ways that need no line."""
+    with force_locale(language):
+        return Speech(
+            language,
+            (
+                _(
+                    "All our lines are busy. To receive the link to the form, send the word "
+                    "LINK by SMS to 1766. To be called back, press 1."
+                ),
+            ),
+        )

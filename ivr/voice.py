@@ -19,11 +19,12 @@ from core.notifications import dispatch
 from core.phones import NotLebaneseMobile, masked, normalise_mobile
 from core.settings import Settings
 from core.webhook_replies import earlier_reply, remember_reply
-from ivr import calllog, menu, prompts, tasks
+from ivr import busy, calllog, menu, prompts, tasks
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Step
 from ivr.turns import Hangup, Turn, render
-from web import store
+from web import metrics, store
 from web.citizen_requests import LANGUAGES, Owed
+from web.overload import STORE_TROUBLE
 from web.twilio_auth import twilio_webhook
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,13 @@ def callback() -> Response:
     return answer("callback", tasks.callback, work=True)
 
 
+@bp.post("/busy")
+@twilio_webhook
+def busy_callback() -> Response:
+    """A key pressed after the busy message: 1 files a call-back (never shed: it is cheap)."""
+    return answer(busy.STEP, busy.call_back, work=True)
+
+
 @bp.post("/hold")
 @twilio_webhook
 def hold() -> Response:
@@ -142,6 +150,9 @@ def answer(step: str, handler: Step, *, work: bool = False) -> Response:
         # The type only: SQL errors quote their parameters (numbers, recordings).
         log.error("ivr call=%s step=%s failed: %s", call.sid or "-", step, type(exc).__name__)
         body, owed, event = _apology(call, settings), None, "failed"
+        if isinstance(exc, STORE_TROUBLE) and step != busy.STEP:
+            metrics.shed("ivr")  # the store cannot take the call now: as if every line were busy
+            body, event = busy.twiml(call.language if "lang" in call.args else ""), "busy"
     _dispatch(owed)
     caller = masked(call.mobile or call.number)
     log.info(

@@ -22,6 +22,7 @@ from core.links import (
     usable,
 )
 from web import store
+from web.overload import retry_after
 from webforms import correction_link
 from webforms.flow import FlowUrls, post_page, receipt, show_page
 
@@ -30,6 +31,16 @@ bp = Blueprint("citizen", __name__, url_prefix="/f", template_folder="templates"
 
 def unavailable() -> ResponseReturnValue:
     return render_template("form/unavailable.html", layout="form/citizen_layout.html"), 404
+
+
+def busy() -> ResponseReturnValue:
+    """Past the form's limit, or the store unable to answer: nothing read, nothing written.
+
+    Each page is saved as it is sent, so what the family sent before is kept; the page that
+    met this answer saved nothing, and the browser's back button still holds it.
+    """
+    page = render_template("form/busy.html", layout="form/citizen_layout.html")
+    return page, 503, retry_after()
 
 
 def _urls(token: str) -> FlowUrls:
