@@ -5,12 +5,21 @@ before any command runs. Only `flask --app wsgi ... --help` goes on without sett
 printed by an app that has the commands and runs none of them.
 """
 
+import os
 import sys
+from pathlib import Path
 
-import click
+# Every process started from the checkout counts into one directory, so /metrics sums them all
+# (prometheus_client's multiprocess mode; gunicorn.conf.py sets the same for the web workers).
+# Set before anything imports prometheus_client, which reads it once.
+_METRICS = Path(__file__).resolve().parent / "var" / "metrics"
+os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", str(_METRICS))
+Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
-from core.settings import SettingsError
-from web.app import create_app, create_help_app
+import click  # noqa: E402
+
+from core.settings import SettingsError  # noqa: E402
+from web.app import create_app, create_help_app  # noqa: E402
 
 
 def asks_for_help(argv: list[str]) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import hmac
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from prometheus_client import (
     CollectorRegistry,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -91,7 +91,7 @@ def metrics() -> ResponseReturnValue:
         return "unauthorised\n", 401, {"Content-Type": "text/plain", "WWW-Authenticate": "Bearer"}
     scraped = CollectorRegistry()
     scraped.register(_BacklogCollector())
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if values.ValueClass is not values.MutexValue:  # multiprocess mode (gunicorn.conf.py)
         multiprocess.MultiProcessCollector(scraped)  # every process's counters, summed
         text = generate_latest(scraped)
     else:  # one process (bin/serve's development, tests): its own counters
