@@ -384,9 +384,11 @@ def run(
     processes: int = 1,
     keep_alive: bool = True,
     max_connections: int = 15_000,
+    offsets: Sequence[float] | None = None,
 ) -> Outcome:
     """Send `requests` (rendered by `render`) to `url`'s host at `rate` per second, open loop
-    (or in phases of (seconds, rate): then as many requests as the phases hold are sent).
+    (or in phases of (seconds, rate): then as many requests as the phases hold are sent; or
+    each at its own instant, `offsets`, in order, s from the start, when `rate` is 0).
 
     With `processes` > 1, process k sends requests k, k + n, ... at rate / n, all from the
     same instant, so together they keep the order and the rate. `max_connections` (over all
@@ -395,7 +397,8 @@ def run(
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
-    offsets = instants(rate, len(requests))
+    if offsets is None:
+        offsets = instants(rate, len(requests))
     if len(offsets) > len(requests):
         raise ValueError(f"{len(offsets)} requests scheduled, {len(requests)} given")
     requests = requests[: len(offsets)]
