@@ -48,21 +48,30 @@ def sms_sweep(every: int | None, claim_timeout: int) -> None:
     show_default=True,
     help="Inbound SMS decided per store transaction.",
 )
+@click.option(
+    "--claim-idle",
+    type=click.IntRange(min=0, max=3600),
+    default=30,
+    show_default=True,
+    help="Seconds after which another consumer's unacknowledged messages are taken over.",
+)
 @click.option("--once", is_flag=True, help="Decide what is waiting now, then stop.")
-def sms_consume(batch: int, once: bool) -> None:
+def sms_consume(batch: int, claim_idle: int, once: bool) -> None:
     """Decide inbound SMS from the buffer and the store's inbox (the Procfile's consumer)."""
     from flask import current_app
 
+    from sms.buffer import SmsBuffer
     from sms.consumer import Consumer
     from sms.inbound import BUFFER
     from web import store
 
     edge = current_app.extensions.get(BUFFER)
+    buffer = None
+    if edge is not None:
+        shared = edge.buffer
+        buffer = SmsBuffer(shared.redis, shared.max_depth, claim_idle_ms=claim_idle * 1000)
     consumer = Consumer(
-        store.session_factory(),
-        current_app.extensions["intake.jobs"],
-        edge.buffer if edge is not None else None,
-        batch=batch,
+        store.session_factory(), current_app.extensions["intake.jobs"], buffer, batch=batch
     )
     if not once:
         consumer.run()
@@ -73,4 +82,3 @@ def sms_consume(batch: int, once: bool) -> None:
     while seen := consumer.step(block_ms=0):
         total += seen
     click.echo(f"decided or skipped {total} inbound SMS")
-

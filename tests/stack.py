@@ -120,6 +120,11 @@ class Stack:
         args = [str(BIN / "rq"), "worker", "--url", self.redis_url, *WORKER_OPTIONS, *QUEUES]
         return self._spawn([*args, "--burst"] if burst else args)
 
+    def start_consumer(self, claim_idle: int = 30) -> subprocess.Popen[bytes]:
+        """The Procfile's SMS consumer."""
+        args = ["sms", "consume", "--claim-idle", str(claim_idle)]
+        return self._spawn([str(BIN / "flask"), "--app", "wsgi", *args])
+
     def flask(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(BIN / "flask"), "--app", "wsgi", *args],

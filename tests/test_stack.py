@@ -268,3 +268,67 @@ def _pings(client: Any) -> bool:
         return bool(client.ping())
     except (RedisError, OSError):
         return False
+
+
+def test_a_consumer_killed_mid_batch_has_its_messages_taken_over_and_decided_once(
+    stack: Stack,
+) -> None:
+    """Signed SMS through gunicorn into the Redis Stream; the Procfile's consumer is killed
+    while its batch is open (held on a table lock), and a second one takes the batch over."""
+    from sqlalchemy import func, text
+
+    from core.messages import Direction
+    from tests.test_sms_inbound import inbound_form
+    from tests.twilio_requests import signature
+
+    stack.start_web()
+    forms = [inbound_form("HELP", phone=f"+96176{n:06d}") for n in range(30)]
+    for form in forms:
+        url = f"{stack.base}/sms/inbound"
+        answer = requests.post(
+            url, data=form, headers={"X-Twilio-Signature": signature(url, form)}, timeout=10
+        )
+        assert answer.status_code == 200
+    engine = stack_engine(stack)
+    with engine.connect() as blocker:
+        blocker.execute(text("LOCK TABLE throttle_counters IN EXCLUSIVE MODE"))
+        first = stack.start_consumer(claim_idle=1)
+        wait_until(lambda: _waiting_on_lock(stack), seconds=60, what="the consumer held mid-batch")
+        kill(first)  # dies with the whole batch read and nothing committed
+        blocker.rollback()
+    stack.start_consumer(claim_idle=1)
+    stack.start_worker()  # the relay and the worker send the replies
+
+    def inbound() -> int:
+        with Session(engine) as session:
+            stmt = select(func.count()).where(Message.direction == Direction.INBOUND)
+            return int(session.scalar(stmt) or 0)
+
+    wait_until(lambda: inbound() == 30, seconds=60, what="every SMS decided")
+    wait_until(lambda: len(stack.twilio.messages) >= 30, seconds=60, what="every reply")
+    with Session(engine) as session:
+        sids = session.scalars(
+            select(Message.provider_sid).where(Message.direction == Direction.INBOUND)
+        ).all()
+        replies = session.scalar(select(func.count()).where(Message.purpose == "reply"))
+    engine.dispose()
+    assert sorted(sids) == sorted(f["MessageSid"] for f in forms)  # each exactly once
+    assert replies == 30
+    assert sorted(m["to"] for m in stack.twilio.messages) == sorted(f["From"] for f in forms)
+
+
+def _waiting_on_lock(stack: Stack) -> bool:
+    from sqlalchemy import text
+
+    engine = stack_engine(stack)
+    try:
+        with engine.connect() as conn:
+            waiting = conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+                    "WHERE c.relname = 'throttle_counters' AND NOT l.granted"
+                )
+            )
+    finally:
+        engine.dispose()
+    return bool(waiting)
