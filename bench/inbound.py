@@ -71,7 +71,8 @@ class Bench:
         print(f"  {what}: {measured}{mark}", flush=True)
 
     def backlog(self) -> int:
-        return int(self.redis.xlen(STREAM)) + count(self.engine, "SELECT count(*) FROM pending_sms")
+        depth: int = self.redis.xlen(STREAM)  # type: ignore[assignment]
+        return depth + count(self.engine, "SELECT count(*) FROM pending_sms")
 
     def replies(self, phones: Sequence[str]) -> int:
         return count(

@@ -40,12 +40,15 @@ class Shape:
     threads: int
 
 
+def procfile_web() -> Shape:
+    """The Procfile's web line: its --workers (WEB_CONCURRENCY's default) and --threads."""
+    args = procfile_command("web", "gunicorn --workers 4 --threads 4 wsgi:app")
+    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
+    threads = int(args[args.index("--threads") + 1]) if "--threads" in args else 1
+    return Shape(f"Procfile: {workers} workers × {threads} threads", workers, threads)
+
+
 SYNC_2 = Shape("2 sync workers", 2, 1)
-PROCFILE_WEB = Shape(
-    f"Procfile: {os.environ.get('WEB_CONCURRENCY', '4')} workers × 4 threads",
-    int(os.environ.get("WEB_CONCURRENCY", "4")),
-    4,
-)
 
 
 class Server:
@@ -120,6 +123,9 @@ def procfile_command(name: str, default: str) -> list[str]:
     if (BIN / args[0]).exists():
         args[0] = str(BIN / args[0])
     return args
+
+
+PROCFILE_WEB = procfile_web()
 
 
 def start_consumers(

@@ -73,10 +73,12 @@ class Outcome:
     lag_max: float = 0.0  # s, the worst a request left after its instant (generator lag)
     ok_per_second: Counter[int] = field(default_factory=Counter)  # by second since start
     connections: int = 0  # connections opened
+    marked: int = 0  # 2xx answers whose body held `run`'s marker (e.g. the IVR's busy TwiML)
     started_at: float = 0.0  # the wall-clock instant of offset 0 (time.time())
     # One per request: its instant (s after `started_at`), its status or TIMED_OUT, REFUSED,
-    # BROKEN, its latency (ms, from its instant) and whether a 503 carried Retry-After.
-    records: list[tuple[float, int, float, bool]] = field(default_factory=list)
+    # BROKEN, its latency (ms, from its instant), whether a 503 carried Retry-After, and its
+    # index in the requests given to `run`.
+    records: list[tuple[float, int, float, bool, int]] = field(default_factory=list)
 
     @property
     def send_rate(self) -> float:
@@ -102,9 +104,11 @@ class Outcome:
                 part.add(*record)
         return part
 
-    def add(self, offset: float, code: int, latency: float, retry_after: bool) -> None:
+    def add(
+        self, offset: float, code: int, latency: float, retry_after: bool, index: int = 0
+    ) -> None:
         self.scheduled += 1
-        self.records.append((offset, code, latency, retry_after))
+        self.records.append((offset, code, latency, retry_after, index))
         if code == TIMED_OUT:
             self.timed_out += 1
             return
@@ -126,6 +130,7 @@ class Outcome:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.busy_with_retry_after += other.busy_with_retry_after
         self.connections += other.connections
+        self.marked += other.marked
         self.statuses.update(other.statuses)
         self.latencies += other.latencies
         self.ok_per_second.update(other.ok_per_second)
@@ -152,7 +157,7 @@ class _Connection(asyncio.Protocol):
     def __init__(self) -> None:
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
-        self.answer: asyncio.Future[tuple[int, dict[bytes, bytes]]] | None = None
+        self.answer: asyncio.Future[tuple[int, dict[bytes, bytes], bytearray]] | None = None
         self.reusable = False
         self.lost = False
         self.idle_since = 0.0
@@ -160,7 +165,7 @@ class _Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
 
-    def send(self, data: bytes) -> asyncio.Future[tuple[int, dict[bytes, bytes]]]:
+    def send(self, data: bytes) -> asyncio.Future[tuple[int, dict[bytes, bytes], bytearray]]:
         assert self.transport is not None
         self.answer = asyncio.get_running_loop().create_future()
         self.buffer.clear()
@@ -194,7 +199,7 @@ class _Connection(asyncio.Protocol):
             b"close"
         )
         if self.answer is not None and not self.answer.done():
-            self.answer.set_result((int(status), headers))
+            self.answer.set_result((int(status), headers, self.buffer))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -226,6 +231,9 @@ async def _run(
     keep_alive: bool,
     max_connections: int,
     start_at: float,
+    first: int = 0,
+    stride: int = 1,
+    marker: bytes | None = None,
 ) -> Outcome:
     loop = asyncio.get_running_loop()
     outcome = Outcome(started_at=start_at)
@@ -294,7 +302,7 @@ async def _run(
         opened -= 1
         _wake(None)
 
-    async def one(data: bytes, due: float) -> None:
+    async def one(data: bytes, due: float, index: int) -> None:
         connection: _Connection | None = None
         try:
             connection = await acquire()
@@ -302,19 +310,22 @@ async def _run(
             outcome.written += 1
             outcome.first_write = min(outcome.first_write, wall_start + now - start)
             outcome.last_write = max(outcome.last_write, wall_start + now - start)
-            status, headers = await connection.send(data)
+            status, headers, body = await connection.send(data)
         except asyncio.CancelledError:  # its 15 s are over (`expire` cancels it)
-            outcome.add(due - start, TIMED_OUT, 1000 * timeout, False)
+            outcome.add(due - start, TIMED_OUT, 1000 * timeout, False, index)
             release(connection, reuse=False)
             return
         except ConnectionRefusedError:
-            outcome.add(due - start, REFUSED, 1000 * (loop.time() - due), False)
+            outcome.add(due - start, REFUSED, 1000 * (loop.time() - due), False, index)
             return
         except OSError:
-            outcome.add(due - start, BROKEN, 1000 * (loop.time() - due), False)
+            outcome.add(due - start, BROKEN, 1000 * (loop.time() - due), False, index)
             release(connection, reuse=False)
             return
-        outcome.add(due - start, status, 1000 * (loop.time() - due), b"retry-after" in headers)
+        retry_after = b"retry-after" in headers
+        if marker is not None and 200 <= status < 300 and marker in body:
+            outcome.marked += 1
+        outcome.add(due - start, status, 1000 * (loop.time() - due), retry_after, index)
         release(connection, reuse=True)
 
     # Requests start in the order of their instants, so their deadlines are in order too: one
@@ -341,7 +352,7 @@ async def _run(
         now = loop.time()
         while i < count and (due := start + offsets[i]) <= now:
             outcome.lag_max = max(outcome.lag_max, now - due)
-            task = loop.create_task(one(requests[i], due))
+            task = loop.create_task(one(requests[i], due, first + i * stride))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             deadlines.append((due + timeout, task))
@@ -358,7 +369,9 @@ async def _run(
 
 
 def _worker(
-    args: tuple[str, int, Sequence[bytes], Sequence[float], float, bool, int, float],
+    args: tuple[
+        str, int, Sequence[bytes], Sequence[float], float, bool, int, float, int, int, bytes | None
+    ],
 ) -> Outcome:
     return asyncio.run(_run(*args))
 
@@ -385,6 +398,7 @@ def run(
     keep_alive: bool = True,
     max_connections: int = 15_000,
     offsets: Sequence[float] | None = None,
+    marker: bytes | None = None,
 ) -> Outcome:
     """Send `requests` (rendered by `render`) to `url`'s host at `rate` per second, open loop
     (or in phases of (seconds, rate): then as many requests as the phases hold are sent; or
@@ -394,6 +408,7 @@ def run(
     same instant, so together they keep the order and the rate. `max_connections` (over all
     processes) bounds the connections open at once; a request waits for one, its clock
     running. Twilio has no such bound, so the default is about what 15 s at 1,000/s needs.
+    2xx answers whose body holds `marker` are counted (`Outcome.marked`).
     """
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 80
@@ -404,7 +419,19 @@ def run(
     requests = requests[: len(offsets)]
     start_at = time.time() + 0.5 + 0.3 * processes
     if processes <= 1:
-        args = (host, port, requests, offsets, timeout, keep_alive, max_connections, start_at)
+        args = (
+            host,
+            port,
+            requests,
+            offsets,
+            timeout,
+            keep_alive,
+            max_connections,
+            start_at,
+            0,
+            1,
+            marker,
+        )
         return _worker(args)
     shares = [
         (
@@ -416,6 +443,9 @@ def run(
             keep_alive,
             max(1, max_connections // processes),
             start_at,
+            k,
+            processes,
+            marker,
         )
         for k in range(processes)
     ]
