@@ -238,7 +238,10 @@ def _known_keys(
     session: Session, programme_id: int, registry: str, head_id: str, member_ids: tuple[str, ...]
 ) -> list[tuple[str, str, str]]:
     """This round's keys equal to any of the family's: (kind, value, application reference)."""
-    rows = session.execute(
+    # On the session's connection, as every statement of a submission: these are Core
+    # statements that load no objects, so the ORM's execute path (its compile state, the
+    # autoflush, the identity map) has nothing to do for them and cost ~0.1 ms each.
+    rows = session.connection().execute(
         _KNOWN_KEYS,
         {"programme_id": programme_id, "values": sorted({registry, head_id, *member_ids})},
     )
@@ -281,7 +284,7 @@ def _insert_application(session: Session, values: dict[str, Any]) -> tuple[int, 
     stmt = _insert_statement(session.get_bind().dialect.name)
     while True:
         reference = references.new_reference()
-        new_id = session.execute(stmt, {**values, "reference": reference}).scalar()
+        new_id = session.connection().execute(stmt, {**values, "reference": reference}).scalar()
         if new_id is not None:
             return int(new_id), reference
 
@@ -295,7 +298,7 @@ def _store_keys(session: Session, application_id: int, programme_id: int, keys: 
         (KeyKind.MEMBER_ID, mid, f"{application_id}:{n}") for n, mid in enumerate(keys.member_ids)
     ]
     try:
-        session.execute(
+        session.connection().execute(
             _INSERT_KEY,
             [
                 {

@@ -362,7 +362,8 @@ def consume(session: Session, link: Link, now: datetime | None = None) -> None:
     family's data live in the application alone. Raises `OutsideWindow` or `LinkUnavailable`.
     """
     now = now or utcnow()
-    result = session.execute(_CONSUME, {"link_id": link.id, "now": now})
+    # Core on the session's connection (the statement loads nothing; see core/applications.py).
+    result = session.connection().execute(_CONSUME, {"link_id": link.id, "now": now})
     if getattr(result, "rowcount", 0):
         set_committed_value(link, "used_at", now)
         set_committed_value(link, "draft", "{}")

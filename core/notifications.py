@@ -101,8 +101,10 @@ def _insert(
     body = strip_invisibles(sms.body)  # what is stored is exactly what is sent (and reconciled)
     _encoding, count = segments(as_sent_length(body))
     area = sms.area
+    # Core on the session's connection: the insert loads nothing, the ORM path adds nothing.
+    connection = session.connection()
     return int(
-        session.execute(
+        connection.execute(
             _INSERT_MESSAGE,
             {
                 "direction": Direction.OUTBOUND,

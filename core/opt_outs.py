@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String, delete, select
+from sqlalchemy import String, bindparam, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, table, utcnow
 
 
 class SmsOptOut(Base):
@@ -29,5 +29,11 @@ def start(session: Session, phone: str) -> None:
     session.execute(delete(SmsOptOut).where(SmsOptOut.phone == phone))
 
 
+# Built once, run in Core on the session's connection: every SMS owed (every submission's
+# acknowledgement) asks it. Skipping the ORM's autoflush is safe because nothing leaves an
+# opt-out pending: `stop` flushes what it adds and `start` deletes with a statement.
+_STOPPED = select(table(SmsOptOut).c.phone).where(table(SmsOptOut).c.phone == bindparam("phone"))
+
+
 def has_stopped(session: Session, phone: str) -> bool:
-    return session.scalar(select(SmsOptOut.phone).where(SmsOptOut.phone == phone)) is not None
+    return session.connection().execute(_STOPPED, {"phone": phone}).first() is not None
