@@ -73,6 +73,8 @@ class Outcome:
     lag_max: float = 0.0  # s, the worst a request left after its instant (generator lag)
     ok_per_second: Counter[int] = field(default_factory=Counter)  # by second since start
     connections: int = 0  # connections opened
+    broken_reused: int = 0  # of `broken`, on a kept-alive connection used before
+    resent: int = 0  # sent again on a new connection: a kept-alive one closed under it
     marked: int = 0  # 2xx answers whose body held `run`'s marker (e.g. the IVR's busy TwiML)
     started_at: float = 0.0  # the wall-clock instant of offset 0 (time.time())
     # One per request: its instant (s after `started_at`), its status or TIMED_OUT, REFUSED,
@@ -131,6 +133,8 @@ class Outcome:
         self.busy_with_retry_after += other.busy_with_retry_after
         self.connections += other.connections
         self.marked += other.marked
+        self.broken_reused += other.broken_reused
+        self.resent += other.resent
         self.statuses.update(other.statuses)
         self.latencies += other.latencies
         self.ok_per_second.update(other.ok_per_second)
@@ -145,7 +149,8 @@ class Outcome:
         return (
             f"{self.scheduled} scheduled, sent at {self.send_rate:.0f}/s; "
             f"{self.ok} answered 2xx within {TIMEOUT:.0f} s, {self.timed_out} timed out, "
-            f"{self.refused} refused, {self.broken} broken; other statuses: {others} "
+            f"{self.refused} refused, {self.broken} broken ({self.broken_reused} on a reused "
+            f"connection; {self.resent} resent on a new one); other statuses: {others} "
             f"({self.busy_with_retry_after} 503 with Retry-After); p50 {self.percentile(50):.1f} "
             f"ms, p99 {self.percentile(99):.1f} ms, max {max(self.latencies, default=0):.0f} ms"
         )
@@ -161,6 +166,7 @@ class _Connection(asyncio.Protocol):
         self.reusable = False
         self.lost = False
         self.idle_since = 0.0
+        self.uses = 0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -168,6 +174,7 @@ class _Connection(asyncio.Protocol):
     def send(self, data: bytes) -> asyncio.Future[tuple[int, dict[bytes, bytes], bytearray]]:
         assert self.transport is not None
         self.answer = asyncio.get_running_loop().create_future()
+        self.uses += 1
         self.buffer.clear()
         self.transport.write(data)
         return self.answer
@@ -246,11 +253,12 @@ async def _run(
     opened = 0
     waiting: list[asyncio.Future[_Connection | None]] = []
 
-    async def acquire() -> _Connection:
-        """An idle connection, a new one under the cap, or the first one given back."""
+    async def acquire(fresh: bool = False) -> _Connection:
+        """An idle connection, a new one under the cap, or the first one given back (only a
+        new one when `fresh`)."""
         nonlocal opened
         while True:
-            while idle:
+            while idle and not fresh:
                 connection = idle.pop()
                 if not connection.lost and loop.time() - connection.idle_since < STALE:
                     return connection
@@ -266,7 +274,10 @@ async def _run(
                         release(turn.result(), reuse=True)  # given to us as we timed out
                     raise
                 if handed is not None:
-                    return handed
+                    if not (fresh or handed.lost or loop.time() - handed.idle_since >= STALE):
+                        return handed
+                    handed.close()  # it waited for us too long: the server may close it
+                    opened -= 1
                 continue  # a slot freed: open one
             opened += 1
             try:
@@ -294,8 +305,8 @@ async def _run(
         if connection is None:
             return
         if reuse and keep_alive and connection.reusable and not connection.lost:
+            connection.idle_since = loop.time()
             if not _wake(connection):
-                connection.idle_since = loop.time()
                 idle.append(connection)
             return
         connection.close()
@@ -310,7 +321,18 @@ async def _run(
             outcome.written += 1
             outcome.first_write = min(outcome.first_write, wall_start + now - start)
             outcome.last_write = max(outcome.last_write, wall_start + now - start)
-            status, headers, body = await connection.send(data)
+            try:
+                status, headers, body = await connection.send(data)
+            except OSError:
+                if connection.uses < 2 or connection.buffer:
+                    raise
+                # A kept-alive connection the server closed as we reused it: as HTTP clients
+                # do, send once more on a new one (nothing of an answer had come back).
+                outcome.resent += 1
+                release(connection, reuse=False)
+                connection = None
+                connection = await acquire(fresh=True)
+                status, headers, body = await connection.send(data)
         except asyncio.CancelledError:  # its 15 s are over (`expire` cancels it)
             outcome.add(due - start, TIMED_OUT, 1000 * timeout, False, index)
             release(connection, reuse=False)
@@ -319,8 +341,13 @@ async def _run(
             outcome.add(due - start, REFUSED, 1000 * (loop.time() - due), False, index)
             return
         except OSError:
+            outcome.broken_reused += connection is not None and connection.uses > 1
             outcome.add(due - start, BROKEN, 1000 * (loop.time() - due), False, index)
             release(connection, reuse=False)
+            return
+        if loop.time() - due > timeout:  # answered, but after the caller gave up
+            outcome.add(due - start, TIMED_OUT, 1000 * (loop.time() - due), False, index)
+            release(connection, reuse=True)
             return
         retry_after = b"retry-after" in headers
         if marker is not None and 200 <= status < 300 and marker in body:

@@ -128,6 +128,7 @@ class Overload:
             f"sent at {outcome.send_rate:.0f}/s on average over both phases "
             f"(worst lag {outcome.lag_max:.2f} s)",
         )
+        self.report(f"{entry.name}: both phases", outcome.summary())
         recovered = _recovery(outcome, entry, seconds)
         self.report(
             f"{entry.name}: back to normal after the overload",
