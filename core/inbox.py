@@ -79,19 +79,33 @@ def keep(session: Session, raw: RawSms, source: str) -> bool:
     A MessageSid already decided is not checked here (that costs a read): the consumer skips
     it, since `messages.provider_sid` is unique. The caller commits.
     """
-    values = {
+    return keep_all(session, [raw], source) == 1
+
+
+def keep_all(session: Session, raws: Sequence[RawSms], source: str, chunk: int = 1000) -> int:
+    """Keep each of `raws` as `keep` does, in one statement per `chunk`; how many were new."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stored_at = utcnow()
+    kept = 0
+    for start in range(0, len(raws), chunk):
+        rows = [_row(raw, source, stored_at) for raw in raws[start : start + chunk]]
+        stmt = insert(PendingSms).values(rows).on_conflict_do_nothing()
+        # RETURNING, not rowcount: PostgreSQL's driver reported -1 for this multi-row INSERT
+        kept += len(session.execute(stmt.returning(PendingSms.sid)).all())
+    return kept
+
+
+def _row(raw: RawSms, source: str, stored_at: datetime) -> dict[str, object]:
+    return {
         "sid": raw.sid[:SID_LENGTH],
         "sender": raw.sender[:32],
         "recipient": raw.recipient[:32],
         "body": raw.body[:MAX_BODY],
         "source": source,
         "received_at": raw.received_at,
-        "stored_at": utcnow(),
+        "stored_at": stored_at,
     }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    result = session.execute(insert(PendingSms).values(values).on_conflict_do_nothing())
-    return bool(getattr(result, "rowcount", 0))
 
 
 def pending(session: Session, limit: int) -> list[PendingSms]:

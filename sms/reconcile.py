@@ -180,9 +180,7 @@ def reconcile(
             continue  # a page of outbound messages (a listing by Messaging Service)
         with unit_of_work() as session:
             have = inbox.known(session, list(messages))
-            kept = [
-                inbox.keep(session, raw, SOURCE) for raw in messages.values() if raw.sid not in have
-            ]
-        found += len(messages)
-        ingested += sum(kept)  # one kept meanwhile by the webhook's fallback counts as known
+            lacking = [raw for raw in messages.values() if raw.sid not in have]
+            ingested += inbox.keep_all(session, lacking, SOURCE)  # one page: one INSERT
+        found += len(messages)  # one kept meanwhile by the webhook's fallback counts as known
     return Report(found, found - ingested, ingested, limited=reading.truncated)
