@@ -7,12 +7,19 @@ import re
 import subprocess
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DURATION = "10s"
 
 
-def cpu_seconds() -> Counter[str]:
-    """CPU time used so far by the service's processes, by kind (Linux /proc)."""
+def cpu_seconds(url: str | None = None, database: str | None = None) -> Counter[str]:
+    """CPU time used so far by the service's processes, by kind (Linux /proc).
+
+    With `url`, only the gunicorn serving its port; with `database`, only PostgreSQL's
+    backends of that database (and its shared background processes): other benchmarks on
+    the same machine do not count.
+    """
+    bind = f":{urlsplit(url).port}\0".encode() if url else b""
     used: Counter[str] = Counter()
     tick = os.sysconf("SC_CLK_TCK")
     for pid in filter(str.isdigit, os.listdir("/proc")):
@@ -24,9 +31,19 @@ def cpu_seconds() -> Counter[str]:
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
         kind = "gunicorn" if b"gunicorn" in command else name
+        if kind == "gunicorn" and bind not in command:
+            continue  # another server's
+        if kind == "postgres" and database and not _ours(command, database):
+            continue
         if kind in ("gunicorn", "postgres", "redis-server"):
             used[kind] += (int(fields[11]) + int(fields[12])) / tick
     return used
+
+
+def _ours(command: bytes, database: str) -> bool:
+    """A backend of `database`, or one of PostgreSQL's shared processes (WAL writer…)."""
+    title = command.split(b"\0")[0]
+    return b"(" not in title or f" {database} ".encode() in title
 
 
 def wrk(
@@ -34,16 +51,17 @@ def wrk(
     script: Path | None = None,
     env: dict[str, str] | None = None,
     connections: int = 32,
+    database: str | None = None,
 ) -> dict[str, float]:
     """Requests/s, latency and, per request, the CPU milliseconds of each server process."""
     args = ["wrk", "-t2", f"-c{connections}", f"-d{DURATION}", "--latency", "--timeout", "10s"]
     if script:
         args += ["-s", str(script)]
-    before = cpu_seconds()
+    before = cpu_seconds(url, database)
     out = subprocess.run(
         [*args, url], capture_output=True, text=True, check=True, env={**os.environ, **(env or {})}
     ).stdout
-    used = cpu_seconds()
+    used = cpu_seconds(url, database)
     used.subtract(before)
     requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     return {

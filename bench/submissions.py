@@ -5,14 +5,23 @@ keys and the owed acknowledgement, consume the link, commit, enqueue the SMS job
 three pages are saved beforehand, one link per request, so every request is a real, distinct
 family. `/livez` on the same server in the same run shows what the server alone costs.
 Run with `bin/bench` (it calls this after bench.run); needs `wrk` (Debian's package).
+
+`BENCH_ACKNOWLEDGE=1` also runs the Procfile's processes that hand the acknowledgement to
+the gateway (`relay`, `worker`, `sender`, each as the Procfile runs it) against the fake
+Twilio during the load, and reports how long each acknowledgement took from the submission's
+commit (the message's `created_at`) to the gateway accepting it (`updated_at`, when it became
+QUEUED); the CPU columns then include the store work of those processes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
+import statistics
 import sys
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
@@ -26,6 +35,7 @@ from core.applications import Application
 from core.db import make_engine
 from core.household import clean_page
 from core.links import Link, issue_link
+from core.messages import Message, MessageStatus
 from core.users import StaffUser
 from tests.fake_twilio import FakeTwilio
 from tests.households import pages
@@ -37,6 +47,9 @@ PG_URL = os.environ.get(
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
 LINKS = 12_000
 WRK_SCRIPT = Path(__file__).with_name("requests.lua")
+PROCFILE = Path(__file__).resolve().parent.parent / "Procfile"
+ACK_PROCESSES = ("relay", "worker", "sender")  # what moves an owed SMS to the gateway
+DRAIN_SECONDS = 180  # how long to wait after the load for the acknowledgements to be handed on
 
 
 def prepare_links(database_url: str, count: int) -> list[str]:
@@ -106,15 +119,24 @@ def main() -> int:
         stack = Stack(database_url, REDIS_URL, twilio)
         stack.env["INTAKE_ENV"] = "test"
         stack.env["PUBLIC_BASE_URL"] = "https://intake.bench"
+        acknowledge = os.environ.get("BENCH_ACKNOWLEDGE", "") not in ("", "0")
         try:
             stack.start_web(workers=workers, threads=threads)
-            live = wrk(f"{stack.base}/livez")
-            submit = wrk(stack.base, WRK_SCRIPT, {"REQUESTS": token_file.name})
+            database = make_engine(database_url).url.database
+            live = wrk(f"{stack.base}/livez", database=database)
+            if acknowledge:
+                for process in ACK_PROCESSES:
+                    if command := _procfile_command(process):
+                        stack._spawn(["sh", "-c", command])
+            submit = wrk(stack.base, WRK_SCRIPT, {"REQUESTS": token_file.name}, database=database)
+            if acknowledge:
+                _wait_handed(database_url)
         finally:
             stack.stop()
     engine = make_engine(database_url)
     with Session(engine) as session:
         stored = int(session.scalar(select(func.count()).select_from(Application)) or 0)
+        latencies = _acknowledgement_seconds(session)
     engine.dispose()
     print_table(
         [
@@ -123,7 +145,59 @@ def main() -> int:
         ]
     )
     print(f"\napplications stored: {stored}; gunicorn: {workers} workers × {threads} threads")
+    if acknowledge:
+        print(_latency_line(latencies, stored))
     return 0 if submit["errors"] == 0 else 1
+
+
+def _procfile_command(process: str) -> str | None:
+    """The Procfile's command for `process`, run from the venv, or None if it has none."""
+    for line in PROCFILE.read_text().splitlines():
+        name, _sep, command = line.partition(":")
+        if name.strip() == process and command.strip():
+            venv = shlex.quote(str(Path(sys.executable).parent))
+            return f"PATH={venv}:$PATH; exec {command.strip()}"
+    return None
+
+
+_NOT_YET = (MessageStatus.PENDING, MessageStatus.SENDING)
+
+
+def _wait_handed(database_url: str) -> None:
+    """Until every acknowledgement owed is handed to the gateway (or DRAIN_SECONDS pass)."""
+    engine = make_engine(database_url)
+    deadline = time.monotonic() + DRAIN_SECONDS
+    owed = select(func.count()).where(
+        Message.purpose == "receipt", Message.status.in_([s.value for s in _NOT_YET])
+    )
+    with Session(engine) as session:
+        while session.scalar(owed) and time.monotonic() < deadline:
+            session.rollback()
+            time.sleep(1)
+    engine.dispose()
+
+
+def _acknowledgement_seconds(session: Session) -> list[float]:
+    """From the commit that owed each acknowledgement to the gateway's acceptance."""
+    rows = session.execute(
+        select(Message.created_at, Message.updated_at).where(
+            Message.purpose == "receipt",
+            Message.status.not_in([s.value for s in (*_NOT_YET, MessageStatus.SUPPRESSED)]),
+        )
+    )
+    return sorted((handed - owed).total_seconds() for owed, handed in rows)
+
+
+def _latency_line(latencies: list[float], stored: int) -> str:
+    ran = ", ".join(p for p in ACK_PROCESSES if _procfile_command(p))
+    if not latencies:
+        return f"acknowledgements handed to the gateway ({ran}): none of {stored}"
+    p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    return (
+        f"acknowledgements handed to the gateway ({ran}): {len(latencies)} of {stored}; "
+        f"commit to gateway p50 {statistics.median(latencies):.2f} s, p99 {p99:.2f} s, "
+        f"max {latencies[-1]:.2f} s"
+    )
 
 
 if __name__ == "__main__":
