@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -31,6 +31,7 @@ from core.sms_policy import OPT_CHOICE_PURPOSE, Occasion, Withheld, withheld
 log = logging.getLogger(__name__)
 
 SEND_JOB = "sms.jobs.send_message"  # by name: core may not import the sms adapter
+SEND_BATCH_JOB = "sms.jobs.send_messages"  # what the relay queues: several messages a job
 CLAIM_TIMEOUT = timedelta(minutes=2)  # a claim older than this is presumed dead
 RETRY_DELAYS = (
     timedelta(seconds=30),
@@ -143,21 +144,27 @@ def dispatch(runner: JobRunner, message_ids: Iterable[int], new: bool = False) -
             )
 
 
-def claim(session: Session, message_id: int, now: datetime | None = None) -> Message | None:
-    """Take a due message for sending; None when another worker has it or it is done."""
+def claim(
+    session: Session, message_ids: Sequence[int], now: datetime | None = None
+) -> list[Message]:
+    """Take the due messages among `message_ids` for sending, in one statement; those another
+    worker has, or that are done or not yet due, are left out."""
     now = now or utcnow()
-    result = session.execute(
+    taken = session.scalars(
         update(Message)
         .where(
-            Message.id == message_id,
+            Message.id.in_(message_ids),
             Message.status == MessageStatus.PENDING,
             or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
         )
         .values(status=MessageStatus.SENDING, claimed_at=now, attempts=Message.attempts + 1)
-    )
-    if not getattr(result, "rowcount", 0):
-        return None
-    return session.get(Message, message_id, populate_existing=True)
+        .returning(Message.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if not taken:
+        return []
+    stmt = select(Message).where(Message.id.in_(taken)).order_by(Message.id)
+    return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
 def mark_accepted(session: Session, message: Message, provider_sid: str) -> None:
@@ -196,9 +203,14 @@ def mark_rate_limited(session: Session, message: Message, retry_at: datetime) ->
     A refusal for rate means the provider did not take the message, so it cannot go twice;
     and a long storm of them must not use up the attempts that would fail it for good.
     """
+    hand_back(session, message, retry_at)
+    message.error_code = "20429"
+
+
+def hand_back(session: Session, message: Message, retry_at: datetime) -> None:
+    """A claimed message never offered to the provider: owed again, the attempt not counted."""
     message.status = MessageStatus.PENDING
     message.attempts = max(0, message.attempts - 1)
-    message.error_code = "20429"
     message.next_attempt_at = retry_at
     message.relayed_at = None
 

@@ -8,12 +8,15 @@ the message is sent again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from redis import Redis
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import notifications
@@ -60,49 +63,111 @@ def _paced_twilio(settings: Settings, redis_url: str) -> Gateway:
 
 def send_message(message_id: int) -> None:
     """Hand one owed message to the gateway, once."""
+    send_messages([message_id])
+
+
+# Seconds a batch keeps the claims it has not used yet: far inside the sweep's CLAIM_TIMEOUT,
+# so a claim is never presumed dead while its worker may still send it.
+BATCH_BUDGET = 20.0
+SEND_THREADS = 8  # sends of one batch waiting on the provider at once
+_senders: ThreadPoolExecutor | None = None
+# What to do with a message once the gateway answered: a `notifications` change and its value.
+Settlement = tuple[int, Callable[[Session, Message, Any], None], Any]
+
+
+def send_messages(message_ids: list[int]) -> None:
+    """Hand a batch of owed messages to the gateway, each once (what the relay queues).
+
+    One transaction claims them all and one records every answer, so a batch costs the
+    store two commits, not two per message; up to `SEND_THREADS` sends wait on the provider
+    at once (its answer takes a round trip over the internet). A refusal for rate stops the
+    batch: the messages not yet offered are handed back unsent, owed again after the pause,
+    as are those the time budget did not reach. A message whose answer was lost stays
+    claimed, for the sweep to reconcile.
+    """
     with job_transaction() as session:
-        message = notifications.claim(session, message_id)
-        if message is None:
-            return  # sent already, claimed by another worker, or not yet due
-        if notifications.withhold_if_stopped(session, message):
-            return  # the number sent STOP since: nothing more goes to it
-        try:
-            body = notifications.text_to_send(session, message, job_settings().secret_key)
-        except LinkTokenLost:
-            notifications.mark_failed(session, message, "link_key")
-            log.warning("SMS %s failed: its link's token cannot be derived again", message_id)
-            return
-        outgoing = OutgoingSms(
-            message.id, message.phone, body, status_callback_url(job_settings(), message.id)
-        )
+        claimed = notifications.claim(session, message_ids)
+        outgoing = [sms for message in claimed if (sms := _prepare(session, message))]
+    batch = _Batch(time.monotonic() + BATCH_BUDGET)
+    if len(outgoing) > 1:
+        settled = list(_pool().map(batch.send, outgoing))
+    else:
+        settled = [batch.send(sms) for sms in outgoing]
+    _settle([settlement for settlement in settled if settlement is not None])
+
+
+class _Batch:
+    """One job's sends: stopped for all of them by a refusal for rate or the time budget."""
+
+    def __init__(self, deadline: float) -> None:
+        self.deadline = deadline
+        self.paused_until: datetime | None = None
+
+    def send(self, sms: OutgoingSms) -> Settlement | None:
+        if self.paused_until is not None:
+            return sms.message_id, notifications.hand_back, self.paused_until
+        if time.monotonic() > self.deadline:
+            return sms.message_id, notifications.hand_back, utcnow()
+        settlement = _send(sms)
+        if settlement is not None and settlement[1] is notifications.mark_rate_limited:
+            self.paused_until = settlement[2]
+        return settlement
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _senders
+    if _senders is None:
+        _senders = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="sms-send")
+    return _senders
+
+
+def _prepare(session: Session, message: Message) -> OutgoingSms | None:
+    """The SMS to hand over for a claimed message, or None when it must not go."""
+    if notifications.withhold_if_stopped(session, message):
+        return None  # the number sent STOP since: nothing more goes to it
     try:
-        result = gateway().send(outgoing)
+        body = notifications.text_to_send(session, message, job_settings().secret_key)
+    except LinkTokenLost:
+        notifications.mark_failed(session, message, "link_key")
+        log.warning("SMS %s failed: its link's token cannot be derived again", message.id)
+        return None
+    return OutgoingSms(
+        message.id, message.phone, body, status_callback_url(job_settings(), message.id)
+    )
+
+
+def _send(sms: OutgoingSms) -> Settlement | None:
+    """The gateway's answer as a settlement; None leaves the claim for the sweep."""
+    message_id = sms.message_id
+    try:
+        result = gateway().send(sms)
     except UncertainSendError:
         # Twilio may have it: leave the claim, so the sweep asks Twilio before any resend.
         log.info("SMS %s left claimed for reconciliation", message_id)
-        return
+        return None
     except RateLimitedError as error:
-        retry_at = utcnow() + timedelta(seconds=error.retry_after)
-        _settle(message_id, notifications.mark_rate_limited, retry_at)
         log.info("SMS %s refused for rate: owed again in %ss", message_id, error.retry_after)
-        return
+        retry_at = utcnow() + timedelta(seconds=error.retry_after)
+        return message_id, notifications.mark_rate_limited, retry_at
     except RetryableSendError as error:
-        _settle(message_id, notifications.mark_retry, error.code)
         log.info("SMS %s will be retried (code %s)", message_id, error.code)
-        return
+        return message_id, notifications.mark_retry, error.code
     except PermanentSendError as error:
-        _settle(message_id, notifications.mark_failed, error.code)
         log.info("SMS %s failed for good (code %s)", message_id, error.code)
+        return message_id, notifications.mark_failed, error.code
+    return message_id, notifications.mark_accepted, result.provider_sid
+
+
+def _settle(settled: list[Settlement]) -> None:
+    """Record the gateway's answers in one transaction of their own."""
+    if not settled:
         return
-    _settle(message_id, notifications.mark_accepted, result.provider_sid)
-
-
-def _settle(message_id: int, change: Callable[[Session, Message, Any], None], value: Any) -> None:
-    """Record the gateway's answer in a transaction of its own."""
     with job_transaction() as session:
-        message = session.get(Message, message_id)
-        if message is not None:
-            change(session, message, value)
+        ids = [message_id for message_id, _change, _value in settled]
+        messages = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(ids)))}
+        for message_id, change, value in settled:
+            if message_id in messages:
+                change(session, messages[message_id], value)
 
 
 @dataclass(frozen=True)
