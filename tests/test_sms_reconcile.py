@@ -184,6 +184,47 @@ def test_the_buffer_lost_entirely_is_brought_back_once(
             redis.delete(key)
 
 
+def test_a_message_still_in_the_buffer_when_a_run_passes_is_decided_once(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The scheduled run meets an SMS the consumers have not reached yet: two copies, one
+    decision, one reply owed."""
+    monkeypatch.setattr(sms.jobs, "_gateway", None)
+    redis = Redis.from_url(redis_url)
+    redis.delete(STREAM)
+    app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    try:
+        sid = fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
+        form = {"MessageSid": sid, "From": CITIZENS[0], "To": HOTLINE, "Body": "HELP"}
+        assert post_signed(client, "/sms/inbound", form).status_code == 200
+
+        assert "found 1, already known 0, ingested 1" in said(run(app, "--since", "2h"))
+        assert redis.xlen(STREAM) == 1 and waiting(db) == 1
+        consumed = app.test_cli_runner().invoke(args=["sms", "consume", "--once"])
+        assert consumed.exit_code == 0, consumed.output
+
+        assert decided(db, [sid]) == {sid: 1}
+        assert waiting(db) == 0 and redis.xlen(STREAM) == 0
+        db.expire_all()
+        owed = db.scalars(
+            select(Message).where(
+                Message.direction == Direction.OUTBOUND, Message.phone == CITIZENS[0]
+            )
+        ).all()
+        assert len(owed) == 1  # one reply, not two
+    finally:
+        redis.delete(STREAM)
+        for key in redis.scan_iter("rq:*"):
+            redis.delete(key)
+
+
 # -- the window, the numbers, the pages ---------------------------------------------------
 
 
