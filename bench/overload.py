@@ -207,8 +207,12 @@ def form_lines(database_url: str) -> Callable[[int], list[str]]:
 
     body = urlencode(pages(0)["finances"], doseq=True)
 
+    families = [1]
+
     def lines(n: int) -> list[str]:
-        return [f"/f/{token}/finances\t-\t{body}" for token in prepare_links(database_url, n)]
+        first, families[0] = families[0], families[0] + n  # a new family each, in every call
+        tokens = prepare_links(database_url, n, first)
+        return [f"/f/{token}/finances\t-\t{body}" for token in tokens]
 
     return lines
 

@@ -52,8 +52,9 @@ ACK_PROCESSES = ("relay", "worker", "sender")  # what moves an owed SMS to the g
 DRAIN_SECONDS = 180  # how long to wait after the load for the acknowledgements to be handed on
 
 
-def prepare_links(database_url: str, count: int) -> list[str]:
-    """`count` links whose first three pages are saved, each for a different family."""
+def prepare_links(database_url: str, count: int, first: int = 1) -> list[str]:
+    """`count` links whose first three pages are saved, each for a different family (families
+    `first` to `first + count - 1`: calls with ranges apart never name one family twice)."""
     engine = make_engine(database_url)
     template = {
         page: clean_page(page, values, today=date.today(), locality_exists=lambda _code: True)[0]
@@ -65,7 +66,7 @@ def prepare_links(database_url: str, count: int) -> list[str]:
         user = session.scalars(select(StaffUser).where(StaffUser.username == "focal")).one()
         model, token = issue_link(session, user, "+9613123456", "ar")
         session.rollback()
-        for n in range(1, count + 1):
+        for n in range(first, first + count):
             token, draft = _draft(n, template)
             tokens.append(token)
             rows.append(_row(model, token, draft))
