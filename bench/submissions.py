@@ -124,11 +124,11 @@ def main() -> int:
         try:
             stack.start_web(workers=workers, threads=threads)
             database = make_engine(database_url).url.database
-            live = wrk(f"{stack.base}/livez", database=database)
-            if acknowledge:
+            if acknowledge:  # started first: they are ready when the submissions begin
                 for process in ACK_PROCESSES:
                     if command := _procfile_command(process):
                         stack._spawn(["sh", "-c", command])
+            live = wrk(f"{stack.base}/livez", database=database)
             submit = wrk(stack.base, WRK_SCRIPT, {"REQUESTS": token_file.name}, database=database)
             if acknowledge:
                 _wait_handed(database_url)
