@@ -83,15 +83,28 @@ class Overload:
         print(f"  {what}: {measured}{mark}", flush=True)
 
     def entry(
-        self, server: Server, entry: Entry, seconds: float, generators: int, capacity_s: int
+        self,
+        server: Server,
+        entry: Entry,
+        seconds: float,
+        generators: int,
+        capacity_s: int,
+        given: float | None = None,
     ) -> tuple[Outcome, list[str]]:
         print(f"\n{entry.name}", flush=True)
-        load.DURATION = f"{capacity_s}s"
-        lines = self.folder / f"{entry.name}.txt"
-        lines.write_text("\n".join(entry.lines(entry.closed_loop_max * capacity_s)))
-        closed = load.wrk(server.base, WRK_SCRIPT, {"REQUESTS": str(lines)})
-        capacity = max(1.0, closed["rps"] - closed["errors"] / capacity_s)
-        self.report(f"{entry.name}: capacity (closed loop)", f"{capacity:.0f}/s")
+        if given:
+            capacity = given
+            self.report(f"{entry.name}: capacity (given)", f"{capacity:.0f}/s")
+        else:
+            load.DURATION = f"{capacity_s}s"
+            lines = self.folder / f"{entry.name}.txt"
+            lines.write_text("\n".join(entry.lines(entry.closed_loop_max * capacity_s)))
+            closed = load.wrk(server.base, WRK_SCRIPT, {"REQUESTS": str(lines)})
+            capacity = max(1.0, closed["rps"] - closed["errors"] / capacity_s)
+            self.report(
+                f"{entry.name}: capacity (closed loop, wrk -t2 -c32, 2xx/3xx per second)",
+                f"{capacity:.0f}/s",
+            )
         phases = [(seconds, FACTOR * capacity), (seconds, NORMAL * capacity)]
         total = round(seconds * FACTOR * capacity) + round(seconds * NORMAL * capacity)
         sent = entry.lines(total)
@@ -240,7 +253,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--capacity-seconds", type=int, default=5)
     parser.add_argument("--consumers", type=int, default=2)
     parser.add_argument("--generators", type=int, default=2, help="open-loop processes")
+    parser.add_argument(
+        "--capacity",
+        action="append",
+        default=[],
+        metavar="ENTRY=RATE",
+        help="a capacity measured elsewhere (e.g. form=212 from bench.submissions) instead of "
+        "this run's closed loop",
+    )
     args = parser.parse_args(argv)
+    given = {name: float(rate) for name, rate in (c.split("=", 1) for c in args.capacity)}
     entries = args.entry or ["sms", "form", "ivr"]
     database_url = fresh_database(PG_URL, name=make_engine(PG_URL).url.database or "intake_bench")
     redis = Redis.from_url(REDIS_URL)
@@ -268,7 +290,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     else:
                         entry = Entry("IVR step", ivr_lines(server.base), marker=b"busy")
                     outcome, sent = bench.entry(
-                        server, entry, args.seconds, args.generators, args.capacity_seconds
+                        server,
+                        entry,
+                        args.seconds,
+                        args.generators,
+                        args.capacity_seconds,
+                        given.get(name),
                     )
                 finally:
                     server.stop()
