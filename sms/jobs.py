@@ -36,6 +36,7 @@ from sms.gateway import (
     status_callback_url,
 )
 from sms.send_rate import SendRate
+from web import metrics
 
 log = logging.getLogger(__name__)
 _gateway: Gateway | None = None
@@ -138,6 +139,13 @@ def _prepare(session: Session, message: Message) -> OutgoingSms | None:
 
 def _send(sms: OutgoingSms) -> Settlement | None:
     """The gateway's answer as a settlement; None leaves the claim for the sweep."""
+    settlement = _hand_over(sms)
+    outcome = "uncertain" if settlement is None else _OUTCOMES[settlement[1]]
+    metrics.SENT.labels(outcome).inc()
+    return settlement
+
+
+def _hand_over(sms: OutgoingSms) -> Settlement | None:
     message_id = sms.message_id
     try:
         result = gateway().send(sms)
@@ -156,6 +164,15 @@ def _send(sms: OutgoingSms) -> Settlement | None:
         log.info("SMS %s failed for good (code %s)", message_id, error.code)
         return message_id, notifications.mark_failed, error.code
     return message_id, notifications.mark_accepted, result.provider_sid
+
+
+# How `/metrics` counts each answer (intake_sms_sent_total{outcome}).
+_OUTCOMES = {
+    notifications.mark_accepted: "accepted",
+    notifications.mark_rate_limited: "rate_limited",
+    notifications.mark_retry: "retry",
+    notifications.mark_failed: "failed",
+}
 
 
 def _settle(settled: list[Settlement]) -> None:
