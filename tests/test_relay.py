@@ -162,25 +162,56 @@ def test_with_redis_configured_a_request_leaves_owed_work_to_the_relay(
     assert queue.count == before  # the store owes it; the relay hands it on
 
 
+def submit_form(
+    engine: Engine, session_factory: sessionmaker[Session], db: Session, redis_url: str
+) -> str:
+    """A focal point texts a link and the family submits, on a service with `redis_url`;
+    the page the family is shown."""
+    url = engine.url.render_as_string(hide_password=False)
+    app = create_app(settings_for(url, redis_url=redis_url), session_factory=session_factory)
+    app.config["TESTING"] = True
+    staff: FlaskClient = app.test_client()
+    staff.environ_base["wsgi.url_scheme"] = "https"
+    sign_in(staff, "focal", PASSWORD)
+    assert send_link(staff).status_code == 302
+    done = fill(app.test_client(), f"/f/{newest_token(db)}", pages(1))
+    assert done.status_code == 200
+    return done.get_data(as_text=True)
+
+
 def test_a_form_posted_while_redis_is_down_is_kept_with_its_acknowledgement_owed(
     engine: Engine,
     session_factory: sessionmaker[Session],
     db: Session,
     focal: StaffUser,  # noqa: F811
 ) -> None:
-    url = engine.url.render_as_string(hide_password=False)
-    app = create_app(
-        settings_for(url, redis_url="redis://127.0.0.1:1/0"), session_factory=session_factory
-    )
-    app.config["TESTING"] = True
-    staff: FlaskClient = app.test_client()
-    staff.environ_base["wsgi.url_scheme"] = "https"
-    sign_in(staff, "focal", PASSWORD)
-    assert send_link(staff).status_code == 302
-    token = newest_token(db)
-    done = fill(app.test_client(), f"/f/{token}", pages(1))
-    assert done.status_code == 200
+    submit_form(engine, session_factory, db, "redis://127.0.0.1:1/0")
     db.expire_all()
     assert db.scalars(select(Application)).one()
     owed = db.scalars(select(Message.status).where(Message.purpose == "receipt")).all()
     assert owed == [MessageStatus.PENDING]  # committed; the relay sends it once Redis is back
+
+
+def test_a_form_posted_with_redis_up_is_acknowledged_through_the_relay_once(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    focal: StaffUser,  # noqa: F811
+    senders: RedisRunner,
+    fake_twilio: FakeTwilio,
+    redis_url: str,
+) -> None:
+    web_queue = RedisRunner(redis_url).queue("sms")  # where the web app would enqueue
+    before = web_queue.count
+    submit_form(engine, session_factory, db, redis_url)
+    receipt = db.scalars(select(Message).where(Message.purpose == "receipt")).one()
+    assert receipt.status == MessageStatus.PENDING and receipt.relayed_at is None
+    assert web_queue.count == before  # the requests queued nothing: the store owes it
+    link_sms = db.scalars(select(Message.id).where(Message.purpose == "form_link")).all()
+    assert relay_once(session_factory, senders).messages == len(link_sms) + 1
+    assert relay_once(session_factory, senders).messages == 0
+    work(senders, redis_url)
+    db.expire_all()
+    assert db.get(Message, receipt.id).status == MessageStatus.QUEUED  # type: ignore[union-attr]
+    bodies = fake_twilio.received_bodies()
+    assert len(bodies) == len(set(bodies)) == len(link_sms) + 1  # each SMS sent once
