@@ -288,7 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             closed_loop_max=1000,
                         )
                     else:
-                        entry = Entry("IVR step", ivr_lines(server.base), marker=b"busy")
+                        entry = Entry("IVR step", ivr_lines(server.base), marker=b"/ivr/busy")
                     outcome, sent = bench.entry(
                         server,
                         entry,
