@@ -94,7 +94,12 @@ class Bench:
             before = self.backlog()
             server = Server(self.stack, app, shape, self.folder / f"gunicorn-{label[:4]}.log")
             try:
-                result = load.wrk(server.base, WRK_SCRIPT, {"REQUESTS": str(lines)})
+                result = load.wrk(
+                    server.base,
+                    WRK_SCRIPT,
+                    {"REQUESTS": str(lines)},
+                    database=self.engine.url.database,
+                )
             finally:
                 server.stop()
             accepted = result["rps"] - result["errors"] / seconds

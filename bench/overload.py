@@ -99,7 +99,12 @@ class Overload:
             load.DURATION = f"{capacity_s}s"
             lines = self.folder / f"{entry.name}.txt"
             lines.write_text("\n".join(entry.lines(entry.closed_loop_max * capacity_s)))
-            closed = load.wrk(server.base, WRK_SCRIPT, {"REQUESTS": str(lines)})
+            closed = load.wrk(
+                server.base,
+                WRK_SCRIPT,
+                {"REQUESTS": str(lines)},
+                database=self.engine.url.database,
+            )
             capacity = max(1.0, closed["rps"] - closed["errors"] / capacity_s)
             self.report(
                 f"{entry.name}: capacity (closed loop, wrk -t2 -c32, 2xx/3xx per second)",
