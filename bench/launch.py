@@ -38,14 +38,26 @@ class Shape:
     name: str
     workers: int
     threads: int
+    options: tuple[str, ...] = ("--timeout", "30")  # gunicorn's others
 
 
 def procfile_web() -> Shape:
-    """The Procfile's web line: its --workers (WEB_CONCURRENCY's default) and --threads."""
-    args = procfile_command("web", "gunicorn --workers 4 --threads 4 wsgi:app")
-    workers = int(args[args.index("--workers") + 1]) if "--workers" in args else 1
-    threads = int(args[args.index("--threads") + 1]) if "--threads" in args else 1
-    return Shape(f"Procfile: {workers} workers × {threads} threads", workers, threads)
+    """The Procfile's web line: its --workers (WEB_CONCURRENCY's default), --threads and
+    every other option as written (the access log too: it costs CPU), less --bind and the app."""
+    args = procfile_command("web", "gunicorn --workers 4 --threads 4 wsgi:app")[1:-1]
+    values: dict[str, str] = {}
+    options: list[str] = []
+    i = 0
+    while i < len(args):
+        if args[i] in ("--bind", "--workers", "--threads"):
+            values[args[i]] = args[i + 1]
+            i += 2
+            continue
+        options.append(args[i])
+        i += 1
+    workers, threads = int(values.get("--workers", "1")), int(values.get("--threads", "1"))
+    name = f"Procfile: {workers} workers × {threads} threads"
+    return Shape(name, workers, threads, tuple(options))
 
 
 SYNC_2 = Shape("2 sync workers", 2, 1)
@@ -65,14 +77,11 @@ class Server:
             str(shape.workers),
             "--threads",
             str(shape.threads),
-            "--timeout",
-            "30",  # as the Procfile
-            "--backlog",
-            "2048",  # gunicorn's default, said aloud: refused connections count against us
+            *shape.options,
         ]
         if log is not None:
             args += ["--error-logfile", str(log)]
-        self.process = spawn(stack, [*args, app])
+        self.process = spawn(stack, [*args, app], log)
         wait_for(f"{self.base}/healthz")
         self.workers_at_start = self.worker_pids()
 
