@@ -60,6 +60,11 @@ def test_a_citizen_gets_a_link_by_sms_and_hears_the_status_by_voice(
         inbox = page.inner_text("#inbox")
         token = re.search(r"/f/([A-Za-z0-9_-]{20,})", inbox)
         assert token, inbox
+        # A reply is an SMS of its own: it shows in the inbox once the consumer has decided
+        # the message (here at once: no Redis, so the webhook's request decides it).
+        page.fill("#body", "HELP")
+        page.click("#send-sms")
+        assert "send LINK for a form" in page.inner_text("#inbox")
 
         # The citizen fills the form from that link, on the phone: a household of one, so the
         # blank member block the family page offers is left as it is.

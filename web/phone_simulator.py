@@ -5,7 +5,9 @@ the auth token over `PUBLIC_BASE_URL` when one is set — and posted to `/sms/in
 IVR inside this process. The TwiML that comes back is read the way Twilio reads it: `<Say>` is
 shown as text, `<Gather>` waits for keys, `<Redirect>` is followed, `<Record>` takes a typed
 stand-in for the recording, `<Enqueue>` and `<Hangup>` end the call. SMS the service sends to
-the simulated phone (links, acknowledgements, ticket numbers) are read back from the outbox.
+the simulated phone (replies to its SMS, links, acknowledgements, ticket numbers) are read
+back from the outbox, with their delivery state: a reply shows once a consumer has decided
+the message (at once on the embedded defaults, where the webhook's request decides it).
 The page needs no JavaScript. It is registered only when `INTAKE_ENV=development`.
 """
 
