@@ -388,8 +388,16 @@ async def _run(
             await asyncio.sleep(max(0.0, start + offsets[i] - loop.time()))
     sending = False
     while tasks:
-        await asyncio.gather(*list(tasks))
+        for result in await asyncio.gather(*list(tasks), return_exceptions=True):
+            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+                raise result
     await sweeper
+    # A task its deadline cancelled before it ever ran (a generator that fell 15 s behind)
+    # recorded nothing: it timed out all the same.
+    recorded = {record[4] for record in outcome.records}
+    for j, offset in enumerate(offsets):
+        if first + j * stride not in recorded:
+            outcome.add(offset, TIMED_OUT, 1000 * timeout, False, first + j * stride)
     for connection in idle:
         connection.close()
     return outcome
@@ -400,7 +408,10 @@ def _worker(
         str, int, Sequence[bytes], Sequence[float], float, bool, int, float, int, int, bytes | None
     ],
 ) -> Outcome:
-    return asyncio.run(_run(*args))
+    try:
+        return asyncio.run(_run(*args))
+    except asyncio.CancelledError as error:  # a BaseException would hang Pool.map
+        raise RuntimeError(f"the generator was cancelled: {error!r}") from None
 
 
 def instants(rate: float | Sequence[tuple[float, float]], count: int) -> list[float]:

@@ -84,6 +84,16 @@ def test_every_request_ends_in_one_count(server: str) -> None:
     assert codes == sorted([200] * 6 + [503] * 3 + [500] * 2 + [TIMED_OUT] * 2 + [BROKEN])
 
 
+@pytest.mark.parametrize("processes", [1, 2])
+def test_requests_out_of_time_before_they_start_are_timed_out(server: str, processes: int) -> None:
+    # A deadline shorter than the generator's own step: some requests are cancelled before
+    # they ever ran, some while waiting for an answer; each is one time-out, and the run ends.
+    outcome = run(server, requests(*["/hang"] * 60), rate=2000, timeout=0.0, processes=processes)
+
+    assert outcome.scheduled == outcome.timed_out == 60
+    assert sorted(record[4] for record in outcome.records) == list(range(60))
+
+
 def test_records_keep_each_request_index_across_processes(server: str) -> None:
     paths = ["/ok", "/busy"] * 10
     outcome = run(server, requests(*paths), rate=200, processes=2)
