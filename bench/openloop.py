@@ -147,7 +147,9 @@ class Outcome:
     def summary(self) -> str:
         others = ", ".join(f"{s}: {n}" for s, n in sorted(self.other_statuses.items())) or "none"
         return (
-            f"{self.scheduled} scheduled, sent at {self.send_rate:.0f}/s; "
+            f"{self.scheduled} scheduled, sent at {self.send_rate:.0f}/s, "
+            f"{self.scheduled - self.written} never sent (the generator behind, or every "
+            "connection it may open waiting); "
             f"{self.ok} answered 2xx within {TIMEOUT:.0f} s, {self.timed_out} timed out, "
             f"{self.refused} refused, {self.broken} broken ({self.broken_reused} on a reused "
             f"connection; {self.resent} resent on a new one); other statuses: {others} "
