@@ -123,6 +123,38 @@ def take(session: Session, key: str, limit: Limit, now: datetime | None = None) 
     return int(session.execute(stmt).scalar_one()) <= limit.count
 
 
+def take_many(
+    session: Session, counts: dict[str, int], limit: Limit, now: datetime | None = None
+) -> dict[str, int]:
+    """Count `counts[key]` attempts against each key at once (a batch of SMS from many numbers);
+    for each key, the attempts its window held before these. The n-th of a key's attempts
+    (from 1) is within the limit when `before + n <= limit.count`: what `take` would have said
+    to each in turn. One statement, so the counting stays atomic across consumers."""
+    if not counts:
+        return {}
+    now = now or utcnow()
+    c = _COUNTERS.c
+    hashes = {_hash(key): key for key in counts}
+    rows = [
+        {"key_hash": digest, "attempts": counts[key], "until": now + limit.window}
+        for digest, key in sorted(hashes.items())  # one order: racing batches cannot deadlock
+    ]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(_COUNTERS).values(rows)
+    window_over = c.until <= _at(now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[c.key_hash],
+        set_={
+            "attempts": case(
+                (window_over, stmt.excluded.attempts), else_=c.attempts + stmt.excluded.attempts
+            ),
+            "until": case((window_over, _at(now + limit.window)), else_=c.until),
+        },
+    ).returning(c.key_hash, c.attempts)
+    after = {hashes[digest]: int(attempts) for digest, attempts in session.execute(stmt)}
+    return {key: after[key] - counts[key] for key in counts}
+
+
 def attempt(
     session: Session, key: str, backoff: Backoff, now: datetime | None = None
 ) -> datetime | None:
@@ -154,9 +186,7 @@ def _next_until(backoff: Backoff, attempts: ColumnElement[int], now: datetime) -
     while backoff.wait_after(n) < backoff.longest:
         steps.append((attempts == n, _at(now + backoff.wait_after(n))))
         n += 1
-    return case(
-        (attempts < backoff.free, _at(now)), *steps, else_=_at(now + backoff.longest)
-    )
+    return case((attempts < backoff.free, _at(now)), *steps, else_=_at(now + backoff.longest))
 
 
 def refund(session: Session, key: str) -> None:

@@ -20,10 +20,12 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core import opt_outs, throttle
 from core.applications import Application, application_by_reference
+from core.db import table
 from core.inbox import RawSms
 from core.keywords import MAX_INPUT, Command, Keyword, parse, reference_text
 from core.links import OutsideWindow, TooManyLinks
@@ -95,13 +97,34 @@ def read_inbound(raw: RawSms) -> Inbound:
     )
 
 
-def decide(session: Session, raw: RawSms) -> Decided:
-    """Do what `raw` asks, log it and owe its reply, in the caller's transaction."""
+def flood_key(raw: RawSms) -> str:
+    """The flood limit's key for `raw`'s number (what `FLOOD` counts)."""
+    return f"sms:in:{read_inbound(raw).number}"
+
+
+def decide(
+    session: Session,
+    raw: RawSms,
+    within_limit: bool | None = None,
+    log_rows: list[dict[str, object]] | None = None,
+) -> Decided:
+    """Do what `raw` asks, log it and owe its reply, in the caller's transaction.
+
+    A batch counts its numbers against `FLOOD` in one statement and says here whether this
+    message is `within_limit`, and collects the message log's rows in `log_rows` to write
+    them in one statement; alone (None), the message is counted and logged by itself.
+    """
     sms = read_inbound(raw)
     with force_locale(sms.language):
-        answer = _flood_answer(session, sms) or HANDLERS[sms.command.keyword](session, sms)
+        answer = _flood_answer(session, sms, within_limit) or HANDLERS[sms.command.keyword](
+            session, sms
+        )
         reply = _owe_reply(session, sms, answer.text, answer.occasion)
-    _log_message(session, sms, answer, raw)
+    row = _log_row(sms, answer, raw)
+    if log_rows is None:
+        write_log(session, [row])
+    else:
+        log_rows.append(row)
     _log(sms, answer.outcome)
     return Decided(answer.outcome, answer.owed.message_ids + reply)
 
@@ -113,7 +136,7 @@ def decide_failed(session: Session, raw: RawSms, error: Exception) -> Decided:
     _log_failure(sms, error)
     with force_locale(sms.language):
         reply = _owe_reply(session, sms, _apology(), Occasion.ANSWER)
-    _log_message(session, sms, Answer("failed", kept_body=""), raw)
+    write_log(session, [_log_row(sms, Answer("failed", kept_body=""), raw)])
     return Decided("failed", reply)
 
 
@@ -128,10 +151,11 @@ def _owe_reply(
     return owing.to_dispatch
 
 
-def _flood_answer(session: Session, sms: Inbound) -> Answer | None:
+def _flood_answer(session: Session, sms: Inbound, within_limit: bool | None) -> Answer | None:
     """None while the number stays within `FLOOD`; past it, one notice, then silence."""
-    key = f"sms:in:{sms.number}"
-    if throttle.take(session, key, FLOOD):
+    if within_limit is None:
+        within_limit = throttle.take(session, f"sms:in:{sms.number}", FLOOD)
+    if within_limit:
         return None
     _keep_opt_choice(session, sms)  # an opt-out is honoured even past the limit
     notice_key = f"sms:in-notice:{sms.number}"
@@ -292,24 +316,28 @@ def _apology() -> str:
 # -- the message log, the service log --------------------------------------------------------
 
 
-def _log_message(session: Session, sms: Inbound, answer: Answer, raw: RawSms) -> None:
-    """The SMS in the message log (a complaint's text stays on its ticket only)."""
-    session.add(
-        Message(
-            direction=Direction.INBOUND,
-            phone=sms.number,
-            body=sms.body if answer.kept_body is None else answer.kept_body,
-            language=sms.language,
-            purpose=sms.command.keyword.value,
-            status=MessageStatus.RECEIVED,
-            provider_sid=sms.sid,  # unique: a message decided twice fails here at the latest
-            segments=segments(sms.body)[1],
-            attempts=0,
-            created_at=raw.received_at,
-            updated_at=raw.received_at,
-        )
-    )
-    session.flush()
+def _log_row(sms: Inbound, answer: Answer, raw: RawSms) -> dict[str, object]:
+    """The SMS's row in the message log (a complaint's text stays on its ticket only)."""
+    return {
+        "direction": Direction.INBOUND,
+        "phone": sms.number,
+        "body": sms.body if answer.kept_body is None else answer.kept_body,
+        "language": sms.language,
+        "purpose": sms.command.keyword.value,
+        "status": MessageStatus.RECEIVED,
+        "provider_sid": sms.sid,  # unique: a message decided twice fails here at the latest
+        "segments": segments(sms.body)[1],
+        "capped": False,
+        "attempts": 0,
+        "created_at": raw.received_at,
+        "updated_at": raw.received_at,
+    }
+
+
+def write_log(session: Session, rows: list[dict[str, object]]) -> None:
+    """The messages' rows, in one statement however many."""
+    if rows:
+        session.execute(insert(table(Message)), rows)
 
 
 def _log(sms: Inbound, outcome: str) -> None:

@@ -28,6 +28,7 @@ from core.tickets import Ticket
 from sms.buffer import STREAM, SmsBuffer
 from sms.consumer import Consumer
 from sms.inbound import BUFFER
+from sms.keyword_work import FLOOD
 from tests.fake_twilio import FakeTwilio
 from tests.test_sms_inbound import HELP, inbound_form
 from tests.twilio_requests import PUBLIC, post_signed, signature, twilio_settings
@@ -335,3 +336,23 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
     assert sorted(decided(db)) == sorted(f["MessageSid"] for f in forms)
     assert len(fake_twilio.messages) == 40  # exactly one reply each
     assert count(db, PendingSms) == 0
+
+
+def test_a_flood_inside_one_batch_gets_the_limit_then_one_notice_then_silence(
+    app: Flask, db: Session, fake_twilio: FakeTwilio
+) -> None:
+    """The batch counts a number's messages in one statement: the same answers as one by one."""
+    client = client_of(app)
+    flooder = "+96171999999"
+    for _n in range(FLOOD.count + 3):
+        post_signed(client, "/sms/inbound", inbound_form("HELP", phone=flooder))
+    post_signed(client, "/sms/inbound", inbound_form("HELP"))  # someone else, same batch
+
+    drain(app, consumer_of(app))
+
+    to_flooder = [m["body"] for m in fake_twilio.messages if m["to"] == flooder]
+    assert to_flooder.count(HELP) == FLOOD.count
+    assert len(to_flooder) == FLOOD.count + 1  # and the one notice; then silence
+    assert "too many messages" in to_flooder[-1]
+    assert len(decided(db)) == FLOOD.count + 4  # every message is logged all the same
+    assert len(fake_twilio.messages) == FLOOD.count + 2
