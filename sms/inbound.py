@@ -34,6 +34,7 @@ from core.inbox import RawSms
 from core.settings import Settings
 from sms.buffer import SmsBuffer
 from sms.consumer import decide_waiting
+from sms.edge import EMPTY_TWIML, SmsEdge
 from web import metrics, store
 from web.twilio_auth import twilio_webhook
 
@@ -42,18 +43,20 @@ log = logging.getLogger(__name__)
 bp = Blueprint("sms_inbound", __name__, url_prefix="/sms")
 
 _SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's shape; it also fits messages.provider_sid
-EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 RETRY_AFTER = "5"  # seconds, on a 503: the buffer drains at hundreds a second
 REDIS_BACKOFF = 5.0  # seconds a process writes to the store after Redis failed it
 BUFFER = "intake.sms_buffer"
 
 
 def init_buffer(app: Flask, settings: Settings) -> None:
-    """The stream this process appends to; none without Redis (the store's inbox then)."""
+    """The stream this process appends to, and the fast path in front of the app that uses
+    it (sms/edge.py); none without Redis (the store's inbox then, through the view)."""
     if settings.redis_url:
         # Short timeouts: a Redis that hangs must cost a request a second at most, once.
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2)
-        app.extensions[BUFFER] = _Edge(SmsBuffer(redis, settings.sms_buffer_max))
+        edge = _Edge(SmsBuffer(redis, settings.sms_buffer_max))
+        app.extensions[BUFFER] = edge
+        app.wsgi_app = SmsEdge(app.wsgi_app, settings, edge.offer)  # type: ignore[method-assign]
 
 
 class _Edge:
@@ -82,7 +85,7 @@ def inbound() -> Response:
     raw = read_raw(request.form)
     edge: _Edge | None = current_app.extensions.get(BUFFER)
     buffered = edge.offer(raw) if edge is not None else None
-    if buffered:
+    if buffered:  # rare here: sms/edge.py answers these before Flask is entered
         metrics.accepted("sms")
         return _twiml(EMPTY_TWIML)
     if buffered is False:

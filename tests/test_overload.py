@@ -221,16 +221,15 @@ def test_a_store_outage_answers_busy_on_every_entry_never_500(
     assert health.status_code == 503 and health.get_json()["store"] == "down"
 
 
-def test_a_pool_with_no_free_connection_answers_busy(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite's engine has no pool to run dry")
+@pytest.mark.postgres  # SQLite's engine has no pool to run dry
+def test_a_pool_with_no_free_connection_answers_busy() -> None:
     tight = make_engine(PG_URL, pool_size=1, max_overflow=0, pool_timeout=0.05)
     try:
         held = tight.connect()
     except Exception:
         unavailable("PostgreSQL")
     try:
-        settings = twilio_settings(engine)
+        settings = twilio_settings(tight)
         app = create_app(settings, session_factory=sessionmaker(bind=tight))
         app.config["TESTING"] = True
         assert_busy_twiml(Phone(app.test_client()).dial(), lang=None)  # QueuePool timed out

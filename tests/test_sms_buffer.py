@@ -356,3 +356,29 @@ def test_a_flood_inside_one_batch_gets_the_limit_then_one_notice_then_silence(
     assert "too many messages" in to_flooder[-1]
     assert len(decided(db)) == FLOOD.count + 4  # every message is logged all the same
     assert len(fake_twilio.messages) == FLOOD.count + 2
+
+
+@pytest.mark.parametrize("how", ["tampered", "missing", "not-a-form", "oversized"])
+def test_the_fast_path_buffers_only_what_twilio_signed_and_sent_as_a_form(
+    app: Flask, db: Session, clean_stream: Redis, how: str
+) -> None:
+    form = unique_sms()
+    good = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}
+    client = client_of(app)
+    if how == "tampered":
+        answer = client.post("/sms/inbound", data={**form, "Body": "STOP"}, headers=good)
+    elif how == "missing":
+        answer = client.post("/sms/inbound", data=form)
+    elif how == "not-a-form":
+        answer = client.post("/sms/inbound", json=form, headers=good)
+    else:
+        padded = {**form, "Padding": "x" * 70_000}
+        headers = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", padded)}
+        answer = client.post("/sms/inbound", data=padded, headers=headers)
+        assert answer.status_code == 200  # signed: the app takes it the long way
+        assert clean_stream.xlen(STREAM) == 1
+        return
+
+    assert answer.status_code == 403
+    assert clean_stream.xlen(STREAM) == 0
+    assert count(db, PendingSms) == 0

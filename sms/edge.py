@@ -1,0 +1,86 @@
+"""The SMS webhook's fast path: `POST /sms/inbound` buffered before Flask is entered.
+
+On launch day this is the busiest address there is, and its work is one signature check and
+one Redis round trip; Flask's request machinery (the request context, the limiter, sign-in,
+languages, the response hooks) would cost as much again. So a thin WSGI layer in front of
+the app answers it when it can: a correctly signed message that the stream took. Everything
+else goes on to the Flask view unchanged (`sms/inbound.py`), with the body it read put back:
+a bad signature (the view refuses it and logs), Redis unreachable or the buffer full (the view
+writes to the store or answers 503), no Redis configured, a body too large or malformed.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from werkzeug.wrappers import Request
+
+from core.settings import Settings
+from web import metrics
+from web.twilio_auth import twilio_signature_valid
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+PATH = "/sms/inbound"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'  # the reply is an SMS
+MAX_BODY = 64 * 1024  # a Twilio SMS webhook is a few KB; anything larger goes the long way
+
+
+class SmsEdge:
+    """WSGI middleware: the buffered answer to a signed SMS, or the app."""
+
+    def __init__(self, app: WSGIApp, settings: Settings, offer: Callable[[Any], bool | None]):
+        self.app = app
+        self.settings = settings
+        self.offer = offer  # sms.inbound's edge: True buffered, False full, None unreachable
+        self.answer = EMPTY_TWIML.encode()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        body = _body(environ)
+        if body is None:
+            return self.app(environ, start_response)
+        environ["wsgi.input"] = io.BytesIO(body)
+        request = Request(environ)
+        try:
+            buffered = twilio_signature_valid(request, self.settings) and self.offer(
+                _read_raw(request)
+            )
+        finally:
+            environ["wsgi.input"] = io.BytesIO(body)  # read again by the app if it goes on
+        if not buffered:
+            return self.app(environ, start_response)
+        metrics.accepted("sms")
+        start_response(
+            "200 OK",
+            [
+                ("Content-Type", "text/xml; charset=utf-8"),
+                ("Content-Length", str(len(self.answer))),
+                ("X-Route", PATH),  # the access log's route, as the app's responses carry
+            ],
+        )
+        return [self.answer]
+
+
+def _body(environ: dict[str, Any]) -> bytes | None:
+    """The form's bytes, or None when it is not a small urlencoded form."""
+    kind = environ.get("CONTENT_TYPE", "")
+    if not kind.startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or "-1")
+    except ValueError:
+        return None
+    if not 0 <= length <= MAX_BODY:
+        return None
+    data: bytes = environ["wsgi.input"].read(length)
+    return data
+
+
+def _read_raw(request: Request) -> Any:
+    from sms.inbound import read_raw
+
+    return read_raw(request.form)
