@@ -129,8 +129,10 @@ def procfile_command(name: str, default: str) -> list[str]:
         default,
     )
     args = shlex.split(os.path.expandvars(re.sub(r"\$\{(\w+):-([^}]*)\}", r"\2", line)))
-    if (BIN / args[0]).exists():
-        args[0] = str(BIN / args[0])
+    for i, arg in enumerate(args):  # the program, after a `nice -n N` before it
+        if (BIN / arg).exists():
+            args[i] = str(BIN / arg)
+            break
     return args
 
 
