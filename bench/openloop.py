@@ -178,7 +178,10 @@ class _Connection(asyncio.Protocol):
         self.answer = asyncio.get_running_loop().create_future()
         self.uses += 1
         self.buffer.clear()
-        self.transport.write(data)
+        # The generator stands in for the load balancer too: it stamps each request as it
+        # sends it, as nginx's `X-Request-Start: t=${msec}` does (web/queue_age.py).
+        stamp = b"\r\nX-Request-Start: t=%.3f\r\n" % time.time()
+        self.transport.write(data.replace(b"\r\n", stamp, 1))
         return self.answer
 
     def data_received(self, data: bytes) -> None:

@@ -100,6 +100,9 @@ class Settings:
     # sum (15) leaves a thread to answer busy, and equals a process's store connections (the
     # pool's 5 + 10 overflow), so an admitted request never waits for one (web/overload.py).
     sms_buffer_max: int = 200_000
+    # A request the load balancer stamped (X-Request-Start) more than this many seconds ago is
+    # answered busy at once: its caller has given up or is about to (MAX_QUEUE_SECONDS; 0 off).
+    max_queue_seconds: int = 5
     sms_max_per_second: int = 100
     max_in_flight_ivr: int = IN_FLIGHT_IVR
     max_in_flight_form: int = IN_FLIGHT_FORM
@@ -149,6 +152,7 @@ class Settings:
             sms_buffer_max=max(
                 1, _small_int("SMS_BUFFER_MAX", env.get("SMS_BUFFER_MAX"), 200_000, 10_000_000)
             ),
+            max_queue_seconds=_small_int("MAX_QUEUE_SECONDS", env.get("MAX_QUEUE_SECONDS"), 5, 60),
             sms_max_per_second=max(
                 1, _small_int("SMS_MAX_PER_SECOND", env.get("SMS_MAX_PER_SECOND"), 100, 10_000)
             ),

@@ -6,7 +6,9 @@ languages, the response hooks) would cost as much again. So a thin WSGI layer in
 the app answers it when it can: a correctly signed message that the stream took. Everything
 else goes on to the Flask view unchanged (`sms/inbound.py`), with the body it read put back:
 a bad signature (the view refuses it and logs), Redis unreachable or the buffer full (the view
-writes to the store or answers 503), no Redis configured, a body too large or malformed.
+writes to the store or answers 503), no Redis configured, a body too large or malformed. A
+request that waited in the queue longer than `MAX_QUEUE_SECONDS` is answered 503 here
+(web/queue_age.py), so Twilio calls the fallback URL without waiting out its 15 s.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ from werkzeug.wrappers import Request
 
 from core.settings import Settings
 from web import metrics
+from web.queue_age import too_old
 from web.twilio_auth import twilio_signature_valid
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 PATH = "/sms/inbound"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'  # the reply is an SMS
+_PLAIN = [("Content-Type", "text/plain"), ("Content-Length", "4"), ("X-Route", PATH)]
 MAX_BODY = 64 * 1024  # a Twilio SMS webhook is a few KB; anything larger goes the long way
 
 
@@ -40,6 +44,12 @@ class SmsEdge:
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
+        if too_old(environ, self.settings.max_queue_seconds):
+            # Twilio waited too long already: 503 sends it to the fallback URL at once, and
+            # this process spends microseconds on it instead of a queue of dead requests.
+            metrics.shed("sms")
+            start_response("503 Service Unavailable", [*_PLAIN, ("Retry-After", "5")])
+            return [b"busy"]
         body = _body(environ)
         if body is None:
             return self.app(environ, start_response)

@@ -312,3 +312,58 @@ def test_metrics_asks_for_the_bearer_token_when_one_is_set(
     assert wrong.status_code == 401
     right = client.get("/metrics", headers={"Authorization": "Bearer s3cret-token"})
     assert right.status_code == 200
+
+
+# -- requests that waited too long in front of the workers -----------------------------------
+
+
+def stamped(seconds_ago: float) -> dict[str, str]:
+    """The load balancer's stamp (nginx's `t=${msec}`) of a request received that long ago."""
+    return {"X-Request-Start": f"t={utcnow().timestamp() - seconds_ago:.3f}"}
+
+
+def test_a_form_page_that_waited_too_long_in_the_queue_is_busy_and_saves_nothing(
+    app: Flask,
+    citizen_link: str,  # noqa: F811
+    db: Session,
+) -> None:
+    citizen = app.test_client()
+    base = f"/f/{citizen_link}"
+    household = pages(1)
+    fill(citizen, base, household, upto="personal")
+
+    late = citizen.post(f"{base}/family", data=household["family"], headers=stamped(30))
+
+    assert late.status_code == 503 and late.headers["Retry-After"] == "30"
+    db.expire_all()
+    assert set(db.scalars(select(Link)).one().pages()) == {"personal"}
+    fresh = citizen.post(f"{base}/family", data=household["family"], headers=stamped(0.2))
+    assert fresh.status_code == 302  # saved, on to the next page
+    # Heroku's stamp (milliseconds) and an unreadable one: read, and ignored.
+    heroku = {"X-Request-Start": str(int((utcnow().timestamp() - 30) * 1000))}
+    assert citizen.get(base, headers=heroku).status_code == 503
+    assert citizen.get(base, headers={"X-Request-Start": "soon"}).status_code == 200
+
+
+def test_an_sms_that_waited_too_long_is_sent_to_the_fallback_url_at_once(
+    engine: Engine, session_factory: sessionmaker[Session], redis_url: str, db: Session
+) -> None:
+    from sms.buffer import STREAM
+    from tests.test_sms_inbound import inbound_form
+    from tests.twilio_requests import signature
+
+    redis = Redis.from_url(redis_url)
+    redis.delete(STREAM)
+    app = create_app(twilio_settings(engine, redis_url=redis_url), session_factory=session_factory)
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    form = inbound_form("HELP")
+    signed = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}
+    try:
+        late = client.post("/sms/inbound", data=form, headers={**signed, **stamped(20)})
+        assert late.status_code == 503 and late.headers["Retry-After"].isdigit()
+        assert redis.xlen(STREAM) == 0  # nothing buffered: Twilio's fallback keeps it
+        on_time = client.post("/sms/inbound", data=form, headers={**signed, **stamped(1)})
+        assert on_time.status_code == 200 and redis.xlen(STREAM) == 1
+    finally:
+        redis.delete(STREAM)

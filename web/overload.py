@@ -10,6 +10,10 @@ request ends, whatever happened, so the service recovers by itself as soon as lo
 Store trouble (the pool's wait timed out, the database refused or dropped the connection) is
 the same situation seen from the other end, and gets the same answers: never a bare 500.
 
+A request the load balancer stamped longer ago than `MAX_QUEUE_SECONDS` gets the same busy
+answer (web/queue_age.py): its caller is gone or going, and answering it fast is what lets
+the queue drain.
+
 The limit is per process: gunicorn's threads beyond the limits are what give the busy answers
 (and serve /healthz, /metrics and the SMS webhook) while the limits' requests work.
 """
@@ -29,6 +33,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from web import metrics
+from web.queue_age import too_old
 from web.twilio_auth import SIGNATURE_HEADER
 
 log = logging.getLogger(__name__)
@@ -113,7 +118,8 @@ def _admit() -> ResponseReturnValue | None:
     entry = _entry()
     if entry is None or request.endpoint in entry.exempt:
         return None
-    if not entry.limiter.try_enter():
+    limit = current_app.config["INTAKE_SETTINGS"].max_queue_seconds
+    if too_old(request.environ, limit) or not entry.limiter.try_enter():
         metrics.shed(entry.name)
         return entry.busy()
     g.overload_entry = entry
