@@ -367,3 +367,18 @@ def test_an_sms_that_waited_too_long_is_sent_to_the_fallback_url_at_once(
         assert on_time.status_code == 200 and redis.xlen(STREAM) == 1
     finally:
         redis.delete(STREAM)
+
+
+def test_a_voice_step_that_waited_too_long_hears_the_lines_are_busy(
+    ivr_app: Flask, db: Session
+) -> None:
+    phone = Phone(ivr_app.test_client())
+    phone.client.environ_base["HTTP_X_REQUEST_START"] = f"t={utcnow().timestamp() - 30:.3f}"
+
+    assert_busy_twiml(phone.dial(), lang=None)  # valid TwiML, in the three languages
+
+    del phone.client.environ_base["HTTP_X_REQUEST_START"]
+    phone.press("1")  # the key is never shed: one call-back
+    assert callbacks(db) == 1
+    menu = phone.dial()  # on time: the menu
+    assert menu.find("./Gather") is not None and "/ivr/language" in action_of(menu)

@@ -143,6 +143,11 @@ def _register_adapters(app: Flask) -> None:
         app.register_blueprint(twilio_bp)
         csrf.exempt(twilio_bp)
     _guard_entries(app, app.config["INTAKE_SETTINGS"])
+    from ivr.stale import StaleSteps
+
+    app.wsgi_app = StaleSteps(  # type: ignore[method-assign]
+        app.wsgi_app, app, app.config["INTAKE_SETTINGS"].max_queue_seconds
+    )
     if app.config["INTAKE_SETTINGS"].is_development:
         from web.phone_simulator import bp as simulator_bp
 
