@@ -9,7 +9,7 @@ a second (exit 1 below it). The fake's own ceiling
 is measured first with wrk, so that it is known not to be the bottleneck.
 
 `python -m bench.outbound [--count N]`; BENCH_DATABASE_URL (its database is replaced by
-`intake_bench_h1`) and BENCH_OUTBOUND_REDIS_URL (db 11 by default, flushed).
+`intake_bench_outbound`) and BENCH_OUTBOUND_REDIS_URL (db 11 by default, flushed).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/intake_bench"
 )
 REDIS_URL = os.environ.get("BENCH_OUTBOUND_REDIS_URL", "redis://127.0.0.1:6379/11")
-DATABASE = "intake_bench_h1"
+DATABASE = "intake_bench_outbound"
 PROCESSES = ("relay", "worker", "sender")
 TARGET = 200  # SMS/s handed over (issue 15)
 RATE = 1000  # SMS_MAX_PER_SECOND for the run: the limiter is not what is measured here
