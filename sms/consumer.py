@@ -203,8 +203,16 @@ class Consumer:
         log.info("SMS consumer %s stopped", self.name)
 
     def step(self, block_ms: int = BLOCK_MS) -> int:
-        """One batch; how many messages it saw (0 when idle)."""
-        entries = self._read(block_ms)
+        """One batch; how many messages it saw (0 when idle). With Redis down, the store's
+        inbox (where the webhook then writes) is still decided."""
+        try:
+            entries = self._read(block_ms)
+        except (RedisError, OSError) as error:
+            log.warning("SMS consumer %s: stream unreadable (%s)", self.name, type(error).__name__)
+            self._own_first = True  # what it had read is still pending: read it first later
+            entries, redis_down = [], True
+        else:
+            redis_down = False
         report = decide_batch(
             self.factory, self.runner, [e.raw for e in entries], from_store=self.batch
         )
@@ -218,6 +226,8 @@ class Consumer:
                 report.skipped,
                 report.failed,
             )
+        elif redis_down:
+            time.sleep(1.0)  # nothing in the store either: wait for Redis without spinning
         return report.seen
 
     def _read(self, block_ms: int) -> list[Entry]:
