@@ -492,7 +492,9 @@ def run(
         )
         for k in range(processes)
     ]
-    with multiprocessing.get_context("fork").Pool(processes) as pool:
+    # forkserver, not fork: a process that already runs threads (a test run's fake servers,
+    # a benchmark's) may hold a lock at the fork, and the child would wait on it forever.
+    with multiprocessing.get_context("forkserver").Pool(processes) as pool:
         outcomes = pool.map(_worker, shares)
     total = Outcome(started_at=start_at)
     for outcome in outcomes:
@@ -544,7 +546,7 @@ def ceiling(
     sock.bind(("127.0.0.1", 0))
     sock.listen(4096)
     port = sock.getsockname()[1]
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("forkserver")
     children = [context.Process(target=_serve, args=(sock,), daemon=True) for _ in range(servers)]
     for child in children:
         child.start()
