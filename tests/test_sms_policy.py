@@ -514,7 +514,10 @@ def test_owe_text_is_the_only_way_to_owe_an_sms() -> None:
             source = path.read_text(encoding="utf-8")
             if path.relative_to(root).as_posix() == "core/notifications.py":
                 continue
-            if "direction=Direction.OUTBOUND" in source or "insert(table(Message)" in source:
+            # The SMS consumers log inbound messages in one insert (sms/keyword_work.py): a
+            # writer of messages that never names an outbound one is not owing an SMS.
+            inserts = "insert(table(Message)" in source and "Direction.OUTBOUND" in source
+            if "direction=Direction.OUTBOUND" in source or inserts:
                 writers.append(path.relative_to(root).as_posix())
     assert writers == []
 
