@@ -41,6 +41,7 @@ from bench.launch import (
     Texts,
     bench_env,
     count,
+    report,
     start_consumers,
     texts,
     wait,
@@ -322,14 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             stack.stop()
     engine.dispose()
-    print("\n| measure | result | target | met |\n|---|---|---|---|")
-    for what, measured, target, met in bench.rows:
-        print(
-            f"| {what} | {measured} | {target} | {'' if met is None else 'yes' if met else 'NO'} |"
-        )
-    missed = [what for what, _m, _t, met in bench.rows if met is False]
-    print(f"\n{len(missed)} target(s) missed" + (": " + "; ".join(missed) if missed else ""))
-    return 1 if missed else 0
+    return report(bench.rows)
 
 
 if __name__ == "__main__":

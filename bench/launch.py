@@ -206,3 +206,15 @@ def wait(condition: object, seconds: float, every: float = 0.5) -> float | None:
             return time.monotonic() - began
         time.sleep(every)
     return None
+
+
+def report(rows: list[tuple[str, str, str, bool | None]]) -> int:
+    """The table of measures against targets, and the exit status: 1 when one was missed."""
+    print("\n| measure | result | target | met |\n|---|---|---|---|")
+    for what, measured, target, met in rows:
+        print(
+            f"| {what} | {measured} | {target} | {'' if met is None else 'yes' if met else 'NO'} |"
+        )
+    missed = [what for what, _m, _t, met in rows if met is False]
+    print(f"\n{len(missed)} target(s) missed" + (": " + "; ".join(missed) if missed else ""))
+    return 1 if missed else 0
