@@ -18,8 +18,8 @@ Path(os.environ["PROMETHEUS_MULTIPROC_DIR"]).mkdir(parents=True, exist_ok=True)
 
 import click  # noqa: E402
 
+from assembly.app import create_app, create_help_app  # noqa: E402
 from core.settings import SettingsError  # noqa: E402
-from web.app import create_app, create_help_app  # noqa: E402
 
 
 def asks_for_help(argv: list[str]) -> bool:

@@ -27,13 +27,13 @@ from bench.dashboard_load import load
 from bench.run import LOCALITIES, PG_URL
 from core import area_counts as counts
 from core import dashboard as d
-from core import migrate
 from core.applications import Application
 from core.calls import Call
 from core.clock import BEIRUT
 from core.db import make_engine, utcnow
 from core.geography import NATIONAL, Area, resolve_area
 from core.links import Link
+from schema import migrate
 
 LIMIT_MS = 200.0
 REPEATS = 7

@@ -102,7 +102,7 @@ def fake_ceiling(fake: FakeTwilio, seconds: int = 3) -> float:
 
 def run(count: int, senders: int) -> dict[str, object]:
     database_url = recreate_database(PG_URL, DATABASE)
-    from core import migrate
+    from schema import migrate
 
     engine = make_engine(database_url)
     migrate.upgrade(engine)

@@ -19,12 +19,13 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core import audit, migrate
+from core import audit
 from core.db import make_engine, make_sessionmaker, transaction
 from core.geography import load_localities, parse_locality_csv
 from core.messages import Direction, Message, MessageStatus, messages_visible_to
 from core.roles import Role
 from core.users import add_user, authenticate
+from schema import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_URL = os.environ.get(
@@ -115,8 +116,17 @@ def bench_scoped_log(engine: Engine) -> tuple[float, float]:
     factory = make_sessionmaker(engine)
     with transaction(factory) as session:
         codes = [c for (c,) in session.execute(text("SELECT code FROM localities")).all()]
-        focal = add_user(session, "bench-focal", Role.FOCAL_POINT, codes[0], "bench-cedar-harbour-lantern", "bench")
-        ministry = add_user(session, "bench-ministry", Role.MINISTRY, "LB", "bench-cedar-harbour-lantern", "bench")
+        focal = add_user(
+            session,
+            "bench-focal",
+            Role.FOCAL_POINT,
+            codes[0],
+            "bench-cedar-harbour-lantern",
+            "bench",
+        )
+        ministry = add_user(
+            session, "bench-ministry", Role.MINISTRY, "LB", "bench-cedar-harbour-lantern", "bench"
+        )
         _fill_log(session, codes)
     with factory() as session:
         session.execute(text("ANALYZE"))

@@ -6,6 +6,7 @@ import logging
 import time
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError
@@ -36,7 +37,8 @@ def relay_command(every: float, batch: int, once: bool) -> None:
     redis_url = settings().redis_url
     if not redis_url:
         raise click.ClickException("no REDIS_URL: jobs run inline, there is nothing to relay")
-    runner, factory = RedisRunner(redis_url), store.session_factory()
+    runner = RedisRunner(redis_url, jobs=current_app.extensions["intake.job_table"])
+    factory = store.session_factory()
     stale_due = time.monotonic()
     while True:
         try:

@@ -9,13 +9,13 @@ from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import SQLAlchemyError
 
 from cli.common import operator, settings, unit_of_work
-from core import migrate
 from core.audit_rekey import predates_the_key
 from core.clock import in_beirut
 from core.db import make_engine, make_sessionmaker, utcnow
 from core.db_roles import RoleRefused, grant_app_role
 from core.housekeeping import purge_throttle_hits, purge_webhook_replies
 from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
+from schema import migrate
 
 db_group = AppGroup("db", help="The store's schema.")
 programme_group = AppGroup("programme", help="The programme round and its submission window.")

@@ -9,16 +9,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask.cli import AppGroup
 
 from cli.common import settings
-from scoring.voucher_check import REASONS, describe
-from scoring.voucher_keys import signing_key, write_new_key
-from scoring.vouchers import (
-    InvalidKey,
-    InvalidVoucher,
-    fingerprint,
-    load_public_key,
-    public_key_pem,
-    verify,
-)
+from core.ed25519_keys import InvalidKey, fingerprint, load_public_key, public_key_pem
+from distribution.voucher_check import REASONS, describe
+from distribution.voucher_keys import signing_key, write_new_key
+from distribution.vouchers import InvalidVoucher, verify
 
 vouchers_group = AppGroup("vouchers", help="The vouchers' signing key; checking a voucher.")
 

@@ -24,14 +24,12 @@ from core.geography import Area
 from core.links import as_sent_length, with_tokens
 from core.messages import Direction, Message, MessageStatus
 from core.opt_outs import has_stopped
-from core.queue import JobRunner
+from core.queue import JobRunner, Work
 from core.segments import segments, strip_invisibles
 from core.sms_policy import OPT_CHOICE_PURPOSE, Occasion, Withheld, withheld
 
 log = logging.getLogger(__name__)
 
-SEND_JOB = "sms.jobs.send_message"  # by name: core may not import the sms adapter
-SEND_BATCH_JOB = "sms.jobs.send_messages"  # what the relay queues: several messages a job
 CLAIM_TIMEOUT = timedelta(minutes=2)  # a claim older than this is presumed dead
 RETRY_DELAYS = (
     timedelta(seconds=30),
@@ -137,7 +135,9 @@ def dispatch(runner: JobRunner, message_ids: Iterable[int], new: bool = False) -
     """
     for message_id in message_ids:
         try:
-            runner.enqueue("sms", SEND_JOB, message_id, job_id=f"sms-{message_id}", new=new)
+            runner.enqueue(
+                "sms", Work.SEND_MESSAGE, message_id, job_id=f"sms-{message_id}", new=new
+            )
         except (RedisError, OSError) as exc:
             log.warning(
                 "SMS %s left for the sweep: queue unavailable (%s)", message_id, type(exc).__name__

@@ -44,9 +44,7 @@ def _common() -> frozenset[str]:
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
-def problem(
-    password: str, username: str, shortest: int, longest: int
-) -> PasswordProblem | None:
+def problem(password: str, username: str, shortest: int, longest: int) -> PasswordProblem | None:
     """The first rule `password` breaks for the account `username`, or None."""
     if len(password) < shortest:
         return PasswordProblem.TOO_SHORT

@@ -7,11 +7,11 @@ again from the store (the outbox of later work), so Redis being down loses nothi
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from enum import Enum
 from typing import Any, Protocol
 
 from redis import Redis
@@ -33,7 +33,20 @@ JOB_TIMEOUT = 600
 RELAYED_QUEUES = frozenset({"sms", "scoring"})
 
 
-Job = Callable[..., Any] | str  # a function, or its dotted path (how core names adapter jobs)
+class Work(Enum):
+    """Work the domain owes and queues without knowing who does it (an adapter, the scorer).
+
+    Which function does each is said where the app and the workers are assembled
+    (`assembly/jobs.py`): the runner is handed that table, so `core` never names a job above it.
+    """
+
+    SEND_MESSAGE = "send_message"  # one owed SMS, by the SMS gateway
+    SEND_MESSAGES = "send_messages"  # several, one job: what the relay queues
+    SCORE_APPLICATION = "score_application"  # one version of a household, by the PMT
+
+
+JobTable = Mapping[Work, Callable[..., Any]]
+Job = Callable[..., Any] | Work  # a function, or a kind of work the runner's table resolves
 
 
 class JobRunner(Protocol):
@@ -46,21 +59,37 @@ class JobRunner(Protocol):
     def state(self) -> str: ...
 
 
-class InlineRunner:
+class _Runner:
+    """What both runners share: the table of who does each kind of work."""
+
+    def __init__(self, jobs: JobTable | None = None) -> None:
+        self.jobs: JobTable = jobs or {}
+
+    def resolve(self, func: Job) -> Callable[..., Any]:
+        """The function a job names; a kind of work nobody was registered for is a wiring bug."""
+        if not isinstance(func, Work):
+            return func
+        if func not in self.jobs:
+            raise LookupError(f"no job is registered for {func.name}")
+        return self.jobs[func]
+
+
+class InlineRunner(_Runner):
     """No Redis: run each job at once, in this process (a laptop, the demo, some tests)."""
 
     def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
         _check_queue(queue)
-        resolve(func)(*args)
+        self.resolve(func)(*args)
 
     def state(self) -> str:
         return "inline"
 
 
-class RedisRunner:
+class RedisRunner(_Runner):
     """RQ on Redis; a job id already queued is not queued again."""
 
-    def __init__(self, url: str, prefix: str = "") -> None:
+    def __init__(self, url: str, prefix: str = "", jobs: JobTable | None = None) -> None:
+        super().__init__(jobs)
         self.connection = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
         self.prefix = prefix  # tests give each run its own queues
 
@@ -74,7 +103,7 @@ class RedisRunner:
             existing = q.fetch_job(job_id)
             if existing is not None and existing.get_status() in ("queued", "started", "deferred"):
                 return
-        q.enqueue(func, *args, job_id=job_id)  # type: ignore[type-var]
+        q.enqueue(self.resolve(func), *args, job_id=job_id)
 
     def state(self) -> str:
         try:
@@ -99,25 +128,19 @@ class RelayedRunner(RedisRunner):
         super().enqueue(queue, func, *args, job_id=job_id, new=new)
 
 
-def resolve(func: Job) -> Callable[..., Any]:
-    """The function a job names."""
-    if callable(func):
-        return func
-    module, _, name = func.rpartition(".")
-    target: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return target
-
-
 def _check_queue(name: str) -> None:
     if name not in QUEUE_NAMES:
         raise ValueError(f"unknown queue {name!r}")
 
 
-def make_runner(redis_url: str | None, relayed: bool = False) -> JobRunner:
+def make_runner(
+    redis_url: str | None, jobs: JobTable | None = None, relayed: bool = False
+) -> JobRunner:
     """Inline without Redis; with it, `relayed` leaves owed work to the relay (web requests)."""
     if not redis_url:
-        return InlineRunner()
-    return RelayedRunner(redis_url) if relayed else RedisRunner(redis_url)
+        return InlineRunner(jobs)
+    runner = RelayedRunner if relayed else RedisRunner
+    return runner(redis_url, jobs=jobs)
 
 
 # --- the store as jobs see it --------------------------------------------------------------

@@ -32,9 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.applications import SCORE_TO_RELAY, Application
 from core.db import transaction, utcnow
 from core.messages import Message, MessageStatus
-from core.notifications import SEND_BATCH_JOB
-from core.queue import JOB_TIMEOUT, RedisRunner
-from core.score_requests import SCORE_JOB
+from core.queue import JOB_TIMEOUT, RedisRunner, Work
 
 log = logging.getLogger(__name__)
 
@@ -133,21 +131,21 @@ def _enqueue_messages(runner: RedisRunner, message_ids: Sequence[int]) -> None:
         list(message_ids[i : i + SEND_BATCH]) for i in range(0, len(message_ids), SEND_BATCH)
     ]
     jobs = [((ids,), f"sms-{ids[0]}-{uuid.uuid4().hex[:8]}") for ids in batches]
-    _enqueue_many(runner, "sms", SEND_BATCH_JOB, jobs)
+    _enqueue_many(runner, "sms", Work.SEND_MESSAGES, jobs)
 
 
 def _enqueue_scores(runner: RedisRunner, versions: Sequence[tuple[int, int]]) -> None:
     jobs = [((a,), f"score-{a}-v{v}") for a, v in versions]  # as `dispatch_scoring` names it
-    _enqueue_many(runner, "scoring", SCORE_JOB, jobs)
+    _enqueue_many(runner, "scoring", Work.SCORE_APPLICATION, jobs)
 
 
 def _enqueue_many(
-    runner: RedisRunner, queue_name: str, func: str, jobs: Sequence[tuple[tuple[Any], str]]
+    runner: RedisRunner, queue_name: str, work: Work, jobs: Sequence[tuple[tuple[Any], str]]
 ) -> None:
     """One pipelined round trip for the whole batch; a Redis error is raised to roll back."""
     if not jobs:
         return
-    queue = runner.queue(queue_name)
+    queue, func = runner.queue(queue_name), runner.resolve(work)
     data = [
         queue.prepare_data(func, args, job_id=job_id, timeout=JOB_TIMEOUT) for args, job_id in jobs
     ]

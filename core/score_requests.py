@@ -12,11 +12,9 @@ import logging
 
 from redis.exceptions import RedisError
 
-from core.queue import JobRunner
+from core.queue import JobRunner, Work
 
 log = logging.getLogger(__name__)
-
-SCORE_JOB = "scoring.jobs.score_application"  # by name: the job lives with the formula
 
 
 def dispatch_scoring(
@@ -30,7 +28,7 @@ def dispatch_scoring(
     try:
         runner.enqueue(
             "scoring",
-            SCORE_JOB,
+            Work.SCORE_APPLICATION,
             application_id,
             job_id=f"score-{application_id}-v{version}",
             new=new,

@@ -20,8 +20,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from core.audit_key import InvalidAuditKey, read_key
+from core.ed25519_keys import InvalidKey, load_private_key
 from core.tickets import DEFAULT_DEADLINES, Deadline, TicketCategory, parse_deadlines
-from scoring.vouchers import InvalidKey, load_private_key
 
 
 class Environment(StrEnum):
@@ -84,7 +84,7 @@ class Settings:
         default_factory=lambda: dict(DEFAULT_DEADLINES)
     )
     # The Ed25519 key vouchers are signed with (PKCS8 PEM, from a secret store); unset, one is
-    # generated in var/ on first use, which is for a laptop only (scoring/voucher_keys.py).
+    # generated in var/ on first use, which is for a laptop only (distribution/voucher_keys.py).
     voucher_signing_key_file: str | None = None
     # The secret the audit chain is keyed with (AUDIT_KEY_FILE, at least 32 random bytes, from
     # a secret store); unset, one is generated in var/ on first use (core/audit_key.py).
@@ -180,16 +180,17 @@ def _deadlines(value: str | None) -> dict[TicketCategory, Deadline]:
 
 
 def _scoring_formula(value: str | None) -> str | None:
-    """A formula file that exists and parses: a worker must not fail on its first score."""
+    """A formula file that can be read; whether it parses is checked above `core`, by the
+    formula's own parser (`assembly/settings.py`), before a process serves or works."""
     if not value:
         return None
-    from scoring.formula import FormulaError, load_formula  # scoring imports core's models
-
+    path = Path(value)
     try:
-        load_formula(Path(value))
-    except FormulaError as problem:  # unreadable, not JSON, or not a valid formula
-        raise SettingsError("SCORING_FORMULA", str(problem)) from None
-    return str(Path(value).resolve())
+        path.read_bytes()
+    except OSError as problem:
+        reason = f"{path}: cannot be read ({problem.strerror})"
+        raise SettingsError("SCORING_FORMULA", reason) from None
+    return str(path.resolve())
 
 
 def _key_file(value: str | None, environment: Environment) -> str | None:

@@ -225,9 +225,7 @@ def change_own_password(
     set_password(session, user, new, user.username)
 
 
-def _check_credentials(
-    session: Session, username: str, password: str, address: str
-) -> StaffUser:
+def _check_credentials(session: Session, username: str, password: str, address: str) -> StaffUser:
     username = username.strip().lower()[:64]
     retry_at = _count_attempt(session, username, address)
     if retry_at is not None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
-from core.queue import job_settings, job_transaction, make_runner
+from core.queue import Work, job_settings, job_transaction, make_runner
 from core.score_requests import dispatch_scoring
 from scoring.formula import Formula
 from scoring.scores import formula_at, remember_formula, unscored
@@ -56,7 +56,7 @@ def sweep(limit: int = 5000) -> SweepReport:
     """Offer every unscored application to the queue again (what Redis being down left)."""
     with job_transaction() as session:
         owed = unscored(session, formula().version, limit)
-    runner = make_runner(job_settings().redis_url)
+    runner = make_runner(job_settings().redis_url, {Work.SCORE_APPLICATION: score_application})
     for application_id, version in owed:
         dispatch_scoring(runner, application_id, version, new=False)
     return SweepReport(queued=len(owed))

@@ -23,7 +23,7 @@ from core import notifications
 from core.db import utcnow
 from core.links import LinkTokenLost
 from core.messages import Message
-from core.queue import job_settings, job_transaction, make_runner
+from core.queue import Work, job_settings, job_transaction, make_runner
 from core.settings import Settings, SmsBackend
 from sms.gateway import (
     Gateway,
@@ -217,7 +217,7 @@ def sweep(claim_timeout: timedelta = notifications.CLAIM_TIMEOUT) -> SweepReport
                 notifications.release_claim(session, message)
                 released += 1
         due = [] if job_settings().redis_url else notifications.due_for_dispatch(session)
-    notifications.dispatch(make_runner(None), due)
+    notifications.dispatch(make_runner(None, {Work.SEND_MESSAGE: send_message}), due)
     return SweepReport(reconciled, released, len(due))
 
 

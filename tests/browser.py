@@ -45,11 +45,11 @@ def require_chromium() -> None:
 def demo_service(folder: Path, **settings: object) -> tuple[Flask, Engine, str]:
     """A development service on a fresh SQLite store in `folder`, set up by the real `demo`
     command; returns the app, its engine (dispose it) and what `demo` printed."""
-    from core import migrate
+    from assembly.app import create_app
     from core.db import make_engine, make_sessionmaker
     from core.settings import Environment
+    from schema import migrate
     from tests.conftest import settings_for
-    from web.app import create_app
 
     require_chromium()
     url = f"sqlite:///{folder}/intake.sqlite3"

@@ -12,10 +12,10 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.users import SignInRefused, authenticate
 from tests.conftest import settings_for
 from tests.factories import load_sample_geography
-from web.app import create_app
 from web.store import EXTENSION
 
 GOOD_PASSWORD = "a-long-password-123"

@@ -23,11 +23,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core import clock as service_clock
-from core import migrate
 from core.db import make_engine
 from core.settings import Environment, Settings
-from web.app import create_app
+from schema import migrate
 
 pytest_plugins = ["tests.fake_twilio", "tests.cli_helpers"]
 

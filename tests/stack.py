@@ -20,10 +20,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from core import migrate
 from core.db import make_engine, utcnow
 from core.programme import set_window
 from core.roles import Role
+from schema import migrate
 from tests.factories import HOME, load_sample_geography, make_user
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 

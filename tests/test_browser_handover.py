@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import make_sessionmaker
-from scoring.handovers import Voucher
-from scoring.vouchers import generate_private_key, private_key_pem
+from core.ed25519_keys import generate_private_key, private_key_pem
+from distribution.handovers import Voucher
 from tests.browser import chromium, demo_service, live_server, sign_in
 from tests.factories import HOME
 from tests.list_factories import families, make_list

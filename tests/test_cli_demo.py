@@ -7,6 +7,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.audit import AuditEvent
 from core.geography import Locality
 from core.programme import Programme, current_programme
@@ -15,7 +16,6 @@ from core.settings import Environment
 from core.users import StaffUser
 from tests.cli_helpers import assert_refused, count, signs_in
 from tests.conftest import settings_for
-from web.app import create_app
 
 # --- helpers -------------------------------------------------------------------------------
 

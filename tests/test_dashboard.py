@@ -19,7 +19,6 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from core import migrate
 from core.applications import Application
 from core.area_counts import NO_AREA, beirut_days
 from core.calls import Call, CallStatus
@@ -35,6 +34,7 @@ from core.needs import NeedsReport
 from core.programme import current_programme, set_window
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, TicketStatus
+from schema import migrate
 from tests.factories import (
     AKKAR,
     ELSEWHERE,

@@ -13,12 +13,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from core import migrate
+from assembly.app import create_app
 from core.db import make_engine, make_sessionmaker
+from schema import migrate
 from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused
 from tests.conftest import PG_URL, settings_for, unavailable
 from tests.factories import HOME, load_sample_geography
-from web.app import create_app
 from web.store import EXTENSION
 
 

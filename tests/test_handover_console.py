@@ -16,9 +16,10 @@ from werkzeug.test import TestResponse
 
 from core.applications import Application
 from core.audit import AuditEvent
+from core.ed25519_keys import generate_private_key, load_public_key, public_key_pem
 from core.tickets import Ticket
-from scoring.handovers import Handover, Voucher, issue_vouchers
-from scoring.vouchers import generate_private_key, load_public_key, public_key_pem, sign, verify
+from distribution.handovers import Handover, Voucher, issue_vouchers
+from distribution.vouchers import sign, verify
 from tests.factories import ELSEWHERE, HOME
 from tests.test_handovers import World, build_world, user
 from tests.test_web_auth import csrf, sign_in
@@ -150,7 +151,7 @@ def test_the_printable_page_has_a_qr_code_per_family_and_the_keys_fingerprint(
     assert page.status_code == 200
     assert html.count('class="voucher"') == 3 and html.count("<svg") == 3
     assert "@page{size:A4" in html and "الخوري" in html
-    from scoring.vouchers import fingerprint
+    from core.ed25519_keys import fingerprint
 
     assert fingerprint(PUBLIC) in html
     (event,) = events(db, "export.vouchers")

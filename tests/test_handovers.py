@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.audit import AuditEvent
 from core.db import make_sessionmaker, utcnow
+from core.ed25519_keys import generate_private_key
 from core.references import check_digit
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, TicketStatus, decide
 from core.users import StaffUser
-from scoring.handovers import (
+from distribution.handovers import (
     MAX_REASON,
     BadReason,
     ChecksMissing,
@@ -39,8 +40,8 @@ from scoring.handovers import (
     record_refusal,
     voucher_by_code_or_token,
 )
+from distribution.vouchers import Claim, InvalidVoucher, Problem, sign, verify
 from scoring.lists import BeneficiaryList
-from scoring.vouchers import Claim, InvalidVoucher, Problem, generate_private_key, sign, verify
 from tests.conftest import own_postgres_store
 from tests.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
 from tests.list_factories import families, make_list, open_round

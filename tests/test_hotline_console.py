@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.applications import Application
 from core.audit import AuditEvent
 from core.calls import Call, CallStatus
@@ -30,7 +31,6 @@ from tests.fake_twilio import ACCOUNT_SID, CALLS, RECORDING_MP3, FakeTwilio
 from tests.households import submitted
 from tests.test_web_auth import csrf, sign_in
 from tests.twilio_requests import twilio_settings
-from web.app import create_app
 
 CALLER = "+9613123456"
 AGENT_PHONE = "+9611555444"

@@ -41,7 +41,7 @@ from tests.factories import (
 from tests.households import submitted
 from tests.test_audit import _as_table_owner
 from tests.test_web_auth import csrf, sign_in
-from web.csv_export import cell
+from webforms.csv_export import cell
 
 PLACES = (HOME, ELSEWHERE, AKKAR, NORTH)  # Mount Lebanon, Beirut, Akkar, North
 RULES = {"today": beirut_today(), "locality_exists": lambda code: True}

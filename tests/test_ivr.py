@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import ivr.voice
 import sms.jobs
+from assembly.app import create_app
 from core.applications import Application
 from core.calls import Call, CallStatus
 from core.db import utcnow
@@ -34,7 +35,6 @@ from tests.factories import load_sample_geography
 from tests.fake_twilio import ACCOUNT_SID, FakeTwilio
 from tests.households import pages
 from tests.twilio_requests import HOTLINE, PUBLIC, post_signed, signature, twilio_settings
-from web.app import create_app
 
 CALLER = "+9613123456"  # the mobile on the test household's form (03 123 456)
 OTHER_MOBILE = "+96171123456"

@@ -20,17 +20,17 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import sms.jobs
-from core import migrate
+from assembly.app import create_app
 from core.db import make_engine, make_sessionmaker, transaction, utcnow
 from core.links import Channel, Link, issue_link
 from core.messages import Message, MessageStatus
 from core.programme import set_window
+from schema import migrate
 from sms.gateway import OutgoingSms, RetryableSendError, SendResult
 from tests.factories import load_sample_geography
 from tests.fake_twilio import FakeTwilio
 from tests.test_sms_inbound import text as text_1766
 from tests.twilio_requests import service_on_fake_twilio, twilio_settings
-from web.app import create_app
 
 CITIZEN = "+9613123456"
 TOKEN_IN_SMS = re.compile(r"/f/([A-Za-z0-9_-]{20,})")

@@ -22,6 +22,7 @@ from redis import Redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.db import make_engine, utcnow
 from core.inbox import RawSms, keep
 from core.links import Link
@@ -34,7 +35,6 @@ from tests.test_ivr import VOICES, Phone
 from tests.test_web_auth import sign_in
 from tests.twilio_requests import PUBLIC, twilio_settings
 from web import overload
-from web.app import create_app
 
 DEAD_STORE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"  # nothing listens on port 9
 

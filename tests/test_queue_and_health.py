@@ -10,13 +10,14 @@ from rq import SimpleWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from assembly.app import create_app
+from assembly.jobs import JOBS
 from core import throttle
 from core.db import utcnow
 from core.housekeeping import purge_throttle_hits
 from core.queue import InlineRunner, RedisRunner
 from core.throttle import ThrottleCounter
 from tests.conftest import settings_for
-from web.app import create_app
 
 
 def _old_and_new_hits(db: Session) -> None:
@@ -33,7 +34,7 @@ def _remaining(db: Session) -> int:
 
 def test_inline_runner_runs_the_job_at_once(app: object, db: Session) -> None:
     _old_and_new_hits(db)
-    InlineRunner().enqueue("default", purge_throttle_hits, job_id="purge-1")
+    InlineRunner(JOBS).enqueue("default", purge_throttle_hits, job_id="purge-1")
     assert _remaining(db) == 1
 
 
@@ -41,7 +42,7 @@ def test_job_runs_in_a_worker_through_real_redis(
     app: object, db: Session, redis_url: str, queue_prefix: str
 ) -> None:
     _old_and_new_hits(db)
-    runner = RedisRunner(redis_url, prefix=queue_prefix)
+    runner = RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
     runner.enqueue("default", purge_throttle_hits, job_id="purge-1")
     runner.enqueue("default", purge_throttle_hits, job_id="purge-1")  # queued once only
     queue = runner.queue("default")
@@ -78,7 +79,7 @@ def test_unknown_queue_is_refused() -> None:
     import pytest
 
     with pytest.raises(ValueError, match="unknown queue"):
-        InlineRunner().enqueue("emails", purge_throttle_hits, job_id="x")
+        InlineRunner(JOBS).enqueue("emails", purge_throttle_hits, job_id="x")
 
 
 def test_healthz_reports_store_and_queue(client: FlaskClient) -> None:

@@ -17,6 +17,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import sms.jobs
+from assembly.app import create_app
+from assembly.jobs import JOBS
 from core.applications import Application
 from core.messages import Message, MessageStatus
 from core.notifications import Sms, owe_text
@@ -33,7 +35,6 @@ from tests.households import pages, submitted
 from tests.test_forms import fill, focal, newest_token, open_round, send_link  # noqa: F401
 from tests.test_web_auth import sign_in
 from tests.twilio_requests import twilio_settings
-from web.app import create_app
 
 SENDER = "+15005550006"
 
@@ -54,7 +55,7 @@ def senders(
     pace = SendRate(Redis.from_url(redis_url), SENDER, 5, prefix=queue_prefix)
     backend = TwilioBackend.from_settings(settings, delays=(0.01, 0.01, 0.01), pace=pace)
     monkeypatch.setattr(sms.jobs, "_gateway", backend)
-    yield RedisRunner(redis_url, prefix=queue_prefix)
+    yield RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
 
 
 def owe(db: Session, count: int) -> list[int]:
@@ -143,7 +144,7 @@ def test_a_score_owed_by_a_new_application_is_relayed_once(
     queue_prefix: str,
     open_round: None,  # noqa: F811
 ) -> None:
-    runner = RedisRunner(redis_url, prefix=queue_prefix)
+    runner = RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
     application = submitted(db, 5)
     db.commit()
     assert relay_once(session_factory, runner).scores == 1

@@ -19,7 +19,7 @@ from core.roles import Permission, Role
 from core.scopes import AreaScoped, covers, visible
 from core.tickets import Ticket
 from core.users import StaffUser
-from scoring.handovers import Voucher
+from distribution.handovers import Voucher
 from tests.factories import (
     AKKAR,
     ELSEWHERE,
@@ -241,7 +241,7 @@ LIST_MATRIX = [
 def test_list_families_and_vouchers_are_scoped(
     db: Session, role: Role, area_code: str, expected: set[str]
 ) -> None:
-    from scoring.distribution import municipalities
+    from distribution.queries import municipalities
     from tests import list_factories
 
     load_sample_geography(db)

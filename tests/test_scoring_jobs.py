@@ -14,6 +14,8 @@ from rq import SimpleWorker
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
+from assembly.jobs import JOBS
+from assembly.settings import load_settings
 from core.applications import Application
 from core.clock import beirut_today
 from core.corrections import Change
@@ -109,7 +111,7 @@ def test_scoring_runs_in_a_worker_through_real_redis(
 ) -> None:
     application = submitted(db, 3)
     db.commit()
-    runner = RedisRunner(redis_url, prefix=queue_prefix)
+    runner = RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
     dispatch_scoring(runner, application.id, application.version)
     # The sweep passing by before the worker: the job already waiting is not queued twice.
     dispatch_scoring(runner, application.id, application.version, new=False)
@@ -154,12 +156,12 @@ def test_the_scoring_formula_setting_is_checked_at_start(tmp_path: Path) -> None
     broken = tmp_path / "broken.json"
     broken.write_text("{not json", encoding="utf-8")
     with pytest.raises(SettingsError, match="SCORING_FORMULA"):
-        Settings.from_env({**base, "SCORING_FORMULA": str(broken)})
+        load_settings({**base, "SCORING_FORMULA": str(broken)})
     fitted = tmp_path / "fitted.json"
     data = json.loads(load_formula().to_json())
     data.update(version="fitted-2020.2", illustrative=False)
     fitted.write_text(json.dumps(data), encoding="utf-8")
-    chosen = Settings.from_env({**base, "SCORING_FORMULA": str(fitted)})
+    chosen = load_settings({**base, "SCORING_FORMULA": str(fitted)})
     assert chosen.scoring_formula == str(fitted.resolve())
 
 

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.settings import Environment
 from tests.conftest import settings_for
-from web.app import create_app
 
-# What every environment sends on a page (see web/app.py's `_security_headers`).
+# What every environment sends on a page (see assembly/app.py's `_security_headers`).
 ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",

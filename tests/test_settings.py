@@ -12,7 +12,7 @@ import pytest
 
 from core import audit_key
 from core.settings import Environment, Settings, SettingsError, SmsBackend
-from scoring.voucher_keys import write_new_key
+from distribution.voucher_keys import write_new_key
 
 ROOT = Path(__file__).resolve().parent.parent
 # A signing key made for these tests (production requires one); never a key of the service.

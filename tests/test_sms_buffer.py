@@ -21,6 +21,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import sms.jobs
+from assembly.app import create_app
+from assembly.jobs import JOBS
 from core.inbox import PendingSms
 from core.messages import Direction, Message
 from core.queue import InlineRunner
@@ -32,7 +34,6 @@ from sms.keyword_work import FLOOD
 from tests.fake_twilio import FakeTwilio
 from tests.test_sms_inbound import HELP, inbound_form
 from tests.twilio_requests import PUBLIC, post_signed, signature, twilio_settings
-from web.app import create_app
 
 _numbers = itertools.count(1)
 
@@ -65,7 +66,7 @@ def consumer_of(app: Flask, name: str = "c1", claim_idle_ms: int = 30_000) -> Co
     edge = app.extensions[BUFFER]
     buffer = SmsBuffer(edge.buffer.redis, edge.buffer.max_depth, claim_idle_ms=claim_idle_ms)
     buffer.ensure_group()
-    return Consumer(app.extensions["intake.sessionmaker"], InlineRunner(), buffer, name=name)
+    return Consumer(app.extensions["intake.sessionmaker"], InlineRunner(JOBS), buffer, name=name)
 
 
 def drain(app: Flask, consumer: Consumer) -> int:
@@ -331,7 +332,7 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
     assert statuses == [200] * 40
     assert count(db, PendingSms) == 20  # the store took what Redis could not
     consumer = Consumer(
-        app.extensions["intake.sessionmaker"], InlineRunner(), app.extensions[BUFFER].buffer
+        app.extensions["intake.sessionmaker"], InlineRunner(JOBS), app.extensions[BUFFER].buffer
     )
     with app.app_context():
         assert consumer.step(block_ms=0) == 20  # Redis still down: the store's are decided

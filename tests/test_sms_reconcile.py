@@ -18,6 +18,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import sms.jobs
+from assembly.app import create_app
 from cli import reconcile as reconcile_command
 from core import inbox
 from core.messages import Direction, Message, MessageStatus
@@ -26,7 +27,6 @@ from sms.reconcile import MessageLog, reconcile
 from tests.conftest import settings_for
 from tests.fake_twilio import FakeTwilio
 from tests.twilio_requests import HOTLINE, post_signed, twilio_settings
-from web.app import create_app
 from web.store import unit_of_work
 from web.twilio_rest import make_client
 

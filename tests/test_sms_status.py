@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from twilio.request_validator import RequestValidator
 
+from assembly.app import create_app
 from core.messages import Direction, Message, MessageStatus, message_by_id, record_status
 from core.settings import Environment
 from sms.gateway import OutgoingSms, status_callback_url
@@ -18,7 +19,6 @@ from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.twilio_requests import PUBLIC, twilio_settings
-from web.app import create_app
 from web.twilio_auth import twilio_signature_valid
 
 SID = "SM" + "a" * 32

@@ -21,18 +21,18 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from core import migrate
+from assembly.app import create_app
 from core.dashboard import Chart
 from core.db import make_engine
 from core.inspection import Kind
 from core.roles import Role
+from schema import migrate
 from tests.conftest import own_postgres_database, settings_for
 from tests.factories import HOME, make_user
 from tests.test_handovers import build_world
 from tests.test_web_auth import csrf, sign_in
 from tests.voucher_fixtures import voucher_key_file  # noqa: F401 - fixture
-from web import csv_export
-from web.app import create_app
+from webforms import csv_export
 
 
 @dataclass

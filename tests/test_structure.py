@@ -12,8 +12,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 from sqlalchemy import Engine
 
-from core import migrate
 from core.queue import QUEUE_NAMES
+from schema import migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTERS = ("ivr", "sms", "hotline", "webforms")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 import core.users
 import sms.keyword_work as keyword_work
+from assembly.app import create_app
 from core.db import make_sessionmaker
 from core.messages import Direction, Message
 from core.roles import Role
@@ -23,7 +24,6 @@ from tests.conftest import own_postgres_store
 from tests.factories import HOME, load_sample_geography, make_user
 from tests.test_sms_inbound import inbound_form
 from tests.twilio_requests import post_signed, twilio_settings
-from web.app import create_app
 from web.store import EXTENSION
 
 RACERS = 40

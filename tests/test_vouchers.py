@@ -21,24 +21,19 @@ from flask.testing import FlaskCliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.references import check_digit
-from core.settings import Settings, SettingsError
-from scoring import voucher_keys
-from scoring.vouchers import (
-    MAX_TOKEN,
-    Claim,
+from core.ed25519_keys import (
     InvalidKey,
-    InvalidVoucher,
-    Problem,
     fingerprint,
     generate_private_key,
     load_private_key,
     load_public_key,
     private_key_pem,
     public_key_pem,
-    sign,
-    verify,
 )
+from core.references import check_digit
+from core.settings import Settings, SettingsError
+from distribution import voucher_keys
+from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher, Problem, sign, verify
 from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,7 +165,7 @@ def test_without_the_setting_a_key_is_generated_once_owner_only(
 ) -> None:
     monkeypatch.setattr(voucher_keys, "DEFAULT_KEY_FILE", tmp_path / "var" / "key.pem")
     voucher_keys._signing_key.cache_clear()
-    with caplog.at_level(logging.WARNING, logger="scoring.voucher_keys"):
+    with caplog.at_level(logging.WARNING, logger="distribution.voucher_keys"):
         first = voucher_keys.signing_key(None)
     assert "production must set VOUCHER_SIGNING_KEY_FILE" in caplog.text
     path = tmp_path / "var" / "key.pem"
@@ -225,11 +220,11 @@ def test_the_key_setting_is_checked_at_start(tmp_path: Path) -> None:
 def offline_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder with the checker's own files and the public key: no store, no service."""
     kit = tmp_path_factory.mktemp("offline")
-    for name in ("scoring/vouchers.py", "scoring/voucher_check.py", "core/references.py",
-                 "core/digits.py"):  # fmt: skip
+    for name in ("distribution/vouchers.py", "distribution/voucher_check.py", "core/references.py",
+                 "core/digits.py", "core/ed25519_keys.py"):  # fmt: skip
         (kit / name).parent.mkdir(exist_ok=True)
         shutil.copy(ROOT / name, kit / name)
-    for package in ("scoring", "core"):
+    for package in ("distribution", "core"):
         (kit / package / "__init__.py").write_text("")
     (kit / "1766-vouchers.pem").write_bytes(public_key_pem(PUBLIC))
     return kit
@@ -238,7 +233,14 @@ def offline_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def check_offline(kit: Path, token: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", ""), "PYTHONNOUSERSITE": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "scoring.voucher_check", "--public-key", "1766-vouchers.pem", token],
+        [
+            sys.executable,
+            "-m",
+            "distribution.voucher_check",
+            "--public-key",
+            "1766-vouchers.pem",
+            token,
+        ],
         cwd=kit,
         env=env,
         capture_output=True,
@@ -264,7 +266,7 @@ def test_an_altered_voucher_fails_offline(offline_kit: Path) -> None:
 
 def test_the_checker_loads_neither_the_store_nor_the_service() -> None:
     probe = (
-        "import sys, scoring.voucher_check; "
+        "import sys, distribution.voucher_check; "
         "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
     )
     result = subprocess.run(

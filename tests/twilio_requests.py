@@ -40,7 +40,7 @@ def service_on_fake_twilio(
 ) -> Flask:
     """The service on Twilio settings, its SMS reaching `fake` (jobs inline, a fresh gateway)."""
     import sms.jobs
-    from web.app import create_app
+    from assembly.app import create_app
 
     monkeypatch.setattr(sms.jobs, "_gateway", None)
     app = create_app(

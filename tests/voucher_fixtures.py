@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from scoring.vouchers import generate_private_key, private_key_pem
+from assembly.app import create_app
+from core.ed25519_keys import generate_private_key, private_key_pem
 from tests.conftest import settings_for
-from web.app import create_app
 
 SERVICE_KEY = generate_private_key()
 

@@ -166,9 +166,7 @@ def _password_page(
     headers: dict[str, str] | None = None,
     done: bool = False,
 ) -> ResponseReturnValue:
-    page = render_template(
-        "account_password.html", error=error, done=done, shortest=MIN_PASSWORD
-    )
+    page = render_template("account_password.html", error=error, done=done, shortest=MIN_PASSWORD)
     return page, status, headers or {}
 
 

@@ -23,10 +23,10 @@ from core.roles import Permission
 from core.users import StaffUser
 from web import store
 from web.auth import staff_required
-from web.charts import BarChart, render
-from web.csv_export import csv_download
 from webforms import dashboard_text as text
+from webforms.charts import BarChart, render
 from webforms.console import area_name
+from webforms.csv_export import csv_download
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 

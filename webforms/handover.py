@@ -1,6 +1,6 @@
 """The army's distribution pages: lists, municipalities' exports, checking vouchers, handovers.
 
-Thin views over `scoring.distribution` (what is shown) and `scoring.handovers` (what is
+Thin views over `distribution.queries` (what is shown) and `distribution.handovers` (what is
 recorded). Exports and every look at a beneficiary are audit events committed before the page
 or the file is sent; a refused record leaves nothing behind (the request's transaction is
 rolled back unless the view commits).
@@ -28,11 +28,12 @@ from markupsafe import Markup
 
 from core import audit
 from core.clock import beirut_today
+from core.ed25519_keys import fingerprint, public_key_pem
 from core.programme import current_programme
 from core.references import grouped
 from core.roles import Permission, can
-from scoring import distribution
-from scoring.handovers import (
+from distribution import queries as distribution
+from distribution.handovers import (
     BadReason,
     ChecksMissing,
     HandoverOutcome,
@@ -46,11 +47,10 @@ from scoring.handovers import (
     record_refusal,
 )
 from scoring.lists import BeneficiaryList
-from scoring.vouchers import fingerprint, public_key_pem
 from web import store
 from web.auth import staff_required
-from web.csv_export import csv_download
 from webforms import handover_text as text
+from webforms.csv_export import csv_download
 from webforms.voucher_pages import (
     look_up,
     render_voucher,

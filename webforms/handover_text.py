@@ -8,8 +8,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from scoring.handovers import HandoverOutcome, ReasonProblem
-from scoring.vouchers import Problem
+from distribution.handovers import HandoverOutcome, ReasonProblem
+from distribution.vouchers import Problem
 
 # Why a voucher does not verify, in words an officer can act on.
 INVALID: dict[str, LazyString] = {

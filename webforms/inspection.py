@@ -47,10 +47,10 @@ from core.tickets import Ticket
 from core.users import StaffUser
 from web import form_text, store
 from web.auth import staff_required
-from web.csv_export import csv_from_store
 from web.score_text import score_view
 from webforms import inspection_text as text
 from webforms.console import APPLICATION_STATUSES, LINK_STATES, ROLE_LABELS
+from webforms.csv_export import csv_from_store
 
 bp = Blueprint("inspection", __name__, template_folder="templates", url_prefix="/inspection")
 

@@ -16,20 +16,21 @@ from flask_babel import get_locale
 from flask_babel.speaklater import LazyString
 
 from core import audit
+from core.ed25519_keys import fingerprint
 from core.references import grouped
 from core.roles import Permission, can
 from core.scopes import covers
 from core.tickets import Ticket
-from scoring.distribution import Beneficiary, Recorded, beneficiary_of, history, locality_name
-from scoring.handovers import (
+from distribution.handovers import (
     MistypedCode,
     UnknownVoucher,
     Voucher,
     open_dispute,
     voucher_by_code_or_token,
 )
-from scoring.voucher_keys import signing_key
-from scoring.vouchers import MAX_TOKEN, Claim, InvalidVoucher, fingerprint
+from distribution.queries import Beneficiary, Recorded, beneficiary_of, history, locality_name
+from distribution.voucher_keys import signing_key
+from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher
 from web import store
 from webforms import handover_text as text
 

@@ -18,7 +18,7 @@ from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import CallbackRequest, Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
-from scoring.handovers import Handover, Voucher
+from distribution.handovers import Handover, Voucher
 from scoring.lists import BeneficiaryList, ListEntry
 from scoring.scores import FormulaRecord, Score
 

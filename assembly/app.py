@@ -1,4 +1,8 @@
-"""The app factory: settings, store, languages, security, and every blueprint, in one place."""
+"""The app factory: settings, store, languages, security, and every blueprint, in one place.
+
+It sits above the adapters it registers; the shared pages, catalogs and templates live with
+`web/`, so the app is rooted there.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import copy
 import functools
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import NoReturn
 
 import click
@@ -16,12 +21,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Response
 
+import web
+from assembly.jobs import JOBS
+from assembly.settings import load_settings
 from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobRunner, make_runner, use_session_factory
 from core.settings import Environment, Settings, SettingsError
 from web import auth, errors, health, i18n, overload, params, store
 
+WEB_ROOT = str(Path(web.__file__).resolve().parent)  # templates, translations
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
 HSTS_MAX_AGE = 365 * 24 * 3600  # a year: what browsers' preload lists ask for
 
@@ -32,8 +41,8 @@ def create_app(
     settings: Settings | None = None, session_factory: sessionmaker[Session] | None = None
 ) -> Flask:
     """Build the service; tests pass their own settings and (optionally) their own store."""
-    settings = settings or Settings.from_env()
-    app = Flask(__name__)
+    settings = settings or load_settings()
+    app = Flask(__name__, root_path=WEB_ROOT)
     _configure(app, settings)
     params.init_params(app)  # before any route: `int` in every address is bounded
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
@@ -42,8 +51,9 @@ def create_app(
     use_session_factory(factory, settings)
     use_key_file(settings.audit_key_file)  # every audited action is keyed with it
     # With Redis, requests leave owed SMS and scores to the relay (`jobs relay`, core/relay.py).
-    runner: JobRunner = make_runner(settings.redis_url, relayed=True)
+    runner: JobRunner = make_runner(settings.redis_url, JOBS, relayed=True)
     app.extensions["intake.jobs"] = runner
+    app.extensions["intake.job_table"] = JOBS  # for the CLI's own runners (`jobs relay`)
     csrf.init_app(app)
     i18n.init_i18n(app)
     auth.init_auth(app)
@@ -69,7 +79,7 @@ def create_help_app(problem: SettingsError) -> Flask:
     """
     from cli import register_commands
 
-    app = Flask(__name__)
+    app = Flask(__name__, root_path=WEB_ROOT)
     register_commands(app)
     app.cli.commands = {name: _help_only(c, problem) for name, c in app.cli.commands.items()}
     return app
@@ -149,7 +159,7 @@ def _register_adapters(app: Flask) -> None:
         app.wsgi_app, app, app.config["INTAKE_SETTINGS"].max_queue_seconds
     )
     if app.config["INTAKE_SETTINGS"].is_development:
-        from web.phone_simulator import bp as simulator_bp
+        from phone.simulator import bp as simulator_bp
 
         app.register_blueprint(simulator_bp)  # /dev/phone: never in production
     register_commands(app)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from core.models import Base
+from schema.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -35,7 +35,7 @@ from core.phones import NotLebaneseMobile, normalise_mobile
 from core.settings import Settings
 from web import store
 
-bp = Blueprint("phone_simulator", __name__, url_prefix="/dev")
+bp = Blueprint("phone_simulator", __name__, url_prefix="/dev", template_folder="templates")
 
 HOTLINE = "+9611766"
 ACCOUNT = "AC" + "0" * 32

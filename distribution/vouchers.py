@@ -6,7 +6,7 @@ A voucher's token is its claim in plain text and an Ed25519 signature over exact
     prefix code       list reference  locality issued
 
 Only the service holds the private key; the public key is published, so anyone can check a
-voucher with it and the `cryptography` library alone (`python -m scoring.voucher_check`).
+voucher with it and the `cryptography` library alone (`python -m distribution.voucher_check`).
 Base32 (upper case, no padding) keeps the whole token in a QR code's alphanumeric mode, which
 makes a smaller code than base64's byte mode, and survives a scanner that upper-cases.
 Parsing is strict and canonical: a token has one spelling, so any altered byte fails.
@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from core.references import is_valid
@@ -55,10 +53,6 @@ class InvalidVoucher(ValueError):
     def __init__(self, problem: Problem) -> None:
         super().__init__(f"invalid voucher: {problem}")
         self.problem = problem
-
-
-class InvalidKey(ValueError):
-    """A key file is not an Ed25519 key in the expected PEM form."""
 
 
 @dataclass(frozen=True)
@@ -136,55 +130,3 @@ def _unb32(text: str) -> bytes:
     if _b32(data) != text:
         raise InvalidVoucher(Problem.MALFORMED)
     return data
-
-
-# --- keys: PKCS8 PEM for the private key, SubjectPublicKeyInfo PEM for the public one -------
-
-
-def generate_private_key() -> Ed25519PrivateKey:
-    return Ed25519PrivateKey.generate()
-
-
-def private_key_pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-
-
-def public_key_pem(key: Ed25519PublicKey) -> bytes:
-    return key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-
-
-def load_private_key(pem: bytes) -> Ed25519PrivateKey:
-    """An unencrypted PKCS8 PEM Ed25519 private key; raises `InvalidKey`."""
-    try:
-        key = serialization.load_pem_private_key(pem, password=None)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidKey("not an unencrypted PKCS8 PEM private key") from None
-    if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidKey("the private key is not an Ed25519 key")
-    return key
-
-
-def load_public_key(pem: bytes) -> Ed25519PublicKey:
-    """A SubjectPublicKeyInfo PEM Ed25519 public key; raises `InvalidKey`."""
-    try:
-        key = serialization.load_pem_public_key(pem)
-    except (ValueError, TypeError, binascii.Error):
-        raise InvalidKey("not a PEM public key") from None
-    if not isinstance(key, Ed25519PublicKey):
-        raise InvalidKey("the public key is not an Ed25519 key")
-    return key
-
-
-def fingerprint(key: Ed25519PublicKey) -> str:
-    """SHA-256 of the public key's DER, in groups of eight: to compare a printed key by eye."""
-    der = key.public_bytes(
-        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    digest = hashlib.sha256(der).hexdigest()
-    return " ".join(digest[i : i + 8] for i in range(0, len(digest), 8))

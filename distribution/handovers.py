@@ -37,8 +37,8 @@ from core.tickets import (
     open_ticket,
 )
 from core.users import StaffUser
+from distribution.vouchers import Claim, sign, verify
 from scoring.lists import BeneficiaryList, ListEntry, Outcome
-from scoring.vouchers import Claim, sign, verify
 
 MAX_REASON = 500  # characters: a sentence or two, read by the committee
 _MARKUP = re.compile(r"[<>]")
@@ -239,7 +239,7 @@ def voucher_by_code_or_token(
 ) -> tuple[Voucher, Claim]:
     """The voucher an officer typed (its code) or scanned (its token), with its checked claim.
 
-    Raises `MistypedCode`, `UnknownVoucher`, or `scoring.vouchers.InvalidVoucher` (forged,
+    Raises `MistypedCode`, `UnknownVoucher`, or `distribution.vouchers.InvalidVoucher` (forged,
     altered or garbled: the stored token of a typed code is checked just the same).
     """
     text = typed.strip()

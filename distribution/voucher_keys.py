@@ -16,7 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from scoring.vouchers import generate_private_key, load_private_key, private_key_pem
+from core.ed25519_keys import generate_private_key, load_private_key, private_key_pem
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def write_new_key(path: Path) -> Ed25519PrivateKey:
 
 
 def read_key(path: Path) -> Ed25519PrivateKey:
-    """The key in `path`; raises OSError or `scoring.vouchers.InvalidKey`."""
+    """The key in `path`; raises OSError or `distribution.vouchers.InvalidKey`."""
     return load_private_key(path.read_bytes())
 
 

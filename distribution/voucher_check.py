@@ -1,9 +1,9 @@
 """Check a voucher offline with nothing but the published public key.
 
-    python -m scoring.voucher_check --public-key 1766-vouchers.pem TOKEN
+    python -m distribution.voucher_check --public-key 1766-vouchers.pem TOKEN
 
 Prints the voucher's claim and exits 0, or prints `INVALID: <reason>` and exits 1 (2 when the
-key file itself cannot be read). Needs only this module, `scoring.vouchers` and the
+key file itself cannot be read). Needs only this module, `distribution.vouchers` and the
 `cryptography` library: no store, no service, no network.
 """
 
@@ -14,7 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from scoring.vouchers import Claim, InvalidKey, InvalidVoucher, load_public_key, verify
+from core.ed25519_keys import InvalidKey, load_public_key
+from distribution.vouchers import Claim, InvalidVoucher, verify
 
 REASONS = {
     "malformed": "this is not a voucher (truncated, mistyped or altered)",
@@ -39,7 +40,7 @@ def describe(claim: Claim) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m scoring.voucher_check",
+        prog="python -m distribution.voucher_check",
         description="Check a 1766 voucher's signature with the published public key.",
     )
     parser.add_argument("--public-key", required=True, type=Path, help="the PEM public key file")

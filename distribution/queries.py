@@ -18,7 +18,7 @@ from core.roles import Permission
 from core.scopes import Viewer, visible
 from core.tickets import Ticket
 from core.users import StaffUser
-from scoring.handovers import Handover, Voucher
+from distribution.handovers import Handover, Voucher
 from scoring.lists import BeneficiaryList, ListEntry, Outcome
 
 
