@@ -23,8 +23,8 @@ from core.db import make_sessionmaker, table, utcnow
 from core.programme import set_window
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, escalate_overdue, open_ticket, tickets_visible_to
-from tests.factories import SAMPLE_CODES, load_sample_geography, make_user
-from tests.households import submitted
+from tests.support.factories import SAMPLE_CODES, load_sample_geography, make_user
+from tests.support.households import submitted
 
 TICKETS = 200_000
 CORRECTIONS = 100

@@ -141,7 +141,7 @@ def explain(engine: Engine, session: Session, work: Callable[[Session], object])
 def main(argv: list[str]) -> int:
     url = database_url()
     if "--keep" not in argv:
-        from tests.stack import recreate_database
+        from tests.support.stack import recreate_database
 
         url = recreate_database(url, make_url(url).database or "intake_bench_dashboard")
         engine = make_engine(url)

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.geography import load_localities, parse_locality_csv
 from core.programme import set_window
-from tests.households import cleaned
+from tests.support.households import cleaned
 
 APPLICATIONS = 1_000_000
 OPENED_ONLY = 150_000  # links opened and left

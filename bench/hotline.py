@@ -29,8 +29,8 @@ from twilio.request_validator import RequestValidator
 from bench import openloop
 from bench.load import print_table, wrk
 from bench.openloop import Outcome, signed_posts
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.stack import Stack, fresh_database
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.support.stack import Stack, fresh_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/intake_bench"

@@ -48,8 +48,8 @@ from bench.launch import (
 )
 from bench.openloop import run, signed_posts
 from core.db import make_engine, utcnow
-from tests.fake_twilio import FakeTwilio
-from tests.stack import Stack, fresh_database
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.stack import Stack, fresh_database
 
 STREAM = "intake:sms:inbound"  # sms/buffer.py's
 WRK_SCRIPT = Path(__file__).with_name("requests.lua")

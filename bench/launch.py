@@ -18,8 +18,8 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, text
 from twilio.request_validator import RequestValidator
 
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
-from tests.stack import BIN, ROOT, Stack, free_port, kill, wait_for
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN
+from tests.support.stack import BIN, ROOT, Stack, free_port, kill, wait_for
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/intake_bench"

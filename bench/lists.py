@@ -36,8 +36,8 @@ from scoring.list_verify import verify_list
 from scoring.lists import Quota, build_list
 from scoring.ranking import rank_columns
 from tests.conftest import settings_for
-from tests.factories import load_sample_geography
-from tests.households import varied
+from tests.support.factories import load_sample_geography
+from tests.support.households import varied
 
 MILLION = 1_000_000
 APPLICATIONS = 5_000

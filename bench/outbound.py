@@ -2,7 +2,7 @@
 
 N owed messages are written to a fresh PostgreSQL database (PENDING, as a burst of form
 posts leaves them); then the Procfile's `relay`, `worker` and `sender` processes are started
-as the Procfile writes them, against a fake Twilio on loopback (tests/fake_twilio.py, a
+as the Procfile writes them, against a fake Twilio on loopback (tests/plugins/fake_twilio.py, a
 thread server in this process). The figure is the SMS accepted by the fake per second, from
 the first to the last; every message must be accepted exactly once, and the target is 200
 a second (exit 1 below it). The fake's own ceiling
@@ -31,8 +31,8 @@ from sqlalchemy.orm import Session
 from bench.load import cpu_seconds
 from core.db import make_engine, utcnow
 from core.messages import Direction, Message, MessageStatus
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, _basic
-from tests.stack import BIN, ROOT, Stack, kill, recreate_database
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio, _basic
+from tests.support.stack import BIN, ROOT, Stack, kill, recreate_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/intake_bench"

@@ -48,8 +48,8 @@ from bench.launch import (
 )
 from bench.openloop import Outcome, run, signed_posts
 from core.db import make_engine
-from tests.fake_twilio import FakeTwilio
-from tests.stack import Stack, fresh_database
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.stack import Stack, fresh_database
 
 WRK_SCRIPT = Path(__file__).with_name("requests.lua")
 STREAM = "intake:sms:inbound"
@@ -222,7 +222,7 @@ def _recovery(outcome: Outcome, entry: Entry, seconds: float) -> float | None:
 
 def form_lines(database_url: str) -> Callable[[int], list[str]]:
     from bench.submissions import prepare_links
-    from tests.households import pages
+    from tests.support.households import pages
 
     body = urlencode(pages(0)["finances"], doseq=True)
 

@@ -52,7 +52,7 @@ def fresh_store(kind: str, workdir: Path) -> Engine:
         path = workdir / f"bench-{time.monotonic_ns()}.sqlite3"
         engine = make_engine(f"sqlite:///{path}")
     else:
-        from tests.stack import recreate_database
+        from tests.support.stack import recreate_database
 
         engine = make_engine(recreate_database(PG_URL, make_url(PG_URL).database or "intake_bench"))
     migrate.upgrade(engine)

@@ -37,9 +37,9 @@ from core.household import clean_page
 from core.links import Link, issue_link
 from core.messages import Message, MessageStatus
 from core.users import StaffUser
-from tests.fake_twilio import FakeTwilio
-from tests.households import pages
-from tests.stack import Stack, fresh_database
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.households import pages
+from tests.support.stack import Stack, fresh_database
 
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1/intake_bench"

@@ -29,7 +29,7 @@ from core.db import make_engine
 from core.settings import Environment, Settings
 from schema import migrate
 
-pytest_plugins = ["tests.fake_twilio", "tests.cli_helpers"]
+pytest_plugins = ["tests.plugins.fake_twilio", "tests.plugins.cli"]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get(

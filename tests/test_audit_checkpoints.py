@@ -18,8 +18,8 @@ from core.audit import GENESIS_HASH, AuditEvent, AuditHead, verify_chain
 from core.audit_checkpoints import parse_line, take, verify_against
 from core.audit_key import AuditKey, current_key
 from core.db import make_sessionmaker, transaction
-from tests.cli_helpers import assert_refused
 from tests.conftest import own_postgres_store
+from tests.plugins.cli import assert_refused
 from tests.test_audit import _as_table_owner
 
 

@@ -13,7 +13,7 @@ from core import audit, audit_key
 from core.audit import verify_chain
 from core.audit_key import InvalidAuditKey, parse_key
 from core.settings import Settings, SettingsError
-from tests.cli_helpers import assert_refused
+from tests.plugins.cli import assert_refused
 
 
 def test_keygen_writes_a_private_key_once(runner: FlaskCliRunner, tmp_path: Path) -> None:

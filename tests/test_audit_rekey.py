@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core import audit
 from core.audit import AuditEvent, AuditHead, unkeyed_hash, verify_chain
 from core.db import transaction, utcnow
-from tests.cli_helpers import assert_refused
+from tests.plugins.cli import assert_refused
 from tests.test_audit import _as_table_owner
 from web.store import EXTENSION
 

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from core.audit import AuditEvent
 from core.db import make_engine, make_sessionmaker
-from tests.browser import chromium, demo_service, live_server
+from tests.support.browser import chromium, demo_service, live_server
 
 pytestmark = pytest.mark.browser
 

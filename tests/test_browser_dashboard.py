@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from core.db import make_sessionmaker, utcnow
 from core.links import Channel, Link, hash_token
 from core.programme import current_programme
-from tests.browser import chromium, demo_service, live_server, sign_in
-from tests.factories import AKKAR, ELSEWHERE, HOME, area
+from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.factories import AKKAR, ELSEWHERE, HOME, area
 
 pytestmark = pytest.mark.browser
 

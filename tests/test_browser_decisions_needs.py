@@ -13,9 +13,9 @@ from playwright.sync_api import Page
 
 from core.db import make_sessionmaker
 from core.roles import Role
-from tests.browser import chromium, demo_service, live_server, sign_in
-from tests.factories import HOME, PASSWORD
-from tests.quick_accounts import account
+from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.factories import HOME, PASSWORD
+from tests.support.quick_accounts import account
 
 pytestmark = pytest.mark.browser
 

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from core.db import make_sessionmaker
 from core.ed25519_keys import generate_private_key, private_key_pem
 from distribution.handovers import Voucher
-from tests.browser import chromium, demo_service, live_server, sign_in
-from tests.factories import HOME
-from tests.list_factories import families, make_list
+from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.factories import HOME
+from tests.support.list_factories import families, make_list
 
 pytestmark = pytest.mark.browser
 

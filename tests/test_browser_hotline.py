@@ -18,9 +18,9 @@ from core.db import make_sessionmaker
 from core.settings import SmsBackend
 from core.tickets import TicketCategory, open_ticket
 from scoring.scores import latest_score
-from tests.browser import chromium, demo_service, live_server, sign_in
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, RECORDING_MP3, FakeTwilio
-from tests.households import submitted
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, RECORDING_MP3, FakeTwilio
+from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.households import submitted
 
 pytestmark = pytest.mark.browser
 CITIZEN = "+9613123456"
@@ -29,11 +29,8 @@ RECORDING = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recording
 
 @pytest.fixture
 def room_site(
-    tmp_path: Path, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_twilio: FakeTwilio
 ) -> Iterator[tuple[str, dict[str, str], Flask, Session]]:
-    import sms.jobs
-
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     app, engine, output = demo_service(
         tmp_path,
         sms_backend=SmsBackend.TWILIO,

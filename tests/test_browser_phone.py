@@ -15,9 +15,9 @@ from playwright.sync_api import Page
 from sqlalchemy import select
 
 from core.applications import Application
-from tests.browser import chromium, demo_service, live_server
-from tests.fake_twilio import AUTH_TOKEN
-from tests.households import pages
+from tests.plugins.fake_twilio import AUTH_TOKEN
+from tests.support.browser import chromium, demo_service, live_server
+from tests.support.households import pages
 
 pytestmark = pytest.mark.browser
 

@@ -39,14 +39,14 @@ from core.quarantine_centres import add_centre, centre_for, centres_visible_to, 
 from core.references import is_valid
 from core.roles import Permission, Role
 from core.users import StaffUser
-from tests.factories import (
+from tests.support.factories import (
     HOME,
     SAME_DISTRICT,
     audit_events,
     load_sample_geography,
     rows_of,
 )
-from tests.quick_accounts import account
+from tests.support.quick_accounts import account
 from tests.test_needs import signed_in  # signs whoever was out, then in, in English
 from tests.test_web_auth import csrf
 

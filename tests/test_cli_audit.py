@@ -6,8 +6,8 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, count
-from tests.factories import HOME
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, count
+from tests.support.factories import HOME
 
 # --- audit verify --------------------------------------------------------------------------
 

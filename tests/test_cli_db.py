@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskCliRunner
 
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused
-from tests.factories import HOME, LOCALITIES
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused
+from tests.support.factories import HOME, LOCALITIES
 
 # --- db upgrade / db check on a new store --------------------------------------------------
 

@@ -14,8 +14,8 @@ from core.programme import Programme, current_programme
 from core.roles import Role
 from core.settings import Environment
 from core.users import StaffUser
-from tests.cli_helpers import assert_refused, count, signs_in
 from tests.conftest import settings_for
+from tests.plugins.cli import assert_refused, count, signs_in
 
 # --- helpers -------------------------------------------------------------------------------
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 import core.geography
 from core.geography import LOCALITY_COLUMNS, District, Governorate, Locality
-from tests.cli_helpers import assert_refused, count
-from tests.factories import (
+from tests.plugins.cli import assert_refused, count
+from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
 from core.programme import Programme, current_programme
-from tests.cli_helpers import assert_refused, count
+from tests.plugins.cli import assert_refused, count
 
 # --- programme set -------------------------------------------------------------------------
 

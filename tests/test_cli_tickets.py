@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from core.db import utcnow
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused
 
 
 def test_escalate_marks_each_overdue_ticket_once(runner: FlaskCliRunner, db: Session) -> None:

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from core.audit import AuditEvent
 from core.roles import Role
 from core.users import StaffUser
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
-from tests.factories import HOME, make_user
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
+from tests.support.factories import HOME, make_user
 
 IMPORT_HEADER = ["username", "role", "area_code"]
 PASSWORDS_HEADER = ["username", "role", "area_code", "password"]

@@ -20,8 +20,8 @@ from core.links import Link
 from core.messages import Message, MessageStatus
 from core.programme import set_window
 from core.tickets import Ticket
-from tests.factories import load_sample_geography
-from tests.households import submitted
+from tests.support.factories import load_sample_geography
+from tests.support.households import submitted
 
 
 @pytest.fixture

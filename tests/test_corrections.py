@@ -37,8 +37,8 @@ from core.tickets import Ticket, TicketCategory, TicketStatus, open_ticket
 from core.users import StaffUser
 from scoring.formula import load_formula
 from scoring.scores import unscored
-from tests.factories import load_sample_geography, make_user
-from tests.households import submitted
+from tests.support.factories import load_sample_geography, make_user
+from tests.support.households import submitted
 
 KNOWN = {"21111", "21133", "22111", "10110", "35111", "34111"}
 RULES = {"today": beirut_today(), "locality_exists": KNOWN.__contains__}

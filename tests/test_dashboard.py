@@ -35,7 +35,7 @@ from core.programme import current_programme, set_window
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, TicketStatus
 from schema import migrate
-from tests.factories import (
+from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,
@@ -45,8 +45,8 @@ from tests.factories import (
     load_sample_geography,
     make_user,
 )
-from tests.households import cleaned
-from tests.stack import recreate_database
+from tests.support.households import cleaned
+from tests.support.stack import recreate_database
 from tests.test_web_auth import sign_in
 
 # Monday 23 November 2026, 10:00 in Beirut (08:00 UTC): the dashboard's "now" in these tests.

@@ -16,9 +16,9 @@ from sqlalchemy.exc import DBAPIError
 from assembly.app import create_app
 from core.db import make_engine, make_sessionmaker
 from schema import migrate
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused
 from tests.conftest import PG_URL, settings_for, unavailable
-from tests.factories import HOME, load_sample_geography
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused
+from tests.support.factories import HOME, load_sample_geography
 from web.store import EXTENSION
 
 

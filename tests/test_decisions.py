@@ -16,8 +16,8 @@ from core.audit import AuditEvent
 from core.decisions import MAX_TEXT, MAX_TITLE, Decision, DecisionKind
 from core.roles import Role
 from core.users import StaffUser
-from tests.factories import AKKAR, HOME, SAME_DISTRICT, load_sample_geography
-from tests.quick_accounts import account
+from tests.support.factories import AKKAR, HOME, SAME_DISTRICT, load_sample_geography
+from tests.support.quick_accounts import account
 from tests.test_web_auth import csrf, sign_in
 
 # Accounts, made when a test first signs in with one (each password hash takes a moment).

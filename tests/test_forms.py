@@ -21,8 +21,8 @@ from core.programme import set_window
 from core.roles import Role
 from core.users import StaffUser
 from tests.conftest import settings_for
-from tests.factories import HOME, PASSWORD, load_sample_geography, make_user
-from tests.households import pages
+from tests.support.factories import HOME, PASSWORD, load_sample_geography, make_user
+from tests.support.households import pages
 from tests.test_web_auth import csrf, sign_in
 
 TOKEN_IN_SMS = re.compile(r"/f/([A-Za-z0-9_-]{20,})")

@@ -20,10 +20,10 @@ from core.ed25519_keys import generate_private_key, load_public_key, public_key_
 from core.tickets import Ticket
 from distribution.handovers import Handover, Voucher, issue_vouchers
 from distribution.vouchers import sign, verify
-from tests.factories import ELSEWHERE, HOME
+from tests.plugins.vouchers import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
+from tests.support.factories import ELSEWHERE, HOME
 from tests.test_handovers import World, build_world, user
 from tests.test_web_auth import csrf, sign_in
-from tests.voucher_fixtures import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
 
 PUBLIC = SERVICE_KEY.public_key()
 

@@ -43,9 +43,9 @@ from distribution.handovers import (
 from distribution.vouchers import Claim, InvalidVoucher, Problem, sign, verify
 from scoring.lists import BeneficiaryList
 from tests.conftest import own_postgres_store
-from tests.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
-from tests.list_factories import families, make_list, open_round
-from tests.voucher_fixtures import SERVICE_KEY
+from tests.plugins.vouchers import SERVICE_KEY
+from tests.support.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
+from tests.support.list_factories import families, make_list, open_round
 
 PUBLIC = SERVICE_KEY.public_key()
 

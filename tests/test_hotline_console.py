@@ -26,11 +26,11 @@ from core.programme import set_window
 from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
-from tests.factories import HOME, load_sample_geography, make_user
-from tests.fake_twilio import ACCOUNT_SID, CALLS, RECORDING_MP3, FakeTwilio
-from tests.households import submitted
+from tests.plugins.fake_twilio import ACCOUNT_SID, CALLS, RECORDING_MP3, FakeTwilio
+from tests.support.factories import HOME, load_sample_geography, make_user
+from tests.support.households import submitted
+from tests.support.twilio_requests import twilio_settings
 from tests.test_web_auth import csrf, sign_in
-from tests.twilio_requests import twilio_settings
 
 CALLER = "+9613123456"
 AGENT_PHONE = "+9611555444"
@@ -43,11 +43,7 @@ def room_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
-    import sms.jobs
-
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     settings = twilio_settings(
         engine, twilio_api_base_url=fake_twilio.url, twilio_voice_number=VOICE_NUMBER
     )

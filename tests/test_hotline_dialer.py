@@ -17,7 +17,7 @@ from hotline.dialer import ConsoleDialer, DialFailed, TwilioDialer, dialer_for, 
 from sms.gateway import OutgoingSms, PermanentSendError
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLS, FakeTwilio
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, CALLS, FakeTwilio
 from web.twilio_rest import make_client
 
 AGENT = "+96171123456"

@@ -28,7 +28,7 @@ from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
 from scoring import jobs
-from tests.factories import (
+from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,
@@ -38,7 +38,7 @@ from tests.factories import (
     load_sample_geography,
     make_user,
 )
-from tests.households import submitted
+from tests.support.households import submitted
 from tests.test_audit import _as_table_owner
 from tests.test_web_auth import csrf, sign_in
 from webforms.csv_export import cell

@@ -20,7 +20,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ivr.voice
-import sms.jobs
 from assembly.app import create_app
 from core.applications import Application
 from core.calls import Call, CallStatus
@@ -31,10 +30,10 @@ from core.programme import set_window
 from core.references import check_digit, grouped
 from core.tickets import MENU_CATEGORIES, CallbackRequest, Ticket
 from core.webhook_replies import WebhookReply, earlier_reply
-from tests.factories import load_sample_geography
-from tests.fake_twilio import ACCOUNT_SID, FakeTwilio
-from tests.households import pages
-from tests.twilio_requests import HOTLINE, PUBLIC, post_signed, signature, twilio_settings
+from tests.plugins.fake_twilio import ACCOUNT_SID, FakeTwilio
+from tests.support.factories import load_sample_geography
+from tests.support.households import pages
+from tests.support.twilio_requests import HOTLINE, PUBLIC, post_signed, signature, twilio_settings
 
 CALLER = "+9613123456"  # the mobile on the test household's form (03 123 456)
 OTHER_MOBILE = "+96171123456"
@@ -158,13 +157,10 @@ def ivr_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     settings = twilio_settings(engine, twilio_api_base_url=fake_twilio.url)
     flask_app = create_app(settings, session_factory=session_factory)
     flask_app.config["TESTING"] = True
-    # Inline jobs keep one gateway per process: this test's must talk to this fake Twilio.
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     return flask_app
 
 

@@ -21,8 +21,8 @@ from core.programme import Programme, set_window
 from core.references import grouped
 from scoring import jobs
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
-from tests.factories import load_sample_geography
-from tests.households import varied
+from tests.support.factories import load_sample_geography
+from tests.support.households import varied
 from web.citizen_requests import status_text
 
 FAMILIES = 240

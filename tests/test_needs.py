@@ -39,8 +39,9 @@ from core.opt_outs import start, stop
 from core.roles import Role
 from core.segments import segments
 from core.users import StaffUser
-from tests.cli_helpers import assert_refused
-from tests.factories import (
+from tests.plugins.cli import assert_refused
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,
@@ -49,8 +50,7 @@ from tests.factories import (
     SAME_GOVERNORATE,
     load_sample_geography,
 )
-from tests.fake_twilio import FakeTwilio
-from tests.quick_accounts import account
+from tests.support.quick_accounts import account
 from tests.test_handovers import race_engine  # noqa: F401 - the fixture: a database of its own
 from tests.test_sms_inbound import sms_app  # noqa: F401 - the fixture: the service on Twilio
 from tests.test_web_auth import csrf, sign_in

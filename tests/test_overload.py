@@ -29,11 +29,11 @@ from core.links import Link
 from core.messages import Direction, Message, MessageStatus
 from core.tickets import CallbackRequest
 from tests.conftest import PG_URL, settings_for, unavailable
-from tests.households import pages
+from tests.support.households import pages
+from tests.support.twilio_requests import PUBLIC, twilio_settings
 from tests.test_forms import citizen_link, fill, focal, open_round  # noqa: F401 (fixtures)
 from tests.test_ivr import VOICES, Phone
 from tests.test_web_auth import sign_in
-from tests.twilio_requests import PUBLIC, twilio_settings
 from web import overload
 
 DEAD_STORE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"  # nothing listens on port 9
@@ -204,7 +204,7 @@ def test_a_store_outage_answers_busy_on_every_entry_never_500(
     assert form.status_code == 503 and form.headers["Retry-After"] == "30"
     # A signed-in member of staff (the same secret signs the cookie) finds the console busy.
     from core.roles import Role
-    from tests.factories import HOME, load_sample_geography, make_user
+    from tests.support.factories import HOME, load_sample_geography, make_user
 
     load_sample_geography(db)
     make_user(db, Role.FOCAL_POINT, HOME, username="staff")
@@ -349,8 +349,8 @@ def test_an_sms_that_waited_too_long_is_sent_to_the_fallback_url_at_once(
     engine: Engine, session_factory: sessionmaker[Session], redis_url: str, db: Session
 ) -> None:
     from sms.buffer import STREAM
+    from tests.support.twilio_requests import signature
     from tests.test_sms_inbound import inbound_form
-    from tests.twilio_requests import signature
 
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)

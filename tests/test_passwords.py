@@ -18,8 +18,8 @@ from core.users import (
     generate_password,
     set_password,
 )
-from tests.cli_helpers import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
-from tests.factories import HOME, PASSWORD, make_user
+from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
+from tests.support.factories import HOME, PASSWORD, make_user
 from tests.test_web_auth import csrf, from_address, sign_in
 
 

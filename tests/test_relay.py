@@ -29,12 +29,12 @@ from core.users import StaffUser
 from sms.send_rate import SendRate
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
-from tests.factories import PASSWORD
-from tests.fake_twilio import FakeTwilio
-from tests.households import pages, submitted
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.factories import PASSWORD
+from tests.support.households import pages, submitted
+from tests.support.twilio_requests import twilio_settings
 from tests.test_forms import fill, focal, newest_token, open_round, send_link  # noqa: F401
 from tests.test_web_auth import sign_in
-from tests.twilio_requests import twilio_settings
 
 SENDER = "+15005550006"
 

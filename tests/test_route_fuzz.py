@@ -23,7 +23,7 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from core.roles import Role
-from tests.factories import HOME, load_sample_geography, make_user
+from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.test_web_auth import csrf, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,7 @@ from core.scopes import AreaScoped, covers, visible
 from core.tickets import Ticket
 from core.users import StaffUser
 from distribution.handovers import Voucher
-from tests.factories import (
+from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,
@@ -242,7 +242,7 @@ def test_list_families_and_vouchers_are_scoped(
     db: Session, role: Role, area_code: str, expected: set[str]
 ) -> None:
     from distribution.queries import municipalities
-    from tests import list_factories
+    from tests.support import list_factories
 
     load_sample_geography(db)
     list_factories.open_round(db)

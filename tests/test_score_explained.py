@@ -15,8 +15,8 @@ from scoring import jobs
 from scoring.formula import load_formula
 from scoring.lists import Quota, build_list
 from scoring.scores import latest_score
-from tests.factories import load_sample_geography, make_user
-from tests.households import submitted
+from tests.support.factories import load_sample_geography, make_user
+from tests.support.households import submitted
 from tests.test_hotline_console import CALLER, client_for, csrf, queued_call
 
 

@@ -26,7 +26,7 @@ from scoring.variables import (
     household_variables,
     input_digest,
 )
-from tests.households import cleaned
+from tests.support.households import cleaned
 
 AS_OF = date(2020, 4, 20)
 FORMULA = load_formula()

@@ -13,7 +13,7 @@ from scoring.fit import FitError, fit_formula, r_squared, split_rows, targeting_
 from scoring.formula import Formula, Term, load_formula
 from scoring.survey import Survey, SurveyError, read_survey, synthetic_survey, write_survey
 from scoring.variables import VARIABLES
-from tests.cli_helpers import assert_refused
+from tests.plugins.cli import assert_refused
 
 KNOWN = load_formula()
 

@@ -29,8 +29,14 @@ from scoring import jobs
 from scoring.formula import load_formula
 from scoring.scores import FormulaRecord, Score, latest_score, unscored
 from scoring.variables import HouseholdInput, input_digest
-from tests.factories import HOME, PASSWORD, approved_correction, load_sample_geography, make_user
-from tests.households import pages, submitted
+from tests.support.factories import (
+    HOME,
+    PASSWORD,
+    approved_correction,
+    load_sample_geography,
+    make_user,
+)
+from tests.support.households import pages, submitted
 from tests.test_forms import fill, newest_token, send_link
 from tests.test_web_auth import sign_in
 

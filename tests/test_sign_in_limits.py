@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from core import users
 from core.roles import Role
 from core.users import PER_PAIR, StaffUser
-from tests.factories import HOME, PASSWORD, load_sample_geography, make_user
+from tests.support.factories import HOME, PASSWORD, load_sample_geography, make_user
 from tests.test_web_auth import from_address, sign_in
 
 WRONG = "wrong password here"

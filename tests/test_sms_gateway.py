@@ -19,7 +19,7 @@ from sms.gateway import (
 )
 from sms.twilio_backend import Failure, TwilioBackend, classify
 from tests.conftest import settings_for
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
 FROM = "+15005550006"
 CITIZEN = "+9613123456"

@@ -36,9 +36,15 @@ from core.references import check_digit, grouped
 from core.segments import segments
 from core.sms_policy import DAILY_CAP, OPT_CHOICE_PURPOSE
 from core.tickets import Ticket
-from tests.factories import load_sample_geography
-from tests.fake_twilio import ACCOUNT_SID, FakeTwilio
-from tests.twilio_requests import HOTLINE, PUBLIC, post_signed, service_on_fake_twilio, signature
+from tests.plugins.fake_twilio import ACCOUNT_SID, FakeTwilio
+from tests.support.factories import load_sample_geography
+from tests.support.twilio_requests import (
+    HOTLINE,
+    PUBLIC,
+    post_signed,
+    service_on_fake_twilio,
+    signature,
+)
 
 CITIZEN = "+9613123456"
 AS_TYPED = "03 123 456"  # the same number, as a citizen would write it
@@ -81,10 +87,9 @@ def sms_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """The service on Twilio, whose REST calls reach this test's fake Twilio (jobs inline)."""
-    return service_on_fake_twilio(engine, session_factory, fake_twilio, monkeypatch)
+    return service_on_fake_twilio(engine, session_factory, fake_twilio)
 
 
 @pytest.fixture

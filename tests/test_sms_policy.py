@@ -33,12 +33,12 @@ from core.roles import Role
 from core.sms_policy import DAILY_CAP, OPT_CHOICE_PURPOSE, Occasion, Withheld
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
-from tests.factories import HOME, load_sample_geography, make_user
-from tests.fake_twilio import FakeTwilio
-from tests.households import submitted
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.factories import HOME, load_sample_geography, make_user
+from tests.support.households import submitted
+from tests.support.twilio_requests import service_on_fake_twilio
 from tests.test_ivr import Phone
 from tests.test_web_auth import csrf, sign_in
-from tests.twilio_requests import service_on_fake_twilio
 
 FAMILY = "+9613123456"  # the phone on the family's form
 STRANGERS = [f"+961711{n:05d}" for n in range(12)]
@@ -49,10 +49,9 @@ def service(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """The service on Twilio settings, its SMS reaching this test's fake Twilio (jobs inline)."""
-    return service_on_fake_twilio(engine, session_factory, fake_twilio, monkeypatch)
+    return service_on_fake_twilio(engine, session_factory, fake_twilio)
 
 
 @pytest.fixture
@@ -491,7 +490,7 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
 
 def test_a_list_outcome_is_a_decision_past_the_cap(db: Session, world: None) -> None:
     from scoring.publishing import publish_batch
-    from tests.list_factories import make_list
+    from tests.support.list_factories import make_list
 
     application = submitted(db, 1, phone=FAMILY)
     unpublished = make_list(db, [application], published=False)

@@ -17,7 +17,6 @@ from redis import Redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import sms.jobs
 from assembly.app import create_app
 from cli import reconcile as reconcile_command
 from core import inbox
@@ -25,8 +24,8 @@ from core.messages import Direction, Message, MessageStatus
 from sms.buffer import STREAM
 from sms.reconcile import MessageLog, reconcile
 from tests.conftest import settings_for
-from tests.fake_twilio import FakeTwilio
-from tests.twilio_requests import HOTLINE, post_signed, twilio_settings
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.twilio_requests import HOTLINE, post_signed, twilio_settings
 from web.store import unit_of_work
 from web.twilio_rest import make_client
 
@@ -50,10 +49,8 @@ def app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """Without Redis (the embedded defaults): what is ingested is decided by the command."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     return service(engine, session_factory, fake_twilio)
 
 
@@ -150,10 +147,8 @@ def test_the_buffer_lost_entirely_is_brought_back_once(
     db: Session,
     fake_twilio: FakeTwilio,
     redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The webhook buffered every SMS in Redis; Redis lost them all before any was decided."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
     app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
@@ -190,11 +185,9 @@ def test_a_message_still_in_the_buffer_when_a_run_passes_is_decided_once(
     db: Session,
     fake_twilio: FakeTwilio,
     redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The scheduled run meets an SMS the consumers have not reached yet: two copies, one
     decision, one reply owed."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
     app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
@@ -262,9 +255,7 @@ def test_with_a_messaging_service_only_its_inbound_messages_are_read(
     session_factory: sessionmaker[Session],
     db: Session,
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     service_sid = "MG" + "1" * 32
     app = service(
         engine,

@@ -17,8 +17,8 @@ from core.settings import Environment
 from sms.gateway import OutgoingSms, status_callback_url
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
-from tests.twilio_requests import PUBLIC, twilio_settings
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.support.twilio_requests import PUBLIC, twilio_settings
 from web.twilio_auth import twilio_signature_valid
 
 SID = "SM" + "a" * 32

@@ -25,11 +25,11 @@ from core.links import issue_link
 from core.messages import Message, MessageStatus
 from core.references import grouped
 from core.users import StaffUser
-from tests.browser import chromium, require_chromium
 from tests.conftest import PG_URL, unavailable
-from tests.factories import PASSWORD
-from tests.households import pages
-from tests.stack import Stack, free_port, kill, running_stack, stack_engine, wait_until
+from tests.support.browser import chromium, require_chromium
+from tests.support.factories import PASSWORD
+from tests.support.households import pages
+from tests.support.stack import Stack, free_port, kill, running_stack, stack_engine, wait_until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 
@@ -278,8 +278,8 @@ def test_a_consumer_killed_mid_batch_has_its_messages_taken_over_and_decided_onc
     from sqlalchemy import func, text
 
     from core.messages import Direction
+    from tests.support.twilio_requests import signature
     from tests.test_sms_inbound import inbound_form
-    from tests.twilio_requests import signature
 
     stack.start_web()
     forms = [inbound_form("HELP", phone=f"+96176{n:06d}") for n in range(30)]

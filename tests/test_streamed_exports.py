@@ -28,10 +28,10 @@ from core.inspection import Kind
 from core.roles import Role
 from schema import migrate
 from tests.conftest import own_postgres_database, settings_for
-from tests.factories import HOME, make_user
+from tests.plugins.vouchers import voucher_key_file  # noqa: F401 - fixture
+from tests.support.factories import HOME, make_user
 from tests.test_handovers import build_world
 from tests.test_web_auth import csrf, sign_in
-from tests.voucher_fixtures import voucher_key_file  # noqa: F401 - fixture
 from webforms import csv_export
 
 

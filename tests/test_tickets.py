@@ -26,8 +26,8 @@ from core.tickets import (
     parse_deadlines,
     tickets_visible_to,
 )
-from tests.factories import HOME, load_sample_geography, make_user
-from tests.households import submitted
+from tests.support.factories import HOME, load_sample_geography, make_user
+from tests.support.households import submitted
 
 
 def beirut(text: str) -> datetime:

@@ -15,7 +15,7 @@ from core import users
 from core.audit import AuditEvent
 from core.roles import Role
 from core.users import PER_PAIR, StaffUser
-from tests.factories import HOME, PASSWORD, load_sample_geography, make_user
+from tests.support.factories import HOME, PASSWORD, load_sample_geography, make_user
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 

@@ -15,7 +15,7 @@ from core.geography import Area, load_localities, resolve_area
 from core.roles import Role
 from core.users import StaffUser, add_user
 
-LOCALITIES = Path(__file__).resolve().parent.parent / "data" / "lebanon_localities.csv"
+LOCALITIES = Path(__file__).resolve().parents[2] / "data" / "lebanon_localities.csv"
 PASSWORD = "correct horse battery staple"
 
 # Chiyah and Furn Ech-Chebbak (Baabda, LB32), Bourj Hammoud (Metn, LB36), all in Mount Lebanon

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.factories import HOME
+from tests.support.factories import HOME
 
 
 def pages(
@@ -93,7 +93,14 @@ def submitted(session: Any, n: int = 1, phone: str = "+9613123456", **kwargs: An
     return session.get(Application, application.id)
 
 
-_LOCALITIES = ("21111", "21133", "22111", "10110", "35111", "34111")  # tests.factories' sample
+_LOCALITIES = (
+    "21111",
+    "21133",
+    "22111",
+    "10110",
+    "35111",
+    "34111",
+)  # the sample in factories.py
 
 
 def varied(n: int) -> dict[str, Any]:

@@ -1,9 +1,9 @@
 """Staff accounts made in bulk for tests that need many: one Argon2 hash for all of them.
 
-`tests.factories.make_user` goes through `core.users.add_user`, which hashes each password on
-purpose slowly; a story with a dozen accounts per test would spend its time hashing. These
-accounts share one hash of `PASSWORD`, so they sign in as any other, and have accepted the
-pledge. (No `staff.created` audit event: these tests do not read it.)
+`tests.support.factories.make_user` goes through `core.users.add_user`, which hashes each
+password on purpose slowly; a story with a dozen accounts per test would spend its time
+hashing. These accounts share one hash of `PASSWORD`, so they sign in as any other, and have
+accepted the pledge. (No `staff.created` audit event: these tests do not read it.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.geography import resolve_area
 from core.roles import Role
 from core.users import StaffUser
-from tests.factories import PASSWORD
+from tests.support.factories import PASSWORD
 
 _HASH = PasswordHasher().hash(PASSWORD)
 

@@ -18,7 +18,7 @@ from core.geography import Area
 from core.programme import Programme, current_programme, set_window
 from scoring.lists import BeneficiaryList, ListEntry, Outcome
 from scoring.scores import FormulaRecord
-from tests.households import submitted
+from tests.support.households import submitted
 
 FORMULA_VERSION = "test-handover-1"
 

@@ -15,8 +15,8 @@ in Twilio's JSON shapes as twilio 9.x reads them:
 
 Failures are injected on demand, per resource (`fail_next(..., resource=CALLS)`).
 
-Register the fixture for the whole suite with `pytest_plugins = ["tests.fake_twilio"]` in
-conftest.py, or import it where used: `from tests.fake_twilio import fake_twilio_fixture`
+Register the fixture for the whole suite with `pytest_plugins = ["tests.plugins.fake_twilio"]` in
+conftest.py, or import it where used: `from tests.plugins.fake_twilio import fake_twilio_fixture`
 (the fixture is named `fake_twilio`; the function's other name keeps the import from being
 shadowed by the test parameters that use it).
 """

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assembly.app import create_app
 from core.users import SignInRefused, authenticate
 from tests.conftest import settings_for
-from tests.factories import load_sample_geography
+from tests.support.factories import load_sample_geography
 from web.store import EXTENSION
 
 GOOD_PASSWORD = "a-long-password-123"

@@ -24,10 +24,10 @@ from core.db import make_engine, utcnow
 from core.programme import set_window
 from core.roles import Role
 from schema import migrate
-from tests.factories import HOME, load_sample_geography, make_user
-from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+from tests.support.factories import HOME, load_sample_geography, make_user
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 STACK_DB = "intake_stack"
 STACK_REDIS_DB = 14

@@ -1,0 +1,1 @@
+"""What the tests share besides fixtures: builders, fakes, clients. No tests live here."""
