@@ -2,16 +2,15 @@
 
 Agents take calls and log complaints and corrections; the committee decides corrections and
 watches the overdue tickets. Every page that shows a family's record is an audit event.
-Corrections are in `hotline/corrections.py`.
+Corrections are in `hotline/corrections.py`; the blueprint and what both share in
+`hotline/room.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar, cast
+from typing import cast
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core import audit
@@ -20,10 +19,9 @@ from core.calls import call_for, take_next_call, waiting_calls
 from core.corrections import CorrectionStatus, corrections_visible_to
 from core.db import utcnow
 from core.geography import UnknownArea, locality_area
-from core.notifications import Sms, dispatch, owe_text
+from core.notifications import Sms
 from core.phones import masked
 from core.roles import Permission, can
-from core.settings import Settings
 from core.sms_policy import Occasion
 from core.tickets import (
     CLOSED,
@@ -39,67 +37,17 @@ from core.tickets import (
     decide,
     open_ticket,
     take,
-    ticket_for,
     tickets_visible_to,
 )
-from core.users import StaffUser
 from hotline import texts
+from hotline.corrections import ticket_page  # and the corrections' routes, on `bp`
 from hotline.dialer import Dialer, DialFailed, dialer_for
+from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from web import store
 from web.auth import staff_required
 from web.citizen_requests import is_lebanese_mobile, ticket_text
 from web.cross_site import same_site_only
 from web.score_text import score_view
-
-bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
-F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
-MAX_TEXT = 1000
-
-
-def room_required(view: F) -> F:
-    """Agents and committee members: the two roles that work in the room."""
-
-    @staff_required()
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> ResponseReturnValue:
-        user: StaffUser = g.user
-        if not (
-            can(user.role, Permission.HANDLE_COMPLAINTS)
-            or can(user.role, Permission.DECIDE_CORRECTIONS)
-        ):
-            abort(403)
-        return view(*args, **kwargs)
-
-    return cast(F, wrapped)
-
-
-def settings() -> Settings:
-    return cast(Settings, current_app.config["INTAKE_SETTINGS"])
-
-
-def owe_and_send(sms: Sms, occasion: Occasion) -> str:
-    """Owe the SMS in this transaction, commit, then queue it (the outbox's order).
-
-    Returns what the page says of it: "sent", or why it was withheld (`sms=` in the URL).
-    """
-    session = store.db()
-    owing = owe_text(session, sms, occasion)
-    session.commit()
-    dispatch(current_app.extensions["intake.jobs"], owing.to_dispatch, new=True)
-    return "sent" if owing.withheld is None else owing.withheld.value
-
-
-def ticket_or_404(ticket_id: int) -> Ticket:
-    """The ticket if the signed-in user may see it (misconduct rules included), else 404."""
-    found = ticket_for(store.db(), g.user, ticket_id)
-    if found is None:
-        abort(404)
-    return found
-
-
-def form_text(name: str, limit: int = MAX_TEXT) -> str:
-    return request.form.get(name, "")[:limit].strip()
-
 
 # --- the room's home: the queue and the work waiting --------------------------------------
 
@@ -254,7 +202,7 @@ def tickets() -> ResponseReturnValue:
 @bp.get("/tickets/<int:ticket_id>")
 @room_required
 def ticket(ticket_id: int) -> ResponseReturnValue:
-    return corrections.ticket_page(ticket_id)
+    return ticket_page(ticket_id)
 
 
 @bp.post("/tickets/<int:ticket_id>/take")
@@ -336,7 +284,3 @@ def assign(callback_id: int) -> ResponseReturnValue:
     assign_callback(session, callback, town, user.username)
     session.commit()
     return redirect(url_for("hotline.callbacks"))
-
-
-# The ticket page and the corrections' routes live beside (they register on `bp` when imported).
-from hotline import corrections  # noqa: E402

@@ -36,7 +36,7 @@ from core.sms_policy import Occasion
 from core.tickets import CLOSED
 from core.users import StaffUser
 from hotline import texts
-from hotline.console import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
+from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from web import store
 from web.auth import staff_required
 from web.form_text import error_text, field_label, value_text

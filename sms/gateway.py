@@ -2,6 +2,7 @@
 
 A backend module (`twilio_backend`, `console_backend`, later a local aggregator) implements
 `Gateway`; jobs build an `OutgoingSms` from a stored message and never see the provider.
+Which backend carries the messages is chosen above them all, in `sms/gateway_choice.py`.
 Errors say only what the caller must do next: try again later, or never.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from core.settings import Settings, SmsBackend
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -88,14 +89,3 @@ class Gateway(Protocol):
 def status_callback_url(settings: Settings, message_id: int) -> str:
     """Where the provider reports delivery; `m` lets the receipt find the row without the sid."""
     return f"{settings.public_base_url}/sms/status?m={message_id}"
-
-
-def make_gateway(settings: Settings) -> Gateway:
-    """The backend the settings name."""
-    if settings.sms_backend is SmsBackend.TWILIO:
-        from sms.twilio_backend import TwilioBackend
-
-        return TwilioBackend.from_settings(settings)
-    from sms.console_backend import ConsoleBackend
-
-    return ConsoleBackend()

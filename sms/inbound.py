@@ -18,10 +18,7 @@ Where the message goes:
 from __future__ import annotations
 
 import logging
-import re
-import secrets
 import time
-from collections.abc import Mapping
 
 from flask import Blueprint, Flask, Response, current_app, request
 from redis import Redis
@@ -29,12 +26,11 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from core import inbox
-from core.db import utcnow
 from core.inbox import RawSms
 from core.settings import Settings
 from sms.buffer import SmsBuffer
 from sms.consumer import decide_waiting
-from sms.edge import EMPTY_TWIML, SmsEdge
+from sms.edge import EMPTY_TWIML, SmsEdge, read_raw
 from web import metrics, store
 from web.twilio_auth import twilio_webhook
 
@@ -42,7 +38,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("sms_inbound", __name__, url_prefix="/sms")
 
-_SID = re.compile(r"[A-Za-z0-9]{1,64}")  # Twilio's shape; it also fits messages.provider_sid
 RETRY_AFTER = "5"  # seconds, on a 503: the buffer drains at hundreds a second
 REDIS_BACKOFF = 5.0  # seconds a process writes to the store after Redis failed it
 BUFFER = "intake.sms_buffer"
@@ -100,20 +95,6 @@ def inbound() -> Response:
 def fallback() -> Response:
     """Twilio's fallback URL: the primary failed or was full, so the store keeps the message."""
     return _keep_in_store(read_raw(request.form), "fallback", "sms_fallback")
-
-
-def read_raw(form: Mapping[str, str]) -> RawSms:
-    """The fields that matter, unread; any others Twilio adds are ignored (not refused)."""
-    sid = form.get("MessageSid", "")
-    if not _SID.fullmatch(sid):  # Twilio always sends one; a hand-made request may not
-        sid = "LOCAL" + secrets.token_hex(16)
-    return RawSms(
-        sid=sid,
-        sender=form.get("From", ""),
-        recipient=form.get("To", ""),
-        body=form.get("Body", "")[: inbox.MAX_BODY],
-        received_at=utcnow(),
-    )
 
 
 def _keep_in_store(raw: RawSms, source: str, entry: str) -> Response:

@@ -32,9 +32,9 @@ from sms.gateway import (
     RateLimitedError,
     RetryableSendError,
     UncertainSendError,
-    make_gateway,
     status_callback_url,
 )
+from sms.gateway_choice import make_gateway
 from sms.send_rate import SendRate
 from web import metrics
 

@@ -14,9 +14,9 @@ from sms.gateway import (
     PermanentSendError,
     RetryableSendError,
     UncertainSendError,
-    make_gateway,
     status_callback_url,
 )
+from sms.gateway_choice import make_gateway
 from sms.twilio_backend import Failure, TwilioBackend, classify
 from tests.conftest import settings_for
 from tests.plugins.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
