@@ -36,21 +36,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.clock import in_beirut
-from core.db import utcnow
-from core.digits import strip_marks, to_ascii_digits
-from core.fields import (
-    Cleaner,
-    FieldError,
-    FormInput,
-    choice,
-    clean_fields,
-    day,
-    optional,
-    paragraphs,
-    posted,
-)
-from core.geography import AreaLevel, Locality
-from core.health import (
+from core.covid_cases import (
     NO_CONTEXT,
     AgeBand,
     CaseClosed,
@@ -69,6 +55,20 @@ from core.health import (
     Sex,
     TestResult,
 )
+from core.db import utcnow
+from core.digits import strip_marks, to_ascii_digits
+from core.fields import (
+    Cleaner,
+    FieldError,
+    FormInput,
+    choice,
+    clean_fields,
+    day,
+    optional,
+    paragraphs,
+    posted,
+)
+from core.geography import AreaLevel, Locality
 from core.phones import NotLebaneseMobile, PhoneProblem, normalise_desk_phone
 from core.references import check_digit, new_reference
 from core.roles import Permission, can

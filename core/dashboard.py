@@ -58,9 +58,9 @@ from core.area_counts import (
 )
 from core.calls import Call, CallStatus
 from core.clock import BEIRUT
+from core.covid_cases import CaseReport, CaseStatus, Classification
 from core.decisions import Decision, DecisionCategory, DecisionKind
 from core.geography import Area, AreaLevel, Locality
-from core.health import CaseReport, CaseStatus, Classification
 from core.links import Channel, Link
 from core.messages import NOT_HANDED, Message, MessageStatus
 from core.needs import NeedsReport

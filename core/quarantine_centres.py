@@ -18,10 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.db import utcnow
-from core.fields import Cleaner, FieldError, FormInput, choice, clean_fields, number, text
-from core.geography import AreaLevel, Locality
-from core.health import (
+from core.covid_cases import (
     NO_CONTEXT,
     CaseReport,
     CaseStatus,
@@ -31,6 +28,9 @@ from core.health import (
     QuarantineCentre,
     Readiness,
 )
+from core.db import utcnow
+from core.fields import Cleaner, FieldError, FormInput, choice, clean_fields, number, text
+from core.geography import AreaLevel, Locality
 from core.roles import Permission, can
 from core.scopes import Viewer, covers, visible
 from core.users import StaffUser

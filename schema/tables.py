@@ -4,10 +4,10 @@ from core.applications import Application, ApplicationVersion, FamilyKey
 from core.audit import AuditEvent, AuditHead
 from core.calls import Call
 from core.corrections import CorrectionRequest
+from core.covid_cases import CaseEvent, CaseReport, QuarantineCentre
 from core.db import Base
 from core.decisions import Decision
 from core.geography import District, Governorate, Locality
-from core.health import CaseEvent, CaseReport, QuarantineCentre
 from core.inbox import PendingSms
 from core.links import Link
 from core.messages import Message

@@ -26,8 +26,7 @@ from core.case_reports import (
     shows_details,
 )
 from core.clock import beirut_today
-from core.geography import AreaLevel
-from core.health import (
+from core.covid_cases import (
     CaseClosed,
     CaseEvent,
     CaseReport,
@@ -35,6 +34,7 @@ from core.health import (
     OutsideArea,
     QuarantineCentre,
 )
+from core.geography import AreaLevel
 from core.quarantine_centres import add_centre, centre_for, centres_visible_to, update_centre
 from core.references import is_valid
 from core.roles import Permission, Role
@@ -557,7 +557,7 @@ def test_quarantine_centres_in_the_console(client: FlaskClient, db: Session, wor
 
 
 def test_refusal_messages_exist_for_every_problem() -> None:
-    from core.health import HealthProblem
+    from core.covid_cases import HealthProblem
     from webforms.case_text import PROBLEMS
 
     assert set(PROBLEMS) == set(HealthProblem)

@@ -23,11 +23,11 @@ from core.applications import Application
 from core.area_counts import NO_AREA, beirut_days
 from core.calls import Call, CallStatus
 from core.clock import BEIRUT
+from core.covid_cases import CaseReport, CaseStatus, Classification
 from core.dashboard import Chart, chart, dashboard
 from core.db import UTCDateTime, make_engine
 from core.decisions import Decision, DecisionCategory, DecisionKind
 from core.geography import NATIONAL, Area
-from core.health import CaseReport, CaseStatus, Classification
 from core.links import Channel, Link, hash_token, save_page
 from core.messages import Message, MessageStatus
 from core.needs import NeedsReport

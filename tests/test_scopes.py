@@ -191,8 +191,8 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.applications import Application
     from core.corrections import CorrectionRequest
+    from core.covid_cases import CaseReport, QuarantineCentre
     from core.decisions import Decision
-    from core.health import CaseReport, QuarantineCentre
     from core.links import Link
     from core.needs import NeedsReport
     from core.tickets import CallbackRequest
@@ -470,7 +470,7 @@ def test_cases_and_quarantine_centres_are_scoped(
     from datetime import date
 
     from core.case_reports import case_for, cases_visible_to, shows_details
-    from core.health import CaseReport, QuarantineCentre
+    from core.covid_cases import CaseReport, QuarantineCentre
     from core.quarantine_centres import centres_visible_to
 
     load_sample_geography(db)

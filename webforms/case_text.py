@@ -1,6 +1,6 @@
 """The words of the case-report and quarantine-centre pages: labels, options, refusals.
 
-Keys are `core.health`'s values and problem codes and the posted fields' names; the shared
+Keys are `core.covid_cases`'s values and problem codes and the posted fields' names; the shared
 form macros (`form/_fields.html`) read LABELS, HELP and OPTIONS from here.
 """
 
@@ -9,8 +9,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from core.fields import FieldError
-from core.health import (
+from core.covid_cases import (
     AgeBand,
     CaseOutcome,
     CaseStatus,
@@ -23,6 +22,7 @@ from core.health import (
     Sex,
     TestResult,
 )
+from core.fields import FieldError
 from web.form_text import error_text
 
 CLASSIFICATIONS: dict[str, LazyString] = {

@@ -26,7 +26,7 @@ from core.case_reports import (
     report_case,
     shows_details,
 )
-from core.health import CaseClosed, CaseStatus, HealthInvalid
+from core.covid_cases import CaseClosed, CaseStatus, HealthInvalid
 from core.quarantine_centres import add_centre, centre_for, centres_of, centres_visible_to
 from core.quarantine_centres import update_centre as update_figures
 from core.roles import Permission, can
