@@ -12,8 +12,8 @@ from flask import current_app, request
 
 from core.tickets import request_callback
 from ivr import prompts
+from ivr.errands import caller_phone
 from ivr.flow import CallInput, Context, Outcome
-from ivr.tasks import caller_phone
 from ivr.turns import Ask, Hangup, Target, Turn, render
 from web.citizen_requests import LANGUAGES, Owed
 

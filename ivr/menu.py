@@ -8,7 +8,7 @@ from datetime import datetime, time
 from core.calls import COMPLAINT_ROOM_QUEUE
 from core.clock import in_beirut
 from core.db import utcnow
-from ivr import calllog, prompts, tasks
+from ivr import calllog, errands, prompts
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Outcome, Step, retry
 from ivr.turns import Ask, Enqueue, Hangup, Pause, Target, Turn
 from web.citizen_requests import LANGUAGES
@@ -60,11 +60,11 @@ def repeat(ctx: Context, call: CallInput) -> Outcome:
 
 
 def ask_reference(ctx: Context, call: CallInput) -> Outcome:
-    return Outcome(tasks.ask_reference(call, 0), "ask-reference")
+    return Outcome(errands.ask_reference(call, 0), "ask-reference")
 
 
 def complaint(ctx: Context, call: CallInput) -> Outcome:
-    return Outcome(tasks.complaint_menu(call, 0), "ask-category")
+    return Outcome(errands.complaint_menu(call, 0), "ask-category")
 
 
 def agent(ctx: Context, call: CallInput) -> Outcome:
@@ -96,11 +96,11 @@ def hold(ctx: Context, call: CallInput) -> Outcome:
 
 
 CHOICES: dict[str, Step] = {
-    "1": tasks.form_link,
+    "1": errands.form_link,
     "2": ask_reference,
     "3": complaint,
     "4": agent,
-    "5": tasks.ask_town,
+    "5": errands.ask_town,
     "9": repeat,
     "0": agent,
 }

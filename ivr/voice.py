@@ -19,7 +19,7 @@ from core.notifications import dispatch
 from core.phones import NotLebaneseMobile, masked, normalise_mobile
 from core.settings import Settings
 from core.webhook_replies import earlier_reply, remember_reply
-from ivr import busy, calllog, menu, prompts, tasks
+from ivr import busy, calllog, errands, menu, prompts
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Step
 from ivr.turns import Hangup, Turn, render
 from web import metrics, store
@@ -67,37 +67,37 @@ def choice() -> Response:
 @bp.post("/link/number")
 @twilio_webhook
 def link_number() -> Response:
-    return answer("link/number", tasks.keyed_mobile)
+    return answer("link/number", errands.keyed_mobile)
 
 
 @bp.post("/link/confirm")
 @twilio_webhook
 def link_confirm() -> Response:
-    return answer("link/confirm", tasks.confirm_mobile, work=True)
+    return answer("link/confirm", errands.confirm_mobile, work=True)
 
 
 @bp.post("/status")
 @twilio_webhook
 def status() -> Response:
-    return answer("status", tasks.status, work=True)
+    return answer("status", errands.status, work=True)
 
 
 @bp.post("/complaint")
 @twilio_webhook
 def complaint() -> Response:
-    return answer("complaint", tasks.choose_category)
+    return answer("complaint", errands.choose_category)
 
 
 @bp.post("/complaint/record")
 @twilio_webhook
 def complaint_record() -> Response:
-    return answer("complaint/record", tasks.file_complaint, work=True)
+    return answer("complaint/record", errands.file_complaint, work=True)
 
 
 @bp.post("/callback")
 @twilio_webhook
 def callback() -> Response:
-    return answer("callback", tasks.callback, work=True)
+    return answer("callback", errands.callback, work=True)
 
 
 @bp.post("/busy")
