@@ -126,7 +126,7 @@ def _register_adapters(app: Flask) -> None:
     from ivr.voice import bp as ivr_bp
     from sms.inbound import bp as sms_inbound_bp
     from sms.inbound import init_buffer
-    from sms.webhooks import bp as sms_bp
+    from sms.status_callback import bp as sms_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
