@@ -303,7 +303,7 @@ def clean_page(
 
 # --- the circular's rules on a whole application -------------------------------------------
 
-Application = Mapping[str, Mapping[str, Any]]  # page name -> cleaned page data
+CleanedPages = Mapping[str, Mapping[str, Any]]  # page name -> cleaned page data (not the model)
 
 _HEAD_WORK = {
     "public_sector": Ineligible.PUBLIC_SECTOR_HEAD,
@@ -315,12 +315,12 @@ _MEMBER_WORK = {
 }
 
 
-def _members(data: Application) -> list[Mapping[str, Any]]:
+def _members(data: CleanedPages) -> list[Mapping[str, Any]]:
     members = (data.get("family") or {}).get("members") or []
     return [m for m in members if isinstance(m, Mapping)]
 
 
-def ineligibility(data: Application) -> Ineligible | None:
+def ineligibility(data: CleanedPages) -> Ineligible | None:
     """Why the family cannot benefit, or None; the head is checked first."""
     # Circular part 5.1(f): public-sector employees and pensioners do not benefit.
     reasons = [_HEAD_WORK.get((data.get("personal") or {}).get("head_work", ""))]
@@ -335,7 +335,7 @@ def normalise_id(text: str) -> str:
     return re.sub(r"[^0-9]", "", to_ascii_digits(str(text)))
 
 
-def family_keys(data: Application) -> FamilyKeys:
+def family_keys(data: CleanedPages) -> FamilyKeys:
     """The values that make two forms the same family (circular part 5.1(e))."""
     personal = data["personal"]
     # A registry number is a count: 0042 and 42 are the same register.
@@ -353,7 +353,7 @@ def _page_complete(page: str, values: object) -> bool:
     return isinstance(values, Mapping) and all(name in values for name in PAGE_FIELDS[page])
 
 
-def _members_complete(data: Application) -> bool:
+def _members_complete(data: CleanedPages) -> bool:
     members = data["family"]["members"]
     required = ("first_name", "relation", "sex", "birth_date")
     return (
@@ -363,13 +363,13 @@ def _members_complete(data: Application) -> bool:
     )
 
 
-def is_complete(data: Application) -> bool:
+def is_complete(data: CleanedPages) -> bool:
     """All four pages cleaned, with the declaration accepted: ready to submit."""
     if not all(_page_complete(page, data.get(page)) for page in PAGES):
         return False
     return _members_complete(data) and data["finances"]["declaration"] is True
 
 
-def household_size(data: Application) -> int:
+def household_size(data: CleanedPages) -> int:
     """The head and the members."""
     return 1 + len(_members(data))
