@@ -49,7 +49,6 @@ from core.covid_cases import (
     HealthInvalid,
     HealthProblem,
     IsolationPlace,
-    OutsideArea,
     QuarantineCentre,
     ResidentGroup,
     Sex,
@@ -72,7 +71,7 @@ from core.geography import AreaLevel, Locality
 from core.phones import NotLebaneseMobile, PhoneProblem, normalise_desk_phone
 from core.references import check_digit, new_reference
 from core.roles import Permission, can
-from core.scopes import Viewer, covers, visible
+from core.scopes import OutsideArea, Viewer, covers, visible
 from core.users import StaffUser
 
 FIRST_CASE = date(2020, 2, 21)  # Lebanon's first confirmed case: nothing is dated before it

@@ -166,9 +166,5 @@ class HealthInvalid(FormRefused):
     """A case, follow-up or centre refused; `errors` has one entry per refused field."""
 
 
-class OutsideArea(PermissionError):
-    """The case or centre belongs to a municipality the user may not write for."""
-
-
 class CaseClosed(Exception):
     """A closed case takes no further follow-up: its outcome is final."""

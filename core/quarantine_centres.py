@@ -24,7 +24,6 @@ from core.covid_cases import (
     CaseStatus,
     HealthInvalid,
     HealthProblem,
-    OutsideArea,
     QuarantineCentre,
     Readiness,
 )
@@ -32,7 +31,7 @@ from core.db import utcnow
 from core.fields import Cleaner, FieldError, FormInput, choice, clean_fields, number, text
 from core.geography import AreaLevel, Locality
 from core.roles import Permission, can
-from core.scopes import Viewer, covers, visible
+from core.scopes import OutsideArea, Viewer, covers, visible
 from core.users import StaffUser
 
 MAX_NAME = 120  # the column's width: "École publique de Chiyah, deuxième étage" fits

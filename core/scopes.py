@@ -79,6 +79,11 @@ def visible(stmt: S, viewer: Viewer, model: type[AreaScoped], permission: Permis
     return stmt.where(area_condition(model, viewer.area))
 
 
+class OutsideArea(PermissionError):
+    """The record (a case, a centre, a voucher) lies outside the area the user may write for:
+    what a write refuses when `covers` says no."""
+
+
 def covers(viewer: Viewer, record: AreaScoped, permission: Permission) -> bool:
     """The same rule for one record already loaded (e.g. fetched by id from a URL)."""
     if not can(viewer.role, permission):

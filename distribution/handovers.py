@@ -26,7 +26,7 @@ from core.clock import in_beirut
 from core.db import Base, UTCDateTime, utcnow
 from core.references import new_reference, parse_reference
 from core.roles import Permission
-from core.scopes import AreaScoped, covers
+from core.scopes import AreaScoped, OutsideArea, covers
 from core.tickets import (
     ACTIVE,
     DEFAULT_DEADLINES,
@@ -102,10 +102,6 @@ class UnknownVoucher(LookupError):
 
 class MistypedCode(ValueError):
     """Ten digits whose check digit is wrong: a digit was mistyped."""
-
-
-class OutsideArea(PermissionError):
-    """The officer's area does not cover the voucher's municipality."""
 
 
 class VoucherAlreadyUsed(Exception):

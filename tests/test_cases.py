@@ -26,18 +26,12 @@ from core.case_reports import (
     shows_details,
 )
 from core.clock import beirut_today
-from core.covid_cases import (
-    CaseClosed,
-    CaseEvent,
-    CaseReport,
-    HealthInvalid,
-    OutsideArea,
-    QuarantineCentre,
-)
+from core.covid_cases import CaseClosed, CaseEvent, CaseReport, HealthInvalid, QuarantineCentre
 from core.geography import AreaLevel
 from core.quarantine_centres import add_centre, centre_for, centres_visible_to, update_centre
 from core.references import is_valid
 from core.roles import Permission, Role
+from core.scopes import OutsideArea
 from core.users import StaffUser
 from tests.support.factories import (
     HOME,

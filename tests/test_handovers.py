@@ -18,6 +18,7 @@ from core.db import make_sessionmaker, utcnow
 from core.ed25519_keys import generate_private_key
 from core.references import check_digit
 from core.roles import Role
+from core.scopes import OutsideArea
 from core.tickets import Ticket, TicketCategory, TicketStatus, decide
 from core.users import StaffUser
 from distribution.handovers import (
@@ -28,7 +29,6 @@ from distribution.handovers import (
     HandoverOutcome,
     ListNotPublished,
     MistypedCode,
-    OutsideArea,
     ReasonProblem,
     UnknownVoucher,
     Voucher,

@@ -32,12 +32,12 @@ from core.ed25519_keys import fingerprint, public_key_pem
 from core.programme import current_programme
 from core.references import grouped
 from core.roles import Permission, can
+from core.scopes import OutsideArea
 from distribution import queries as distribution
 from distribution.handovers import (
     BadReason,
     ChecksMissing,
     HandoverOutcome,
-    OutsideArea,
     Voucher,
     VoucherAlreadyUsed,
     VoucherDisputed,
