@@ -14,8 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from core.queue import Work, job_settings, job_transaction, make_runner
 from core.score_requests import dispatch_scoring
 from scoring.formula import Formula
-from scoring.scores import formula_at, remember_formula, unscored
-from scoring.scores import score_application as store_score
+from scoring.scores import formula_at, remember_formula, store_score, unscored
 
 log = logging.getLogger(__name__)
 

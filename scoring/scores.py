@@ -129,7 +129,7 @@ def compute(formula: Formula, household: HouseholdInput) -> tuple[ScoreResult, P
     return result, poverty_from_variables(result.variables)
 
 
-def score_application(session: Session, application_id: int, formula: Formula) -> Score | None:
+def store_score(session: Session, application_id: int, formula: Formula) -> Score | None:
     """Score the application's current version once; None when it no longer exists.
 
     Safe to run twice: a version already scored with this formula is returned as it was.
