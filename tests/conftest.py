@@ -29,7 +29,14 @@ from core.db import make_engine
 from core.settings import Environment, Settings
 from schema import migrate
 
-pytest_plugins = ["tests.plugins.fake_twilio", "tests.plugins.cli"]
+pytest_plugins = [
+    "tests.plugins.fake_twilio",
+    "tests.plugins.cli",
+    "tests.plugins.citizen_forms",
+    "tests.plugins.handover_world",
+    "tests.plugins.race_store",
+    "tests.plugins.vouchers",
+]
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_URL = os.environ.get(
@@ -121,9 +128,11 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 
 @pytest.fixture
-def app(engine: Engine, session_factory: sessionmaker[Session]) -> Flask:
+def app(engine: Engine, session_factory: sessionmaker[Session], voucher_key_file: Path) -> Flask:
+    """The service on the test's store; it signs vouchers with the test's key (SERVICE_KEY)."""
     url = engine.url.render_as_string(hide_password=False)
-    flask_app = create_app(settings_for(url), session_factory=session_factory)
+    settings = settings_for(url, voucher_signing_key_file=str(voucher_key_file))
+    flask_app = create_app(settings, session_factory=session_factory)
     flask_app.config["TESTING"] = True
     return flask_app
 

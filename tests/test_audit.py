@@ -7,27 +7,19 @@ import json
 
 import pytest
 from flask.testing import FlaskCliRunner
-from sqlalchemy import delete, insert, select, text, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.audit import GENESIS_HASH, AuditEvent, AuditHead, PersonalDataInAudit, verify_chain
 from core.db import utcnow
+from tests.support.audit_owner import as_table_owner
 
 
 def _three_events(db: Session) -> None:
     for n in range(3):
         audit.record(db, "tester", "test.event", "thing", str(n), {"n": n})
-
-
-def _as_table_owner(db: Session) -> None:
-    """Step around the append-only guard, as someone with the database's keys could."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SET LOCAL session_replication_role = replica"))
-    else:
-        db.execute(text("DROP TRIGGER audit_events_no_update"))
-        db.execute(text("DROP TRIGGER audit_events_no_delete"))
 
 
 def test_events_chain_and_verify(db: Session, runner: FlaskCliRunner) -> None:
@@ -69,7 +61,7 @@ def test_tampering_is_detected_and_named(
     db: Session, runner: FlaskCliRunner, tamper: object, broken: int, reason: str
 ) -> None:
     _three_events(db)
-    _as_table_owner(db)
+    as_table_owner(db)
     db.execute(tamper)  # type: ignore[call-overload]
     db.flush()
     report = verify_chain(db)
@@ -128,7 +120,7 @@ def test_inserted_events_are_detected_and_named(
 ) -> None:
     _three_events(db)
     if any(step == "delete" for step, _ in steps):
-        _as_table_owner(db)
+        as_table_owner(db)
     for step, seq in steps:
         if step == "delete":
             db.execute(delete(AuditEvent).where(AuditEvent.seq == seq))
@@ -144,7 +136,7 @@ def test_inserted_events_are_detected_and_named(
 def test_rehashed_edit_is_still_caught_by_the_next_link(db: Session) -> None:
     """Rewriting an event and its own hash breaks the link from the event after it."""
     _three_events(db)
-    _as_table_owner(db)
+    as_table_owner(db)
     event = db.get(AuditEvent, 2)
     assert event is not None
     event.details = '{"n":99}'
@@ -185,7 +177,7 @@ def _hash_without_the_key(event: dict) -> str:
 
 def _rewrite_without_the_key(db: Session, dropped: int) -> None:
     """Delete one event, renumber and re-hash every later one, and move the head to match."""
-    _as_table_owner(db)
+    as_table_owner(db)
     table = AuditEvent.__table__
     later = [dict(row._mapping) for row in db.execute(select(table).where(table.c.seq > dropped))]
     db.execute(delete(AuditEvent).where(AuditEvent.seq >= dropped))

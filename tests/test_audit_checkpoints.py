@@ -20,7 +20,7 @@ from core.audit_key import AuditKey, current_key
 from core.db import make_sessionmaker, transaction
 from tests.conftest import own_postgres_store
 from tests.plugins.cli import assert_refused
-from tests.test_audit import _as_table_owner
+from tests.support.audit_owner import as_table_owner
 
 
 def _events(db: Session, count: int) -> None:
@@ -35,7 +35,7 @@ def _checkpoint(runner: FlaskCliRunner, out: Path) -> None:
 
 def _rewrite_with_the_key(db: Session, dropped: int, key: AuditKey) -> None:
     """The worst case: an owner who also stole the key deletes an event and re-hashes the rest."""
-    _as_table_owner(db)
+    as_table_owner(db)
     table = AuditEvent.__table__
     later = [dict(row._mapping) for row in db.execute(select(table).where(table.c.seq > dropped))]
     db.execute(delete(AuditEvent).where(AuditEvent.seq >= dropped))
@@ -108,7 +108,7 @@ def test_a_checkpoint_is_not_signed_for_a_broken_chain(
     db: Session, runner: FlaskCliRunner, tmp_path: Path
 ) -> None:
     _events(db, 3)
-    _as_table_owner(db)
+    as_table_owner(db)
     db.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     db.flush()
     log = tmp_path / "checkpoints.log"
@@ -199,7 +199,7 @@ def test_newest_events_cut_off_with_the_head_moved_back_depart_from_a_checkpoint
     _checkpoint(runner, log)
     _events(db, 2)
     _checkpoint(runner, log)
-    _as_table_owner(db)
+    as_table_owner(db)
     db.execute(delete(AuditEvent).where(AuditEvent.seq > 3))
     db.execute(update(AuditHead).values(seq=3, hash=db.get_one(AuditEvent, 3).hash))
     db.flush()

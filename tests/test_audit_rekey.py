@@ -12,7 +12,7 @@ from core import audit
 from core.audit import AuditEvent, AuditHead, unkeyed_hash, verify_chain
 from core.db import transaction, utcnow
 from tests.plugins.cli import assert_refused
-from tests.test_audit import _as_table_owner
+from tests.support.audit_owner import as_table_owner
 from web.store import EXTENSION
 
 
@@ -70,7 +70,7 @@ def test_an_unkeyed_chain_is_named_until_rekeyed_then_verifies(
 
 
 def test_a_broken_unkeyed_chain_is_not_rekeyed(db: Session, runner: FlaskCliRunner) -> None:
-    _as_table_owner(db)
+    as_table_owner(db)
     _chain_from_before_the_key(db, 3)
     db.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone else"))
     db.flush()

@@ -41,8 +41,7 @@ from tests.support.factories import (
     rows_of,
 )
 from tests.support.quick_accounts import account
-from tests.test_needs import signed_in  # signs whoever was out, then in, in English
-from tests.test_web_auth import csrf
+from tests.support.staff_web import csrf, signed_in
 
 TODAY = date(2020, 4, 20)
 CASE = {

@@ -12,7 +12,7 @@ from core.audit import AuditEvent
 from core.roles import Role
 from core.tickets import CallbackRequest, CallbackStatus, assign_callback, request_callback
 from tests.support.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 
 MINE, THEIRS, UNROUTED = "+9613111222", "+9613333444", "+9613555666"
 

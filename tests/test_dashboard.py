@@ -47,7 +47,7 @@ from tests.support.factories import (
 )
 from tests.support.households import cleaned
 from tests.support.stack import recreate_database
-from tests.test_web_auth import sign_in
+from tests.support.staff_web import sign_in
 
 # Monday 23 November 2026, 10:00 in Beirut (08:00 UTC): the dashboard's "now" in these tests.
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

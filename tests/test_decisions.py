@@ -18,7 +18,7 @@ from core.roles import Role
 from core.users import StaffUser
 from tests.support.factories import AKKAR, HOME, SAME_DISTRICT, load_sample_geography
 from tests.support.quick_accounts import account
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 
 # Accounts, made when a test first signs in with one (each password hash takes a moment).
 ACCOUNTS = {

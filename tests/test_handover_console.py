@@ -20,17 +20,12 @@ from core.ed25519_keys import generate_private_key, load_public_key, public_key_
 from core.tickets import Ticket
 from distribution.handovers import Handover, Voucher, issue_vouchers
 from distribution.vouchers import sign, verify
-from tests.plugins.vouchers import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
+from tests.plugins.handover_world import World, user
+from tests.plugins.vouchers import SERVICE_KEY
 from tests.support.factories import ELSEWHERE, HOME
-from tests.test_handovers import World, build_world, user
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 
 PUBLIC = SERVICE_KEY.public_key()
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return build_world(db)
 
 
 def signed_in(client: FlaskClient, db: Session, username: str = "army") -> FlaskClient:
@@ -48,8 +43,8 @@ def export(client: FlaskClient, path: str) -> TestResponse:
     return client.post(path, data={"csrf_token": csrf(client, "/console/lists")})
 
 
-def vouchers(db: Session, world: World) -> list[Voucher]:
-    made = issue_vouchers(db, world.published, HOME, SERVICE_KEY, "army")
+def vouchers(db: Session, handover_world: World) -> list[Voucher]:
+    made = issue_vouchers(db, handover_world.published, HOME, SERVICE_KEY, "army")
     db.commit()
     return made
 
@@ -68,45 +63,50 @@ def handovers(db: Session) -> int:
 
 
 def test_the_army_finds_its_lists_from_the_console_home(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
     home = signed_in(client, db).get("/console").get_data(as_text=True)
     assert 'href="/console/lists"' in home and 'href="/console/vouchers/verify"' in home
     page = client.get("/console/lists").get_data(as_text=True)
     assert page.count('class="list-row"') == 2
-    published = client.get(f"/console/lists/{world.published.id}").get_data(as_text=True)
+    published = client.get(f"/console/lists/{handover_world.published.id}").get_data(as_text=True)
     # Mount Lebanon's municipalities only: Chiyah, not Beirut.
     assert re.findall(r'data-locality="(\d+)"', published) == [HOME]
-    assert f"/console/lists/{world.published.id}/{HOME}.csv" in published
-    draft = client.get(f"/console/lists/{world.draft.id}").get_data(as_text=True)
+    assert f"/console/lists/{handover_world.published.id}/{HOME}.csv" in published
+    draft = client.get(f"/console/lists/{handover_world.draft.id}").get_data(as_text=True)
     assert 'id="not-published"' in draft and ".csv" not in draft
 
 
 def test_read_only_roles_see_lists_but_export_no_vouchers(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
     signed_in(client, db, "ministry")
-    page = client.get(f"/console/lists/{world.published.id}").get_data(as_text=True)
+    page = client.get(f"/console/lists/{handover_world.published.id}").get_data(as_text=True)
     assert sorted(re.findall(r'data-locality="(\d+)"', page)) == sorted([HOME, ELSEWHERE])
     assert ".csv" not in page
-    assert export(client, f"/console/lists/{world.published.id}/{HOME}.csv").status_code == 403
+    assert (
+        export(client, f"/console/lists/{handover_world.published.id}/{HOME}.csv").status_code
+        == 403
+    )
     assert signed_in(client, db, "focal").get("/console/lists").status_code == 403
 
 
 def test_the_csv_export_carries_each_familys_voucher_and_is_audited(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    first = world.home[0]
+    first = handover_world.home[0]
     pages = first.pages()
     pages["personal"]["head_first_name"] = "=HYPERLINK(1)"  # typed text a spreadsheet would run
     first.data = json.dumps(pages)
     db.commit()
-    response = export(signed_in(client, db), f"/console/lists/{world.published.id}/{HOME}.csv")
+    response = export(
+        signed_in(client, db), f"/console/lists/{handover_world.published.id}/{HOME}.csv"
+    )
     assert response.status_code == 200 and response.mimetype == "text/csv"
     body = response.get_data(as_text=True)
     assert body.startswith("\ufeffreference,head_name,head_id_number,phone,voucher_code,")
     rows = list(csv.DictReader(io.StringIO(body.lstrip("\ufeff"))))
-    assert sorted(r["reference"] for r in rows) == sorted(a.reference for a in world.home)
+    assert sorted(r["reference"] for r in rows) == sorted(a.reference for a in handover_world.home)
     for row in rows:
         claim = verify(row["voucher_token"], PUBLIC)
         assert (claim.code, claim.reference) == (row["voucher_code"], row["reference"])
@@ -114,10 +114,12 @@ def test_the_csv_export_carries_each_familys_voucher_and_is_audited(
         assert row["phone"].startswith("'+961")  # a leading + is defused like a formula
     assert any(r["head_name"] == "'=HYPERLINK(1) حسن الخوري" for r in rows)
     (event,) = events(db, "export.vouchers")
-    assert (event.actor, event.object_id) == ("army", str(world.published.id))
+    assert (event.actor, event.object_id) == ("army", str(handover_world.published.id))
     assert json.loads(event.details) == {"format": "csv", "locality": HOME, "rows": 3}
     assert "الخوري" not in event.details and "100000001" not in event.details
-    again = export(client, f"/console/lists/{world.published.id}/{HOME}.csv").get_data(as_text=True)
+    again = export(client, f"/console/lists/{handover_world.published.id}/{HOME}.csv").get_data(
+        as_text=True
+    )
     assert [r["voucher_token"] for r in csv.DictReader(io.StringIO(again.lstrip("\ufeff")))] == [
         r["voucher_token"] for r in rows
     ]  # the same vouchers every time
@@ -134,19 +136,24 @@ def test_the_csv_export_carries_each_familys_voucher_and_is_audited(
     ],
 )
 def test_exports_outside_the_area_or_unpublished_are_not_found(
-    client: FlaskClient, db: Session, world: World, path: str
+    client: FlaskClient, db: Session, handover_world: World, path: str
 ) -> None:
     url = path.format(
-        published=world.published.id, draft=world.draft.id, home=HOME, elsewhere=ELSEWHERE
+        published=handover_world.published.id,
+        draft=handover_world.draft.id,
+        home=HOME,
+        elsewhere=ELSEWHERE,
     )
     assert export(signed_in(client, db), url).status_code == 404
     assert events(db, "export.vouchers") == [] and db.scalar(select(func.count(Voucher.id))) == 0
 
 
 def test_the_printable_page_has_a_qr_code_per_family_and_the_keys_fingerprint(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    page = export(signed_in(client, db), f"/console/lists/{world.published.id}/{HOME}/print")
+    page = export(
+        signed_in(client, db), f"/console/lists/{handover_world.published.id}/{HOME}/print"
+    )
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert html.count('class="voucher"') == 3 and html.count("<svg") == 3
@@ -160,22 +167,22 @@ def test_the_printable_page_has_a_qr_code_per_family_and_the_keys_fingerprint(
 
 @pytest.mark.parametrize("ending", [".csv", "/print"])
 def test_an_export_link_followed_or_posted_without_the_token_issues_nothing(
-    client: FlaskClient, db: Session, world: World, ending: str
+    client: FlaskClient, db: Session, handover_world: World, ending: str
 ) -> None:
     """A link or a form on another site cannot make an officer export (and issue) vouchers."""
-    path = f"/console/lists/{world.published.id}/{HOME}{ending}"
+    path = f"/console/lists/{handover_world.published.id}/{HOME}{ending}"
     followed = signed_in(client, db).get(path)
     assert followed.status_code == 303  # back to the list's page, where the buttons are
-    assert followed.headers["Location"] == f"/console/lists/{world.published.id}"
+    assert followed.headers["Location"] == f"/console/lists/{handover_world.published.id}"
     for token in ({}, {"csrf_token": "forged"}):
         refused = client.post(path, data=token)
         assert refused.status_code == 400 and refused.mimetype == "text/html"
     assert events(db, "export.vouchers") == [] and db.scalar(select(func.count(Voucher.id))) == 0
-    page = client.get(f"/console/lists/{world.published.id}").get_data(as_text=True)
+    page = client.get(f"/console/lists/{handover_world.published.id}").get_data(as_text=True)
     assert f'method="post" action="{path}"' in page
 
 
-def test_the_public_key_is_published_to_anyone(client: FlaskClient, world: World) -> None:
+def test_the_public_key_is_published_to_anyone(client: FlaskClient, handover_world: World) -> None:
     response = client.get("/vouchers/public-key.pem")
     assert response.status_code == 200 and response.mimetype == "text/plain"
     assert response.get_data() == public_key_pem(PUBLIC)
@@ -192,9 +199,9 @@ def check(client: FlaskClient, typed: str) -> tuple[int, str]:
 
 
 def test_a_genuine_voucher_shows_its_family_to_the_officer_of_the_area(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     status, html = check(signed_in(client, db), voucher.token)
     assert status == 200 and 'id="valid"' in html and 'data-status="unused"' in html
     application = db.get_one(Application, voucher.application_id)
@@ -206,9 +213,9 @@ def test_a_genuine_voucher_shows_its_family_to_the_officer_of_the_area(
 
 
 def test_a_read_only_role_learns_only_whether_a_voucher_is_genuine_and_used(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     status, html = check(signed_in(client, db, "ministry"), voucher.code)
     assert status == 200 and 'data-status="unused"' in html
     assert 'id="beneficiary"' not in html and "handover-form" not in html
@@ -216,9 +223,9 @@ def test_a_read_only_role_learns_only_whether_a_voucher_is_genuine_and_used(
 
 
 def test_an_officer_of_another_area_is_told_so(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     status, html = check(signed_in(client, db, "army-beirut"), voucher.token)
     assert status == 200 and 'id="outside"' in html
     assert "voucher-status" not in html and "handover-form" not in html
@@ -238,9 +245,9 @@ def test_an_officer_of_another_area_is_told_so(
     ],
 )
 def test_bad_vouchers_are_refused_in_words(
-    client: FlaskClient, db: Session, world: World, typed: str, status: int, says: str
+    client: FlaskClient, db: Session, handover_world: World, typed: str, status: int, says: str
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     if typed == "forged":
         typed = sign(verify(voucher.token, PUBLIC), generate_private_key())
     if typed == "garbage":
@@ -252,7 +259,7 @@ def test_bad_vouchers_are_refused_in_words(
 
 
 def test_a_five_megabyte_token_is_refused_before_it_is_read(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
     signed_in(client, db)
     token = csrf(client, "/console/vouchers/verify")
@@ -284,9 +291,14 @@ def post_handover(client: FlaskClient, code: str, **form: str) -> tuple[int, str
     ],
 )
 def test_the_handover_form_refuses_what_is_missing_and_keeps_nothing(
-    client: FlaskClient, db: Session, world: World, form: dict[str, str], status: int, says: str
+    client: FlaskClient,
+    db: Session,
+    handover_world: World,
+    form: dict[str, str],
+    status: int,
+    says: str,
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     got, html = post_handover(signed_in(client, db), voucher.code, **form)
     assert (got, says in html) == (status, True), re.findall(r'id="error"[^<]*', html)
     assert 'id="error"' in html and "<b>no</b>" not in html
@@ -296,9 +308,9 @@ def test_the_handover_form_refuses_what_is_missing_and_keeps_nothing(
 
 
 def test_a_handover_is_recorded_once_and_shown_as_used(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     signed_in(client, db)
     form = {"outcome": "handed_over", "id_seen": "yes", "signature_obtained": "yes"}
     token = csrf(client, "/console/vouchers/verify")
@@ -315,9 +327,9 @@ def test_a_handover_is_recorded_once_and_shown_as_used(
 
 
 def test_a_dispute_from_the_console_reaches_the_committee(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     signed_in(client, db)
     token = csrf(client, "/console/vouchers/verify")
     form = {"csrf_token": token, "outcome": "disputed", "reason": "Another family holds the card"}
@@ -335,9 +347,9 @@ def test_a_dispute_from_the_console_reaches_the_committee(
 
 
 def test_only_the_areas_officers_may_post_a_handover(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     form = {"outcome": "handed_over", "id_seen": "yes", "signature_obtained": "yes"}
     status, _html = post_handover(signed_in(client, db, "army-beirut"), voucher.code, **form)
     assert status == 403
@@ -347,9 +359,9 @@ def test_only_the_areas_officers_may_post_a_handover(
 
 
 def test_a_handover_without_the_forms_token_is_refused(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, handover_world: World
 ) -> None:
-    voucher = vouchers(db, world)[0]
+    voucher = vouchers(db, handover_world)[0]
     signed_in(client, db)
     form = {"outcome": "handed_over", "id_seen": "yes", "signature_obtained": "yes"}
     assert client.post(f"/console/vouchers/{voucher.code}/handover", data=form).status_code == 400

@@ -5,8 +5,6 @@ committee, and only an officer of the municipality's area records anything."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import Engine, func, select, update
@@ -17,10 +15,8 @@ from core.audit import AuditEvent
 from core.db import make_sessionmaker, utcnow
 from core.ed25519_keys import generate_private_key
 from core.references import check_digit
-from core.roles import Role
 from core.scopes import OutsideArea
 from core.tickets import Ticket, TicketCategory, TicketStatus, decide
-from core.users import StaffUser
 from distribution.handovers import (
     MAX_REASON,
     BadReason,
@@ -41,62 +37,16 @@ from distribution.handovers import (
     voucher_by_code_or_token,
 )
 from distribution.vouchers import Claim, InvalidVoucher, Problem, sign, verify
-from scoring.lists import BeneficiaryList
-from tests.conftest import own_postgres_store
+from tests.plugins.handover_world import World, build_world, user
 from tests.plugins.vouchers import SERVICE_KEY
-from tests.support.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
-from tests.support.list_factories import families, make_list, open_round
+from tests.support.factories import ELSEWHERE, HOME
+from tests.support.list_factories import make_list
 
 PUBLIC = SERVICE_KEY.public_key()
 
 
-@dataclass
-class World:
-    published: BeneficiaryList
-    draft: BeneficiaryList
-    home: list[Application]  # selected, in HOME (Chiyah, Mount Lebanon)
-    elsewhere: Application  # selected, in Beirut
-    left_out: list[Application]  # not selected, excluded
-    army: StaffUser  # posted to Mount Lebanon (LB3)
-
-
-def build_world(db: Session) -> World:
-    load_sample_geography(db)
-    open_round(db)
-    home = families(db, 3)
-    elsewhere = families(db, 1, start=4, area=area(db, ELSEWHERE))[0]
-    left_out = families(db, 2, start=5)
-    published = make_list(db, [*home, elsewhere], [left_out[0]], [left_out[1]])
-    draft = make_list(db, home, published=False)
-    army = make_user(db, Role.ARMY, "LB3", username="army")
-    db.commit()
-    return World(published, draft, home, elsewhere, left_out, army)
-
-
-@pytest.fixture
-def world(db: Session) -> World:
-    return build_world(db)
-
-
-# Other accounts, made when a test asks for them (each password hash takes a moment).
-ACCOUNTS = {
-    "army-beirut": (Role.ARMY, "LB1"),
-    "army-chiyah": (Role.ARMY, HOME),
-    "ministry": (Role.MINISTRY, "LB"),
-    "focal": (Role.FOCAL_POINT, HOME),
-}
-
-
-def user(db: Session, username: str) -> StaffUser:
-    found = db.scalars(select(StaffUser).where(StaffUser.username == username)).first()
-    if found is None:
-        found = make_user(db, *ACCOUNTS[username], username=username)
-        db.commit()
-    return found
-
-
-def home_vouchers(db: Session, world: World) -> list[Voucher]:
-    return issue_vouchers(db, world.published, HOME, SERVICE_KEY, "army")
+def home_vouchers(db: Session, handover_world: World) -> list[Voucher]:
+    return issue_vouchers(db, handover_world.published, HOME, SERVICE_KEY, "army")
 
 
 def count(db: Session, what: object) -> int:
@@ -111,40 +61,42 @@ def audited(db: Session, action: str) -> list[AuditEvent]:
 
 
 def test_vouchers_are_issued_once_for_the_selected_families_of_the_municipality(
-    db: Session, world: World
+    db: Session, handover_world: World
 ) -> None:
-    first = home_vouchers(db, world)
-    again = home_vouchers(db, world)
-    assert sorted(v.application_id for v in first) == sorted(a.id for a in world.home)
+    first = home_vouchers(db, handover_world)
+    again = home_vouchers(db, handover_world)
+    assert sorted(v.application_id for v in first) == sorted(a.id for a in handover_world.home)
     assert [(v.id, v.code, v.token) for v in again] == [(v.id, v.code, v.token) for v in first]
     assert count(db, Voucher) == 3
     for voucher in first:
         application = db.get_one(Application, voucher.application_id)
         claim = verify(voucher.token, PUBLIC)
-        assert (claim.code, claim.list_id) == (voucher.code, world.published.id)
+        assert (claim.code, claim.list_id) == (voucher.code, handover_world.published.id)
         assert (claim.reference, claim.locality_code) == (application.reference, HOME)
         assert voucher.governorate_code == "LB3" and not voucher.is_used
     (event,) = audited(db, "vouchers.issued")  # the second call issued nothing new
     assert event.details == f'{{"issued":3,"locality":"{HOME}"}}'
 
 
-def test_no_voucher_for_an_unpublished_list(db: Session, world: World) -> None:
+def test_no_voucher_for_an_unpublished_list(db: Session, handover_world: World) -> None:
     with pytest.raises(ListNotPublished):
-        issue_vouchers(db, world.draft, HOME, SERVICE_KEY)
+        issue_vouchers(db, handover_world.draft, HOME, SERVICE_KEY)
     assert count(db, Voucher) == 0
 
 
-def test_each_municipality_gets_only_its_own_families(db: Session, world: World) -> None:
-    (beirut,) = issue_vouchers(db, world.published, ELSEWHERE, SERVICE_KEY)
-    assert beirut.application_id == world.elsewhere.id
-    assert issue_vouchers(db, world.published, "22111", SERVICE_KEY) == []
+def test_each_municipality_gets_only_its_own_families(db: Session, handover_world: World) -> None:
+    (beirut,) = issue_vouchers(db, handover_world.published, ELSEWHERE, SERVICE_KEY)
+    assert beirut.application_id == handover_world.elsewhere.id
+    assert issue_vouchers(db, handover_world.published, "22111", SERVICE_KEY) == []
 
 
 # --- finding a voucher --------------------------------------------------------------------------
 
 
-def test_a_voucher_is_found_by_its_code_as_typed_or_by_its_token(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
+def test_a_voucher_is_found_by_its_code_as_typed_or_by_its_token(
+    db: Session, handover_world: World
+) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
     arabic_digits = voucher.code.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     spaced = f"{voucher.code[:3]} {voucher.code[3:6]} {voucher.code[6:]}"
     for typed in (voucher.code, spaced, arabic_digits, f"  {voucher.token}\n"):
@@ -152,8 +104,8 @@ def test_a_voucher_is_found_by_its_code_as_typed_or_by_its_token(db: Session, wo
         assert found.id == voucher.id and claim.code == voucher.code
 
 
-def test_bad_codes_and_tokens_are_told_apart(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
+def test_bad_codes_and_tokens_are_told_apart(db: Session, handover_world: World) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
     wrong_last = voucher.code[:-1] + str((int(voucher.code[-1]) + 1) % 10)
     with pytest.raises(MistypedCode):
         voucher_by_code_or_token(db, wrong_last, PUBLIC)
@@ -173,48 +125,52 @@ def test_bad_codes_and_tokens_are_told_apart(db: Session, world: World) -> None:
 # --- handovers, refusals, disputes -------------------------------------------------------------
 
 
-def test_a_handover_uses_the_voucher_once(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
-    handover = record_handover(db, voucher, world.army, id_seen=True, signature_obtained=True)
+def test_a_handover_uses_the_voucher_once(db: Session, handover_world: World) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
+    handover = record_handover(
+        db, voucher, handover_world.army, id_seen=True, signature_obtained=True
+    )
     assert handover.outcome == HandoverOutcome.HANDED_OVER
     assert handover.id_seen and handover.signature_obtained
-    assert voucher.used_at is not None and voucher.used_by_id == world.army.id
+    assert voucher.used_at is not None and voucher.used_by_id == handover_world.army.id
     with pytest.raises(VoucherAlreadyUsed):
         record_handover(db, voucher, user(db, "army-chiyah"), True, True)
     with pytest.raises(VoucherAlreadyUsed):
-        record_refusal(db, voucher, world.army, "came back for more")
+        record_refusal(db, voucher, handover_world.army, "came back for more")
     assert count(db, Handover) == 1
     (event,) = audited(db, "voucher.handed_over")
     assert event.details == f'{{"code":"{voucher.code}","handover":{handover.id}}}'
 
 
-def test_a_stale_copy_of_the_voucher_cannot_use_it_again(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
+def test_a_stale_copy_of_the_voucher_cannot_use_it_again(
+    db: Session, handover_world: World
+) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
     # Used by another officer's request; this session's copy still says unused.
     used = update(Voucher).where(Voucher.id == voucher.id).values(used_at=utcnow())
     db.execute(used.execution_options(synchronize_session=False))
     assert voucher.used_at is None
     with pytest.raises(VoucherAlreadyUsed):
-        record_handover(db, voucher, world.army, True, True)
+        record_handover(db, voucher, handover_world.army, True, True)
 
 
 @pytest.mark.parametrize("checks", [(False, True), (True, False), (False, False)])
 def test_no_handover_without_the_id_seen_and_the_signature(
-    db: Session, world: World, checks: tuple[bool, bool]
+    db: Session, handover_world: World, checks: tuple[bool, bool]
 ) -> None:
-    voucher = home_vouchers(db, world)[0]
+    voucher = home_vouchers(db, handover_world)[0]
     with pytest.raises(ChecksMissing):
-        record_handover(db, voucher, world.army, *checks)
+        record_handover(db, voucher, handover_world.army, *checks)
     db.refresh(voucher)
     assert not voucher.is_used and count(db, Handover) == 0
 
 
-def test_a_refusal_keeps_the_voucher_usable(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
-    refusal = record_refusal(db, voucher, world.army, "  No ID card with him today  ")
+def test_a_refusal_keeps_the_voucher_usable(db: Session, handover_world: World) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
+    refusal = record_refusal(db, voucher, handover_world.army, "  No ID card with him today  ")
     assert (refusal.outcome, refusal.reason) == ("refused", "No ID card with him today")
     assert not refusal.id_seen and not voucher.is_used
-    record_handover(db, voucher, world.army, True, True)
+    record_handover(db, voucher, handover_world.army, True, True)
     assert voucher.is_used
     assert len(audited(db, "voucher.refused")) == 1
 
@@ -230,28 +186,30 @@ def test_a_refusal_keeps_the_voucher_usable(db: Session, world: World) -> None:
     ],
 )
 def test_a_refusal_or_dispute_needs_a_plain_reason(
-    db: Session, world: World, reason: str, problem: ReasonProblem
+    db: Session, handover_world: World, reason: str, problem: ReasonProblem
 ) -> None:
-    voucher = home_vouchers(db, world)[0]
+    voucher = home_vouchers(db, handover_world)[0]
     for record in (record_refusal, record_dispute):
         with pytest.raises(BadReason) as raised:
-            record(db, voucher, world.army, reason)
+            record(db, voucher, handover_world.army, reason)
         assert raised.value.problem is problem
     assert count(db, Handover) == 0 and count(db, Ticket) == 0
 
 
-def test_a_dispute_goes_to_the_committee_and_holds_the_voucher(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
-    dispute = record_dispute(db, voucher, world.army, "Two families claim this voucher")
+def test_a_dispute_goes_to_the_committee_and_holds_the_voucher(
+    db: Session, handover_world: World
+) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
+    dispute = record_dispute(db, voucher, handover_world.army, "Two families claim this voucher")
     ticket = db.get_one(Ticket, dispute.ticket_id)
     assert ticket.category == TicketCategory.DISTRIBUTION and ticket.status == "open"
     assert ticket.application_id == voucher.application_id
-    assert ticket.locality_code == HOME and ticket.logged_by_id == world.army.id
+    assert ticket.locality_code == HOME and ticket.logged_by_id == handover_world.army.id
     assert ticket.text is not None and voucher.code in ticket.text
     with pytest.raises(VoucherDisputed):
-        record_handover(db, voucher, world.army, True, True)
+        record_handover(db, voucher, handover_world.army, True, True)
     decide(db, ticket, TicketStatus.RESOLVED, "The first family is the right one", "committee")
-    record_handover(db, voucher, world.army, True, True)
+    record_handover(db, voucher, handover_world.army, True, True)
     assert voucher.is_used
     (event,) = audited(db, "voucher.disputed")
     assert f'"ticket":"{ticket.number}"' in event.details
@@ -259,9 +217,9 @@ def test_a_dispute_goes_to_the_committee_and_holds_the_voucher(db: Session, worl
 
 @pytest.mark.parametrize("username", ["army-beirut", "ministry", "focal"])
 def test_only_an_officer_of_the_municipalitys_area_records(
-    db: Session, world: World, username: str
+    db: Session, handover_world: World, username: str
 ) -> None:
-    voucher = home_vouchers(db, world)[0]
+    voucher = home_vouchers(db, handover_world)[0]
     outsider = user(db, username)
     with pytest.raises(OutsideArea):
         record_handover(db, voucher, outsider, True, True)
@@ -273,8 +231,10 @@ def test_only_an_officer_of_the_municipalitys_area_records(
     assert not voucher.is_used and count(db, Handover) == 0
 
 
-def test_an_officer_posted_to_the_municipality_itself_records(db: Session, world: World) -> None:
-    voucher = home_vouchers(db, world)[0]
+def test_an_officer_posted_to_the_municipality_itself_records(
+    db: Session, handover_world: World
+) -> None:
+    voucher = home_vouchers(db, handover_world)[0]
     record_handover(db, voucher, user(db, "army-chiyah"), True, True)
     assert voucher.is_used
 
@@ -282,19 +242,12 @@ def test_an_officer_posted_to_the_municipality_itself_records(db: Session, world
 # --- two officers at the same instant, on PostgreSQL -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def race_engine() -> Iterator[Engine]:
-    """A database of its own: the race commits rows, which the shared store must not keep."""
-    with own_postgres_store("race") as engine:
-        yield engine
-
-
 @pytest.mark.postgres
 def test_two_officers_at_once_cannot_both_hand_over(race_engine: Engine) -> None:
     factory = make_sessionmaker(race_engine)
     with factory() as setup:
-        world = build_world(setup)
-        voucher_id = home_vouchers(setup, world)[0].id
+        handover_world = build_world(setup)
+        voucher_id = home_vouchers(setup, handover_world)[0].id
         setup.commit()
         user(setup, "army-chiyah")
     sessions = [factory(), factory()]
@@ -327,10 +280,10 @@ def test_two_officers_at_once_cannot_both_hand_over(race_engine: Engine) -> None
 
 
 def test_a_list_built_later_does_not_reissue_the_earlier_vouchers(
-    db: Session, world: World
+    db: Session, handover_world: World
 ) -> None:
-    earlier = home_vouchers(db, world)
-    later = make_list(db, world.home)
+    earlier = home_vouchers(db, handover_world)
+    later = make_list(db, handover_world.home)
     newer = issue_vouchers(db, later, HOME, SERVICE_KEY)
     assert not {v.code for v in newer} & {v.code for v in earlier}
     assert {verify(v.token, PUBLIC).list_id for v in newer} == {later.id}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assembly.app import create_app
 from core.applications import Application
 from core.audit import AuditEvent
-from core.calls import Call, CallStatus
+from core.calls import Call
 from core.corrections import CorrectionRequest
 from core.db import utcnow
 from core.programme import set_window
@@ -29,10 +29,10 @@ from core.users import StaffUser
 from tests.plugins.fake_twilio import ACCOUNT_SID, CALLS, RECORDING_MP3, FakeTwilio
 from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.households import submitted
+from tests.support.ivr_caller import CALLER, queued_call
+from tests.support.staff_web import client_for, csrf
 from tests.support.twilio_requests import twilio_settings
-from tests.test_web_auth import csrf, sign_in
 
-CALLER = "+9613123456"
 AGENT_PHONE = "+9611555444"
 VOICE_NUMBER = "+9611766000"
 RECORDING = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recordings/RE0123abcd"
@@ -68,30 +68,8 @@ def room(db: Session) -> Iterator[dict[str, StaffUser]]:
     yield users
 
 
-def client_for(app: Flask, username: str) -> FlaskClient:
-    client = app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
-    assert sign_in(client, username).status_code == 302
-    return client
-
-
 def post(client: FlaskClient, path: str, data: dict[str, str] | None = None) -> object:
     return client.post(path, data={**(data or {}), "csrf_token": csrf(client, "/hotline")})
-
-
-def queued_call(db: Session, sid: str = "CA" + "1" * 32, phone: str = CALLER) -> Call:
-    call = Call(
-        call_sid=sid,
-        direction="inbound",
-        phone=phone,
-        language="ar",
-        status=CallStatus.QUEUED,
-        started_at=utcnow(),
-        queued_at=utcnow(),
-    )
-    db.add(call)
-    db.commit()
-    return call
 
 
 def actions(db: Session) -> list[str]:

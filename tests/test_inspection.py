@@ -28,6 +28,7 @@ from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from core.users import StaffUser
 from scoring import jobs
+from tests.support.audit_owner import as_table_owner
 from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
@@ -39,8 +40,7 @@ from tests.support.factories import (
     make_user,
 )
 from tests.support.households import submitted
-from tests.test_audit import _as_table_owner
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 from webforms.csv_export import cell
 
 PLACES = (HOME, ELSEWHERE, AKKAR, NORTH)  # Mount Lebanon, Beirut, Akkar, North
@@ -403,7 +403,7 @@ def test_verifying_an_intact_chain(inspector: FlaskClient, db: Session) -> None:
 
 
 def test_verifying_names_the_first_tampered_event(inspector: FlaskClient, db: Session) -> None:
-    _as_table_owner(db)
+    as_table_owner(db)
     db.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor="someone else"))
     db.commit()
     html = inspector.get("/inspection/audit/verify").get_data(as_text=True)

@@ -7,10 +7,8 @@ from __future__ import annotations
 import logging
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from types import ModuleType
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -23,106 +21,32 @@ import ivr.voice
 from assembly.app import create_app
 from core.applications import Application
 from core.calls import Call, CallStatus
-from core.db import utcnow
 from core.links import Channel, issue_link
 from core.messages import Message
-from core.programme import set_window
 from core.references import check_digit, grouped
 from core.tickets import MENU_CATEGORIES, CallbackRequest, Ticket
 from core.webhook_replies import WebhookReply, earlier_reply
-from tests.plugins.fake_twilio import ACCOUNT_SID, FakeTwilio
-from tests.support.factories import load_sample_geography
+from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.households import pages
-from tests.support.twilio_requests import HOTLINE, PUBLIC, post_signed, signature, twilio_settings
+from tests.support.ivr_caller import (
+    CALLER,
+    RECORDING,
+    VOICES,
+    Phone,
+    action,
+    record_action,
+    redirect,
+)
+from tests.support.twilio_requests import HOTLINE, PUBLIC, signature, twilio_settings
 
-CALLER = "+9613123456"  # the mobile on the test household's form (03 123 456)
 OTHER_MOBILE = "+96171123456"
 LANDLINE = "+9611123456"  # Beirut, 01 123 456: cannot receive an SMS
-RECORDING = "https://api.twilio.com/2010-04-01/Accounts/AC0/Recordings/RE" + "1" * 32
-VOICES = {
-    "ar": ("Polly.Zeina", "arb"),
-    "en": ("Polly.Joanna", "en-US"),
-    "fr": ("Polly.Celine", "fr-FR"),
-}
-LANGUAGE_KEYS = {"ar": "1", "en": "2", "fr": "3"}
 TOKEN_IN_SMS = re.compile(r"/f/([A-Za-z0-9_-]{20,})")
 BEIRUT_10AM = datetime(2020, 4, 22, 7, 0, tzinfo=UTC)  # Beirut is UTC+3 in April
 BEIRUT_8PM = datetime(2020, 4, 22, 17, 0, tzinfo=UTC)
 
 
 # -- the caller's side ------------------------------------------------------------------------
-
-
-@dataclass
-class Phone:
-    """One call to 1766: posts what Twilio would post, and follows the TwiML it gets back."""
-
-    client: FlaskClient
-    number: str = CALLER
-    sid: str = "CA" + "1" * 32
-    last: ET.Element = field(default_factory=lambda: ET.Element("Response"))
-
-    def post(self, url: str, digits: str | None = None, **fields: str) -> Any:
-        form = {
-            "AccountSid": ACCOUNT_SID,
-            "ApiVersion": "2010-04-01",
-            "CallSid": self.sid,
-            "CallStatus": "in-progress",
-            "Direction": "inbound",
-            "From": self.number,
-            "To": HOTLINE,
-        }
-        if digits is not None:
-            form["Digits"] = digits
-        form.update(fields)
-        return post_signed(self.client, url.removeprefix(PUBLIC), form)
-
-    def hear(self, url: str, digits: str | None = None, **fields: str) -> ET.Element:
-        response = self.post(url, digits, **fields)
-        assert response.status_code == 200, response.get_data(as_text=True)
-        assert response.mimetype == "text/xml"
-        self.last = ET.fromstring(response.data)
-        return self.last
-
-    def dial(self) -> ET.Element:
-        return self.hear("/ivr/voice")
-
-    def press(self, digits: str) -> ET.Element:
-        """Key `digits` at the current Gather ("" is silence: Twilio still calls the action)."""
-        return self.hear(action(self.last), digits)
-
-    def choose(self, language: str, *keys: str) -> ET.Element:
-        """Dial, pick the language, then press `keys` one prompt after the other."""
-        self.dial()
-        self.press(LANGUAGE_KEYS[language])
-        for key in keys:
-            self.press(key)
-        return self.last
-
-    def record(self, recording_url: str | None = RECORDING) -> ET.Element:
-        """Finish a <Record>: its action with the recording, or its fallback with none."""
-        if recording_url is None:
-            return self.hear(redirect(self.last))
-        return self.hear(record_action(self.last), RecordingUrl=recording_url)
-
-
-def action(twiml: ET.Element) -> str:
-    gather = twiml.find(".//Gather")
-    assert gather is not None, ET.tostring(twiml, encoding="unicode")
-    assert gather.get("actionOnEmptyResult") == "true"
-    return gather.get("action", "")
-
-
-def record_action(twiml: ET.Element) -> str:
-    record = twiml.find("./Record")
-    assert record is not None, ET.tostring(twiml, encoding="unicode")
-    return record.get("action", "")
-
-
-def redirect(twiml: ET.Element) -> str:
-    target = twiml.find("./Redirect")
-    assert target is not None, ET.tostring(twiml, encoding="unicode")
-    return target.text or ""
 
 
 def query(url: str) -> dict[str, str]:
@@ -174,13 +98,6 @@ def ivr_client(ivr_app: Flask) -> FlaskClient:
 @pytest.fixture
 def phone(ivr_client: FlaskClient) -> Phone:
     return Phone(ivr_client)
-
-
-@pytest.fixture
-def open_round(db: Session) -> None:
-    load_sample_geography(db)
-    set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
-    db.commit()
 
 
 @pytest.fixture

@@ -29,9 +29,9 @@ from core.queue import job_context, use_job_context
 from schema import migrate
 from sms.gateway import OutgoingSms, RetryableSendError, SendResult
 from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.citizen_sms import text as text_1766
 from tests.support.factories import load_sample_geography
 from tests.support.twilio_requests import service_on_fake_twilio, twilio_settings
-from tests.test_sms_inbound import text as text_1766
 
 CITIZEN = "+9613123456"
 TOKEN_IN_SMS = re.compile(r"/f/([A-Za-z0-9_-]{20,})")

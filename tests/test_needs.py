@@ -51,9 +51,8 @@ from tests.support.factories import (
     load_sample_geography,
 )
 from tests.support.quick_accounts import account
-from tests.test_handovers import race_engine  # noqa: F401 - the fixture: a database of its own
+from tests.support.staff_web import csrf, signed_in
 from tests.test_sms_inbound import sms_app  # noqa: F401 - the fixture: the service on Twilio
-from tests.test_web_auth import csrf, sign_in
 from web.needs_text import reminder_sms
 
 WEEK = date(2020, 4, 13)  # a Monday, in Lebanon's summer time (UTC+3)
@@ -270,7 +269,7 @@ def test_the_command_refuses_bad_options(runner: FlaskCliRunner, db: Session) ->
 
 @pytest.mark.postgres
 def test_two_copies_of_the_job_at_once_text_each_focal_point_once(
-    race_engine: Engine,  # noqa: F811 - the imported fixture
+    race_engine: Engine,
 ) -> None:
     factory = make_sessionmaker(race_engine)
     with factory() as setup:
@@ -306,15 +305,6 @@ def test_two_copies_of_the_job_at_once_text_each_focal_point_once(
 
 
 # --- filing over HTTP ----------------------------------------------------------------------------
-
-
-def signed_in(client: FlaskClient, username: str) -> FlaskClient:
-    """Signed in as `username` (signing out whoever was), pages in English."""
-    if client.get("/console").status_code == 200:
-        client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
-    sign_in(client, username)
-    client.get("/language/en")
-    return client
 
 
 def file(client: FlaskClient, **fields: str) -> TestResponse:

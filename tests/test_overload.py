@@ -29,11 +29,11 @@ from core.links import Link
 from core.messages import Direction, Message, MessageStatus
 from core.tickets import CallbackRequest
 from tests.conftest import PG_URL, settings_for, unavailable
+from tests.plugins.citizen_forms import fill
 from tests.support.households import pages
+from tests.support.ivr_caller import VOICES, Phone
+from tests.support.staff_web import sign_in
 from tests.support.twilio_requests import PUBLIC, twilio_settings
-from tests.test_forms import citizen_link, fill, focal, open_round  # noqa: F401 (fixtures)
-from tests.test_ivr import VOICES, Phone
-from tests.test_web_auth import sign_in
 from web import overload
 
 DEAD_STORE = "postgresql+psycopg://postgres@127.0.0.1:9/nothing"  # nothing listens on port 9
@@ -139,7 +139,7 @@ def test_a_caller_who_chose_a_language_is_thanked_in_it_and_silence_files_nothin
 
 def test_a_form_page_past_the_limit_is_busy_and_the_draft_is_kept(
     app: Flask,
-    citizen_link: str,  # noqa: F811
+    citizen_link: str,
     db: Session,
 ) -> None:
     citizen = app.test_client()
@@ -165,7 +165,7 @@ def test_a_form_page_past_the_limit_is_busy_and_the_draft_is_kept(
 def test_consoles_past_their_limit_say_busy_on_a_plain_page(
     app: Flask,
     client: FlaskClient,
-    focal: Any,  # noqa: F811
+    focal: Any,
 ) -> None:
     sign_in(client, "focal")
     assert client.get("/console").status_code == 200
@@ -324,7 +324,7 @@ def stamped(seconds_ago: float) -> dict[str, str]:
 
 def test_a_form_page_that_waited_too_long_in_the_queue_is_busy_and_saves_nothing(
     app: Flask,
-    citizen_link: str,  # noqa: F811
+    citizen_link: str,
     db: Session,
 ) -> None:
     citizen = app.test_client()
@@ -349,8 +349,8 @@ def test_an_sms_that_waited_too_long_is_sent_to_the_fallback_url_at_once(
     engine: Engine, session_factory: sessionmaker[Session], redis_url: str, db: Session
 ) -> None:
     from sms.buffer import STREAM
+    from tests.support.citizen_sms import inbound_form
     from tests.support.twilio_requests import signature
-    from tests.test_sms_inbound import inbound_form
 
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)

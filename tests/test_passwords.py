@@ -20,7 +20,7 @@ from core.users import (
 )
 from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused, count, signs_in
 from tests.support.factories import HOME, PASSWORD, make_user
-from tests.test_web_auth import csrf, from_address, sign_in
+from tests.support.staff_web import csrf, from_address, sign_in
 
 
 @pytest.mark.parametrize(

@@ -29,12 +29,12 @@ from core.users import StaffUser
 from sms.send_rate import SendRate
 from sms.twilio_backend import TwilioBackend
 from tests.conftest import settings_for
+from tests.plugins.citizen_forms import fill, newest_token, send_link
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.factories import PASSWORD
 from tests.support.households import pages, submitted
+from tests.support.staff_web import sign_in
 from tests.support.twilio_requests import twilio_settings
-from tests.test_forms import fill, focal, newest_token, open_round, send_link  # noqa: F401
-from tests.test_web_auth import sign_in
 
 SENDER = "+15005550006"
 
@@ -142,7 +142,7 @@ def test_a_score_owed_by_a_new_application_is_relayed_once(
     session_factory: sessionmaker[Session],
     redis_url: str,
     queue_prefix: str,
-    open_round: None,  # noqa: F811
+    open_round: None,
 ) -> None:
     runner = RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
     application = submitted(db, 5)
@@ -184,7 +184,7 @@ def test_a_form_posted_while_redis_is_down_is_kept_with_its_acknowledgement_owed
     engine: Engine,
     session_factory: sessionmaker[Session],
     db: Session,
-    focal: StaffUser,  # noqa: F811
+    focal: StaffUser,
 ) -> None:
     submit_form(engine, session_factory, db, "redis://127.0.0.1:1/0")
     db.expire_all()
@@ -197,7 +197,7 @@ def test_a_form_posted_with_redis_up_is_acknowledged_through_the_relay_once(
     engine: Engine,
     session_factory: sessionmaker[Session],
     db: Session,
-    focal: StaffUser,  # noqa: F811
+    focal: StaffUser,
     senders: RedisRunner,
     fake_twilio: FakeTwilio,
     redis_url: str,

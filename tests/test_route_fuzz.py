@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 
 from core.roles import Role
 from tests.support.factories import HOME, load_sample_geography, make_user
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 
 ROOT = Path(__file__).resolve().parent.parent
 NUMBERS = [

@@ -17,7 +17,8 @@ from scoring.lists import Quota, build_list
 from scoring.scores import latest_score
 from tests.support.factories import load_sample_geography, make_user
 from tests.support.households import submitted
-from tests.test_hotline_console import CALLER, client_for, csrf, queued_call
+from tests.support.ivr_caller import CALLER, queued_call
+from tests.support.staff_web import client_for, csrf
 
 
 def test_the_caller_page_gives_the_score_its_reasons_and_the_list_outcome(

@@ -29,6 +29,7 @@ from scoring import jobs
 from scoring.formula import load_formula
 from scoring.scores import FormulaRecord, Score, latest_score, unscored
 from scoring.variables import HouseholdInput, input_digest
+from tests.plugins.citizen_forms import fill, newest_token, send_link
 from tests.support.factories import (
     HOME,
     PASSWORD,
@@ -37,8 +38,7 @@ from tests.support.factories import (
     make_user,
 )
 from tests.support.households import pages, submitted
-from tests.test_forms import fill, newest_token, send_link
-from tests.test_web_auth import sign_in
+from tests.support.staff_web import sign_in
 
 RULES = {"today": beirut_today(), "locality_exists": lambda code: True}
 

@@ -17,7 +17,7 @@ from core import users
 from core.roles import Role
 from core.users import PER_PAIR, StaffUser
 from tests.support.factories import HOME, PASSWORD, load_sample_geography, make_user
-from tests.test_web_auth import from_address, sign_in
+from tests.support.staff_web import from_address, sign_in
 
 WRONG = "wrong password here"
 NOON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 12:00 in Beirut

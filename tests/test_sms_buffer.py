@@ -31,8 +31,8 @@ from sms.consumer import Consumer
 from sms.inbound import BUFFER
 from sms.keyword_work import FLOOD
 from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.citizen_sms import HELP, inbound_form
 from tests.support.twilio_requests import PUBLIC, post_signed, signature, twilio_settings
-from tests.test_sms_inbound import HELP, inbound_form
 
 _numbers = itertools.count(1)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import itertools
 import logging
 import re
-import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
@@ -21,7 +20,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
-from werkzeug.test import TestResponse
 
 import sms.consumer as consumer
 import sms.keyword_work as keyword_work
@@ -34,9 +32,18 @@ from core.opt_outs import has_stopped
 from core.programme import set_window
 from core.references import check_digit, grouped
 from core.segments import segments
-from core.sms_policy import DAILY_CAP, OPT_CHOICE_PURPOSE
+from core.sms_policy import DAILY_CAP
 from core.tickets import Ticket
-from tests.plugins.fake_twilio import ACCOUNT_SID, FakeTwilio
+from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.citizen_sms import (
+    CITIZEN,
+    HELP,
+    accepted,
+    inbound_form,
+    others,
+    replies_since,
+    text,
+)
 from tests.support.factories import load_sample_geography
 from tests.support.twilio_requests import (
     HOTLINE,
@@ -46,16 +53,11 @@ from tests.support.twilio_requests import (
     signature,
 )
 
-CITIZEN = "+9613123456"
 AS_TYPED = "03 123 456"  # the same number, as a citizen would write it
 RELATIVE = "+96171234567"
 FOREIGN = "+447700900123"
 ARABIC = re.compile(r"[\u0600-\u06ff]")
 
-HELP = (
-    "1766: send LINK for a form, STATUS and your reference, COMPLAINT and your text, "
-    "or STOP to receive no more messages. Or call 1766."
-)
 STOPPED = "1766: you will receive no more messages. Send START to receive them again."
 STARTED = "1766: you will receive messages from 1766 again. Send STOP to stop them."
 BAD_REFERENCE = (
@@ -76,9 +78,6 @@ TOO_MANY_LINKS = (
 FLOOD = "1766: too many messages from this number. Please wait before writing again, or call 1766."
 APOLOGY = "1766: sorry, your message could not be handled. Please try again later, or call 1766."
 
-_sids = itertools.count(1)
-
-
 # -- the service, Twilio's requests, and what the citizen reads ----------------------------
 
 
@@ -97,72 +96,6 @@ def client(sms_app: Flask, fake_twilio: FakeTwilio) -> FlaskClient:
     test_client = sms_app.test_client()
     test_client.environ_base["wsgi.url_scheme"] = "https"
     return test_client
-
-
-@pytest.fixture
-def open_round(db: Session) -> None:
-    load_sample_geography(db)
-    set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
-    db.commit()
-
-
-def inbound_form(body: str, phone: str = CITIZEN, sid: str | None = None) -> dict[str, str]:
-    """The fields Twilio posts for one inbound SMS."""
-    return {
-        "MessageSid": sid or f"SM{next(_sids):032x}",
-        "AccountSid": ACCOUNT_SID,
-        "From": phone,
-        "To": HOTLINE,
-        "Body": body,
-        "NumSegments": "1",
-        "NumMedia": "0",
-        "ApiVersion": "2010-04-01",
-    }
-
-
-def accepted(answer: TestResponse) -> None:
-    """The webhook's answer: 200 and an empty TwiML `<Response/>` (the reply is an SMS)."""
-    assert answer.status_code == 200
-    assert answer.mimetype in ("text/xml", "application/xml")
-    root = ET.fromstring(answer.data)
-    assert root.tag == "Response"
-    assert list(root) == []
-
-
-def replies_since(client: FlaskClient, before: int) -> list[str]:
-    """The replies (not links, ticket numbers or pushed statuses) that reached the fake Twilio
-    since it had `before` messages: those the store owed as a reply to an SMS."""
-    fake: FakeTwilio = client.application.extensions["test.fake_twilio"]
-    factory = client.application.extensions["intake.sessionmaker"]
-    new = fake.messages[before:]
-    with factory() as session:
-        kinds = dict(
-            session.execute(
-                select(Message.provider_sid, Message.purpose).where(
-                    Message.provider_sid.in_([m["sid"] for m in new])
-                )
-            ).all()
-        )
-    answers = [m for m in new if kinds.get(m["sid"]) in ("reply", OPT_CHOICE_PURPOSE)]
-    _REPLY_SIDS.update(m["sid"] for m in answers)
-    return [m["body"] for m in answers]
-
-
-_REPLY_SIDS: set[str] = set()  # every reply `text` saw: `others` leaves them out
-
-
-def others(fake_twilio: FakeTwilio) -> list[dict[str, str]]:
-    """The SMS that reached the fake Twilio other than replies: links, ticket numbers,
-    statuses pushed to a family's phone."""
-    return [m for m in fake_twilio.messages if m["sid"] not in _REPLY_SIDS]
-
-
-def text(client: FlaskClient, body: str, phone: str = CITIZEN, sid: str | None = None) -> list[str]:
-    """Send an SMS to 1766; the replies that come back to the sender's phone."""
-    fake: FakeTwilio = client.application.extensions["test.fake_twilio"]
-    before = len(fake.messages)
-    accepted(post_signed(client, "/sms/inbound", inbound_form(body, phone, sid)))
-    return replies_since(client, before)
 
 
 def said(app: Flask, language: str, msgid: str, **variables: str) -> str:
@@ -185,10 +118,13 @@ def sent_to(fake_twilio: FakeTwilio, phone: str) -> list[str]:
     return [m["body"] for m in others(fake_twilio) if m["to"] == phone]
 
 
+_references = itertools.count(1)
+
+
 def make_application(db: Session, phone: str = CITIZEN, language: str = "ar") -> Application:
     """A family's application, as a submitted form leaves it."""
     link, _token = issue_link(db, None, phone, language, Channel.HOTLINE)
-    shift = next(_sids) % 9
+    shift = next(_references) % 9
     body = "123456789"[shift:] + "123456789"[:shift]  # distinct digits: every swap shows
     application = Application(
         reference=body + check_digit(body),

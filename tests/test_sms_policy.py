@@ -36,9 +36,9 @@ from core.users import StaffUser
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.households import submitted
+from tests.support.ivr_caller import Phone
+from tests.support.staff_web import csrf, sign_in
 from tests.support.twilio_requests import service_on_fake_twilio
-from tests.test_ivr import Phone
-from tests.test_web_auth import csrf, sign_in
 
 FAMILY = "+9613123456"  # the phone on the family's form
 STRANGERS = [f"+961711{n:05d}" for n in range(12)]

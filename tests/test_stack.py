@@ -278,8 +278,8 @@ def test_a_consumer_killed_mid_batch_has_its_messages_taken_over_and_decided_onc
     from sqlalchemy import func, text
 
     from core.messages import Direction
+    from tests.support.citizen_sms import inbound_form
     from tests.support.twilio_requests import signature
-    from tests.test_sms_inbound import inbound_form
 
     stack.start_web()
     forms = [inbound_form("HELP", phone=f"+96176{n:06d}") for n in range(30)]

@@ -28,10 +28,9 @@ from core.inspection import Kind
 from core.roles import Role
 from schema import migrate
 from tests.conftest import own_postgres_database, settings_for
-from tests.plugins.vouchers import voucher_key_file  # noqa: F401 - fixture
+from tests.plugins.handover_world import build_world
 from tests.support.factories import HOME, make_user
-from tests.test_handovers import build_world
-from tests.test_web_auth import csrf, sign_in
+from tests.support.staff_web import csrf, sign_in
 from webforms import csv_export
 
 
@@ -63,7 +62,7 @@ def store_url(
 
 
 @pytest.fixture(scope="module")
-def site(store_url: str, voucher_key_file: Path) -> Iterator[Site]:  # noqa: F811 - fixture
+def site(store_url: str, voucher_key_file: Path) -> Iterator[Site]:
     migrator = make_engine(store_url)
     migrate.upgrade(migrator)
     migrator.dispose()

@@ -21,9 +21,9 @@ from core.messages import Direction, Message
 from core.roles import Role
 from core.users import SignInRefused, authenticate
 from tests.conftest import own_postgres_store
+from tests.support.citizen_sms import inbound_form
 from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.twilio_requests import post_signed, twilio_settings
-from tests.test_sms_inbound import inbound_form
 from web.store import EXTENSION
 
 RACERS = 40

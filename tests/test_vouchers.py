@@ -34,7 +34,7 @@ from core.references import check_digit
 from core.settings import Settings, SettingsError
 from distribution import voucher_keys
 from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher, Problem, sign, verify
-from tests.plugins.vouchers import SERVICE_KEY, app, voucher_key_file  # noqa: F401 - fixtures
+from tests.plugins.vouchers import SERVICE_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = generate_private_key()  # made at test time; no key lives in the repository

@@ -9,29 +9,13 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.test import TestResponse
 
 from core import users
 from core.audit import AuditEvent
 from core.roles import Role
 from core.users import PER_PAIR, StaffUser
 from tests.support.factories import HOME, PASSWORD, load_sample_geography, make_user
-
-TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf(client: FlaskClient, path: str = "/sign-in") -> str:
-    page = client.get(path)
-    match = TOKEN.search(page.get_data(as_text=True))
-    assert match, "the page carries no CSRF token"
-    return match.group(1)
-
-
-def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
-    token = csrf(client)
-    return client.post(
-        "/sign-in", data={"username": username, "password": password, "csrf_token": token}
-    )
+from tests.support.staff_web import csrf, from_address, sign_in
 
 
 def events(db: Session, action: str) -> int:
@@ -90,13 +74,6 @@ def test_wrong_password_is_refused_in_arabic(client: FlaskClient, focal: StaffUs
     assert response.status_code == 401
     assert "اسم المستخدم أو كلمة المرور" in response.get_data(as_text=True)
     assert client.get("/console").status_code == 302
-
-
-def from_address(client: FlaskClient, address: str) -> FlaskClient:
-    """Another browser, at another address."""
-    other = client.application.test_client()
-    other.environ_base.update({"wsgi.url_scheme": "https", "REMOTE_ADDR": address})
-    return other
 
 
 def test_failed_sign_ins_slow_that_address_down_for_that_account(

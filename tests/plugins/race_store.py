@@ -1,0 +1,17 @@
+"""A PostgreSQL store of a test module's own, for races whose rows commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.conftest import own_postgres_store
+
+
+@pytest.fixture(scope="module")
+def race_engine() -> Iterator[Engine]:
+    """A database of its own: the race commits rows, which the shared store must not keep."""
+    with own_postgres_store("race") as engine:
+        yield engine
