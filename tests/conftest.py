@@ -35,6 +35,7 @@ pytest_plugins = [
     "tests.plugins.citizen_forms",
     "tests.plugins.handover_world",
     "tests.plugins.race_store",
+    "tests.plugins.sms_service",
     "tests.plugins.vouchers",
 ]
 

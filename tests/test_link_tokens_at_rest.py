@@ -17,7 +17,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 import sms.jobs
 from assembly.app import create_app
@@ -31,7 +31,7 @@ from sms.gateway import OutgoingSms, RetryableSendError, SendResult
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.citizen_sms import text as text_1766
 from tests.support.factories import load_sample_geography
-from tests.support.twilio_requests import service_on_fake_twilio, twilio_settings
+from tests.support.twilio_requests import twilio_settings
 
 CITIZEN = "+9613123456"
 TOKEN_IN_SMS = re.compile(r"/f/([A-Za-z0-9_-]{20,})")
@@ -88,36 +88,20 @@ def test_the_sqlite_file_holds_no_live_token_after_a_link_is_texted(
     app.extensions["test.fake_twilio"] = fake_twilio
     with transaction(make_sessionmaker(engine)) as session:
         open_round(session)
-    client = app.test_client()
-    client.environ_base["wsgi.url_scheme"] = "https"
+    sms_client = app.test_client()
+    sms_client.environ_base["wsgi.url_scheme"] = "https"
 
-    assert text_1766(client, "LINK") == []  # the link SMS is the answer
+    assert text_1766(sms_client, "LINK") == []  # the link SMS is the answer
     token = token_texted(fake_twilio)
     engine.dispose()
 
     stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
     assert b"<link " in stored  # the message is there, with the link's id in its place
     assert token.encode() not in stored
-    assert client.get(f"/f/{token}").status_code == 200  # and the texted link works
+    assert sms_client.get(f"/f/{token}").status_code == 200  # and the texted link works
 
 
 # -- PostgreSQL (and SQLite again): every row ------------------------------------------------
-
-
-@pytest.fixture
-def service(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    fake_twilio: FakeTwilio,
-) -> Flask:
-    return service_on_fake_twilio(engine, session_factory, fake_twilio)
-
-
-@pytest.fixture
-def client(service: Flask) -> FlaskClient:
-    test_client = service.test_client()
-    test_client.environ_base["wsgi.url_scheme"] = "https"
-    return test_client
 
 
 def every_row(db: Session, table: str) -> str:
@@ -128,11 +112,11 @@ def every_row(db: Session, table: str) -> str:
 
 
 def test_no_row_holds_the_token_of_a_link_texted_by_sms(
-    client: FlaskClient, db: Session, fake_twilio: FakeTwilio
+    sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     open_round(db)
 
-    text_1766(client, "LINK")
+    text_1766(sms_client, "LINK")
 
     token = token_texted(fake_twilio)
     db.expire_all()
@@ -141,18 +125,18 @@ def test_no_row_holds_the_token_of_a_link_texted_by_sms(
     message = db.scalars(select(Message).where(Message.purpose == "form_link")).one()
     link = db.scalars(select(Link).where(Link.message_id == message.id)).one()
     assert message.body.endswith(f"/f/<link {link.id}>")  # what the message log shows
-    assert client.get(f"/f/{token}").status_code == 200
+    assert sms_client.get(f"/f/{token}").status_code == 200
 
 
-def test_a_retried_send_texts_the_same_link(service: Flask, db: Session) -> None:
+def test_a_retried_send_texts_the_same_link(sms_app: Flask, db: Session) -> None:
     """The token is derived again on every attempt: a retry sends exactly the first text."""
     from web.citizen_requests import send_form_link
 
     open_round(db)
     recorder = Recorder(failures=1)
     sms.jobs.use_gateway(recorder)
-    with service.test_request_context():
-        owed = send_form_link(db, CITIZEN, "en", service.config["INTAKE_SETTINGS"], CITIZEN)
+    with sms_app.test_request_context():
+        owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
     db.commit()
     (message_id,) = owed.message_ids
 
@@ -164,19 +148,19 @@ def test_a_retried_send_texts_the_same_link(service: Flask, db: Session) -> None
     first, second = recorder.sent
     assert first.body == second.body and "<link" not in first.body
     found = TOKEN_IN_SMS.search(first.body)
-    assert found and service.test_client().get(f"/f/{found.group(1)}").status_code == 200
+    assert found and sms_app.test_client().get(f"/f/{found.group(1)}").status_code == 200
 
 
-def test_a_link_whose_key_changed_is_failed_not_sent_dead(service: Flask, db: Session) -> None:
+def test_a_link_whose_key_changed_is_failed_not_sent_dead(sms_app: Flask, db: Session) -> None:
     from web.citizen_requests import send_form_link
 
     open_round(db)
     recorder = Recorder()
     sms.jobs.use_gateway(recorder)
-    with service.test_request_context():
-        owed = send_form_link(db, CITIZEN, "en", service.config["INTAKE_SETTINGS"], CITIZEN)
+    with sms_app.test_request_context():
+        owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
     db.commit()
-    rotated = replace(service.config["INTAKE_SETTINGS"], secret_key="another-key-" + "y" * 40)
+    rotated = replace(sms_app.config["INTAKE_SETTINGS"], secret_key="another-key-" + "y" * 40)
     use_job_context(replace(job_context(), settings=rotated))  # the app's store, another key
 
     sms.jobs.send_message(owed.message_ids[0])
@@ -223,7 +207,7 @@ def test_the_migration_redacts_the_tokens_of_link_sms_already_sent(tmp_path: Pat
 
 
 def test_a_link_sms_owed_before_the_upgrade_loses_its_token_once_sent(
-    service: Flask, db: Session
+    sms_app: Flask, db: Session
 ) -> None:
     """Written with the token (before migration 0011): sent as written, then redacted."""
     from core.notifications import Sms, owe_text

@@ -52,7 +52,6 @@ from tests.support.factories import (
 )
 from tests.support.quick_accounts import account
 from tests.support.staff_web import csrf, signed_in
-from tests.test_sms_inbound import sms_app  # noqa: F401 - the fixture: the service on Twilio
 from web.needs_text import reminder_sms
 
 WEEK = date(2020, 4, 13)  # a Monday, in Lebanon's summer time (UTC+3)
@@ -232,7 +231,7 @@ def test_the_reminders_are_short_in_every_language(app: Flask, db: Session, worl
 
 
 def test_the_command_delivers_each_reminder_once_through_twilio(
-    sms_app: Flask,  # noqa: F811 - the imported fixture
+    sms_app: Flask,
     db: Session,
     world: World,
     fake_twilio: FakeTwilio,

@@ -18,8 +18,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 import sms.consumer as consumer
 import sms.keyword_work as keyword_work
@@ -49,7 +49,6 @@ from tests.support.twilio_requests import (
     HOTLINE,
     PUBLIC,
     post_signed,
-    service_on_fake_twilio,
     signature,
 )
 
@@ -79,23 +78,6 @@ FLOOD = "1766: too many messages from this number. Please wait before writing ag
 APOLOGY = "1766: sorry, your message could not be handled. Please try again later, or call 1766."
 
 # -- the service, Twilio's requests, and what the citizen reads ----------------------------
-
-
-@pytest.fixture
-def sms_app(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    fake_twilio: FakeTwilio,
-) -> Flask:
-    """The service on Twilio, whose REST calls reach this test's fake Twilio (jobs inline)."""
-    return service_on_fake_twilio(engine, session_factory, fake_twilio)
-
-
-@pytest.fixture
-def client(sms_app: Flask, fake_twilio: FakeTwilio) -> FlaskClient:
-    test_client = sms_app.test_client()
-    test_client.environ_base["wsgi.url_scheme"] = "https"
-    return test_client
 
 
 def said(app: Flask, language: str, msgid: str, **variables: str) -> str:
@@ -192,9 +174,9 @@ def persian_digits(text: str) -> str:
     ],
 )
 def test_help_and_anything_else_get_the_help_text_in_their_language(
-    sms_app: Flask, client: FlaskClient, fake_twilio: FakeTwilio, body: str, language: str
+    sms_app: Flask, sms_client: FlaskClient, fake_twilio: FakeTwilio, body: str, language: str
 ) -> None:
-    (reply,) = text(client, body)
+    (reply,) = text(sms_client, body)
 
     in_language(sms_app, reply, language, HELP)
     assert others(fake_twilio) == []  # the reply is the only SMS
@@ -226,14 +208,14 @@ def test_every_reply_fits_one_sms(sms_app: Flask, language: str) -> None:
     ],
 )
 def test_link_sends_a_one_time_link_to_the_sender_in_their_language(
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     open_round: None,
     body: str,
     language: str,
 ) -> None:
-    assert text(client, body, phone=AS_TYPED) == []  # the link SMS itself is the answer
+    assert text(sms_client, body, phone=AS_TYPED) == []  # the link SMS itself is the answer
 
     (sms_body,) = sent_to(fake_twilio, CITIZEN)
     assert f"{PUBLIC}/f/" in sms_body
@@ -242,12 +224,12 @@ def test_link_sends_a_one_time_link_to_the_sender_in_their_language(
 
 
 def test_a_fourth_link_in_a_day_is_refused_and_the_last_one_still_works(
-    sms_app: Flask, client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_app: Flask, sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     for _attempt in range(3):
-        assert text(client, "LINK") == []
+        assert text(sms_client, "LINK") == []
 
-    (reply,) = text(client, "LINK")
+    (reply,) = text(sms_client, "LINK")
 
     assert reply == said(sms_app, "en", TOO_MANY_LINKS)
     assert len(sent_to(fake_twilio, CITIZEN)) == 3
@@ -260,14 +242,14 @@ def test_a_fourth_link_in_a_day_is_refused_and_the_last_one_still_works(
 
 @pytest.mark.parametrize("language", ["ar", "en", "fr"])
 def test_no_link_outside_the_window(
-    sms_app: Flask, client: FlaskClient, db: Session, fake_twilio: FakeTwilio, language: str
+    sms_app: Flask, sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, language: str
 ) -> None:
     load_sample_geography(db)
     set_window(db, utcnow() - timedelta(days=10), utcnow() - timedelta(days=1), "test")
     db.commit()
     word = {"ar": "رابط", "en": "LINK", "fr": "LIEN"}[language]
 
-    (reply,) = text(client, word)
+    (reply,) = text(sms_client, word)
 
     in_language(sms_app, reply, language, WINDOW_CLOSED)
     assert others(fake_twilio) == []
@@ -281,7 +263,7 @@ def test_no_link_outside_the_window(
 )
 def test_links_go_only_to_lebanese_mobiles(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     open_round: None,
@@ -289,7 +271,7 @@ def test_links_go_only_to_lebanese_mobiles(
     body: str,
     language: str,
 ) -> None:
-    (reply,) = text(client, body, phone=phone)
+    (reply,) = text(sms_client, body, phone=phone)
 
     in_language(sms_app, reply, language, LINK_NOT_LEBANESE)
     assert others(fake_twilio) == []
@@ -297,11 +279,11 @@ def test_links_go_only_to_lebanese_mobiles(
 
 
 def test_a_sender_no_sms_can_reach_is_decided_and_not_answered(
-    client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     """An alphanumeric or malformed `From` (a provider's test, a spoofed id): the message is
     logged and nothing is sent, not even the refusal."""
-    assert text(client, "LIEN", phone="not-a-number") == []
+    assert text(sms_client, "LIEN", phone="not-a-number") == []
 
     assert fake_twilio.messages == []
     assert count(db, Link) == 0
@@ -327,7 +309,7 @@ def test_a_sender_no_sms_can_reach_is_decided_and_not_answered(
 )
 def test_status_from_the_applications_phone_is_answered_at_once(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     open_round: None,
@@ -343,7 +325,7 @@ def test_status_from_the_applications_phone_is_answered_at_once(
         persian=persian_digits(reference),
     )
 
-    (reply,) = text(client, body)
+    (reply,) = text(sms_client, body)
 
     expected = "Application %(reference)s: received, being assessed."
     assert reply == said(sms_app, language, expected, reference=grouped(reference))
@@ -352,11 +334,11 @@ def test_status_from_the_applications_phone_is_answered_at_once(
 
 
 def test_status_asked_from_another_phone_goes_to_the_applications_phone(
-    sms_app: Flask, client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_app: Flask, sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     application = make_application(db, CITIZEN, language="fr")
 
-    (reply,) = text(client, f"STATUS {application.reference}", phone=RELATIVE)
+    (reply,) = text(sms_client, f"STATUS {application.reference}", phone=RELATIVE)
 
     assert reply == said(sms_app, "en", ELSEWHERE)
     assert grouped(application.reference) not in reply  # the asker learns nothing
@@ -366,23 +348,23 @@ def test_status_asked_from_another_phone_goes_to_the_applications_phone(
 
 
 def test_an_unknown_reference_gets_the_same_reply_and_no_sms(
-    sms_app: Flask, client: FlaskClient, fake_twilio: FakeTwilio, open_round: None
+    sms_app: Flask, sms_client: FlaskClient, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     unknown = "987654321" + check_digit("987654321")
 
-    (reply,) = text(client, f"حالة {unknown}", phone=RELATIVE)
+    (reply,) = text(sms_client, f"حالة {unknown}", phone=RELATIVE)
 
     assert reply == said(sms_app, "ar", ELSEWHERE)
     assert others(fake_twilio) == []
 
 
 def test_the_family_is_not_pestered_with_status_sms_asked_by_others(
-    client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     application = make_application(db, CITIZEN)
 
     for _attempt in range(5):
-        text(client, f"STATUS {application.reference}", phone=RELATIVE)
+        text(sms_client, f"STATUS {application.reference}", phone=RELATIVE)
 
     assert len(sent_to(fake_twilio, CITIZEN)) == DAILY_CAP
 
@@ -402,7 +384,7 @@ def test_the_family_is_not_pestered_with_status_sms_asked_by_others(
 )
 def test_a_reference_that_does_not_check_out_gets_asked_again(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     open_round: None,
@@ -414,7 +396,7 @@ def test_a_reference_that_does_not_check_out_gets_asked_again(
     swapped = reference[:2] + reference[3] + reference[2] + reference[4:]
 
     (reply,) = text(
-        client,
+        sms_client,
         body.format(wrong=wrong, wrong_arabic=arabic_digits(wrong), swapped=swapped),
     )
 
@@ -437,14 +419,14 @@ def test_a_reference_that_does_not_check_out_gets_asked_again(
 )
 def test_a_complaint_opens_a_ticket_and_its_number_comes_by_sms(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     body: str,
     complaint: str,
     language: str,
 ) -> None:
-    assert text(client, body, phone=AS_TYPED) == []  # the SMS with the number is the answer
+    assert text(sms_client, body, phone=AS_TYPED) == []  # the SMS with the number is the answer
 
     ticket = db.scalars(select(Ticket)).one()
     assert (ticket.text, ticket.phone, ticket.channel, ticket.language) == (
@@ -463,18 +445,18 @@ def test_a_complaint_opens_a_ticket_and_its_number_comes_by_sms(
     ("body", "language"), [("شكوى", "ar"), ("COMPLAINT", "en"), ("PLAINTE", "fr")]
 )
 def test_a_complaint_without_text_asks_for_it(
-    sms_app: Flask, client: FlaskClient, db: Session, body: str, language: str
+    sms_app: Flask, sms_client: FlaskClient, db: Session, body: str, language: str
 ) -> None:
-    (reply,) = text(client, body)
+    (reply,) = text(sms_client, body)
 
     in_language(sms_app, reply, language, NO_COMPLAINT)
     assert count(db, Ticket) == 0
 
 
 def test_complaints_by_sms_come_from_lebanese_mobiles(
-    sms_app: Flask, client: FlaskClient, db: Session, fake_twilio: FakeTwilio
+    sms_app: Flask, sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio
 ) -> None:
-    (reply,) = text(client, "COMPLAINT nobody answers", phone=FOREIGN)
+    (reply,) = text(sms_client, "COMPLAINT nobody answers", phone=FOREIGN)
 
     assert reply == said(sms_app, "en", COMPLAINT_NOT_LEBANESE)
     assert count(db, Ticket) == 0
@@ -496,12 +478,12 @@ def test_complaints_by_sms_come_from_lebanese_mobiles(
     ],
 )
 def test_stop_and_start(
-    sms_app: Flask, client: FlaskClient, db: Session, stop: str, start: str, language: str
+    sms_app: Flask, sms_client: FlaskClient, db: Session, stop: str, start: str, language: str
 ) -> None:
-    (stopped,) = text(client, stop)
+    (stopped,) = text(sms_client, stop)
     assert has_stopped(db, CITIZEN)
 
-    (started,) = text(client, start)
+    (started,) = text(sms_client, start)
     assert not has_stopped(db, CITIZEN)
 
     if language != "fr":  # START is English: its confirmation is too
@@ -510,42 +492,42 @@ def test_stop_and_start(
 
 
 def test_after_stop_a_status_asked_by_another_phone_sends_nothing_to_the_stopped_number(
-    sms_app: Flask, client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_app: Flask, sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     application = make_application(db, CITIZEN)
-    text(client, "توقف", phone=CITIZEN)
+    text(sms_client, "توقف", phone=CITIZEN)
 
-    (reply,) = text(client, f"STATUS {application.reference}", phone=RELATIVE)
+    (reply,) = text(sms_client, f"STATUS {application.reference}", phone=RELATIVE)
 
     assert reply == said(sms_app, "en", ELSEWHERE)  # the same reply: nothing is revealed
     assert others(fake_twilio) == []
 
 
 def test_after_stop_nothing_reaches_the_number_but_the_stop_confirmation(
-    client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
+    sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio, open_round: None
 ) -> None:
     """STOP is absolute (core/sms_policy.py): requests are still done, nothing is texted."""
     application = make_application(db, CITIZEN)
     links = select(func.count()).select_from(Link).where(Link.phone == CITIZEN)
     links_before = db.scalar(links)
-    assert len(text(client, "STOP")) == 1
+    assert len(text(sms_client, "STOP")) == 1
 
-    assert text(client, f"STATUS {application.reference}") == []
-    assert text(client, "COMPLAINT still waiting") == []
-    assert text(client, "LINK") == []
-    assert text(client, "HELP") == []
+    assert text(sms_client, f"STATUS {application.reference}") == []
+    assert text(sms_client, "COMPLAINT still waiting") == []
+    assert text(sms_client, "LINK") == []
+    assert text(sms_client, "HELP") == []
 
     assert sent_to(fake_twilio, CITIZEN) == []
     assert count(db, Ticket) == 1  # the complaint is filed all the same
     assert db.scalar(links) == links_before  # no link issued that nobody would read
-    (confirmed,) = text(client, "START")
+    (confirmed,) = text(sms_client, "START")
     assert confirmed == STARTED
 
 
 def test_stop_from_a_foreign_number_is_confirmed_and_nothing_is_sent_there(
-    sms_app: Flask, client: FlaskClient, fake_twilio: FakeTwilio
+    sms_app: Flask, sms_client: FlaskClient, fake_twilio: FakeTwilio
 ) -> None:
-    (reply,) = text(client, "STOP", phone=FOREIGN)
+    (reply,) = text(sms_client, "STOP", phone=FOREIGN)
 
     assert reply == said(sms_app, "en", STOPPED)
     assert others(fake_twilio) == []
@@ -555,22 +537,22 @@ def test_stop_from_a_foreign_number_is_confirmed_and_nothing_is_sent_there(
 
 
 def test_a_replayed_message_sid_does_nothing_twice(
-    client: FlaskClient, db: Session, fake_twilio: FakeTwilio
+    sms_client: FlaskClient, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     form = inbound_form("COMPLAINT the distribution skipped our street")
-    accepted(post_signed(client, "/sms/inbound", form))
-    accepted(post_signed(client, "/sms/inbound", form))
+    accepted(post_signed(sms_client, "/sms/inbound", form))
+    accepted(post_signed(sms_client, "/sms/inbound", form))
 
     assert count(db, Ticket) == 1
     assert len(fake_twilio.messages) == 1
     assert count(db, Message) == 2  # the inbound SMS and the ticket's SMS, each once
 
 
-def test_a_replayed_help_is_answered_once(client: FlaskClient) -> None:
+def test_a_replayed_help_is_answered_once(sms_client: FlaskClient) -> None:
     form = inbound_form("HELP")
 
-    first = text(client, "HELP", sid=form["MessageSid"])
-    again = text(client, "HELP", sid=form["MessageSid"])
+    first = text(sms_client, "HELP", sid=form["MessageSid"])
+    again = text(sms_client, "HELP", sid=form["MessageSid"])
 
     assert len(first) == 1
     assert again == []
@@ -578,7 +560,7 @@ def test_a_replayed_help_is_answered_once(client: FlaskClient) -> None:
 
 def test_a_duplicate_racing_the_first_decision_keeps_one_ticket_and_one_sms(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
@@ -586,7 +568,7 @@ def test_a_duplicate_racing_the_first_decision_keeps_one_ticket_and_one_sms(
     """Two consumers read the same message before either committed; the second loses on the
     unique MessageSid and its half-done work is rolled back."""
     form = inbound_form("COMPLAINT nobody came")
-    accepted(post_signed(client, "/sms/inbound", form))
+    accepted(post_signed(sms_client, "/sms/inbound", form))
     monkeypatch.setattr(consumer.inbox, "decided", lambda session, sids: set())  # looked early
 
     raw = RawSms(form["MessageSid"], form["From"], form["To"], form["Body"], utcnow())
@@ -602,7 +584,7 @@ def test_a_duplicate_racing_the_first_decision_keeps_one_ticket_and_one_sms(
 
 @pytest.mark.parametrize("how", ["tampered", "wrong-url", "missing"])
 def test_a_request_twilio_did_not_sign_is_refused_and_does_nothing(
-    client: FlaskClient, db: Session, how: str
+    sms_client: FlaskClient, db: Session, how: str
 ) -> None:
     form = inbound_form("COMPLAINT forged")
     headers = {
@@ -613,7 +595,7 @@ def test_a_request_twilio_did_not_sign_is_refused_and_does_nothing(
         "missing": {},
     }[how]
 
-    answer = client.post("/sms/inbound", data=form, headers=headers)
+    answer = sms_client.post("/sms/inbound", data=form, headers=headers)
 
     assert answer.status_code == 403
     assert count(db, Ticket) == 0
@@ -621,41 +603,43 @@ def test_a_request_twilio_did_not_sign_is_refused_and_does_nothing(
 
 
 def test_a_request_signed_over_the_public_url_is_accepted_behind_a_proxy(
-    sms_app: Flask, client: FlaskClient
+    sms_app: Flask, sms_client: FlaskClient
 ) -> None:
     form = inbound_form("AIDE")
     headers = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}
 
     # The proxy speaks plain HTTP to the app; Twilio signed the public https address.
-    before = len(client.application.extensions["test.fake_twilio"].messages)
-    answer = client.post("/sms/inbound", data=form, headers=headers, base_url="http://localhost")
+    before = len(sms_client.application.extensions["test.fake_twilio"].messages)
+    answer = sms_client.post(
+        "/sms/inbound", data=form, headers=headers, base_url="http://localhost"
+    )
 
     accepted(answer)
-    (reply,) = replies_since(client, before)
+    (reply,) = replies_since(sms_client, before)
     in_language(sms_app, reply, "fr", HELP)
 
 
 def test_a_flooding_number_gets_one_notice_then_silence(
-    sms_app: Flask, client: FlaskClient, db: Session
+    sms_app: Flask, sms_client: FlaskClient, db: Session
 ) -> None:
     limit = keyword_work.FLOOD.count
-    answered = [text(client, "HELP") for _message in range(limit)]
+    answered = [text(sms_client, "HELP") for _message in range(limit)]
 
-    notice = text(client, "HELP")
-    after = [text(client, body) for body in ("HELP", "مساعدة", "COMPLAINT spam")]
+    notice = text(sms_client, "HELP")
+    after = [text(sms_client, body) for body in ("HELP", "مساعدة", "COMPLAINT spam")]
 
     assert all(len(reply) == 1 for reply in answered)
     assert notice == [said(sms_app, "en", FLOOD)]
     assert after == [[], [], []]
     assert count(db, Ticket) == 0
-    assert len(text(client, "HELP", phone=RELATIVE)) == 1  # other numbers are served
+    assert len(text(sms_client, "HELP", phone=RELATIVE)) == 1  # other numbers are served
 
 
-def test_stop_is_kept_even_from_a_flooding_number(client: FlaskClient, db: Session) -> None:
+def test_stop_is_kept_even_from_a_flooding_number(sms_client: FlaskClient, db: Session) -> None:
     for _message in range(keyword_work.FLOOD.count + 1):
-        text(client, "HELP")
+        text(sms_client, "HELP")
 
-    assert text(client, "STOP") == []
+    assert text(sms_client, "STOP") == []
 
     assert has_stopped(db, CITIZEN)
 
@@ -663,7 +647,7 @@ def test_stop_is_kept_even_from_a_flooding_number(client: FlaskClient, db: Sessi
 @pytest.mark.parametrize(("body", "language"), [("شكوى تأخر", "ar"), ("PLAINTE retard", "fr")])
 def test_an_internal_failure_is_answered_with_an_apology_and_keeps_nothing(
     sms_app: Flask,
-    client: FlaskClient,
+    sms_client: FlaskClient,
     db: Session,
     fake_twilio: FakeTwilio,
     monkeypatch: pytest.MonkeyPatch,
@@ -680,7 +664,7 @@ def test_an_internal_failure_is_answered_with_an_apology_and_keeps_nothing(
     monkeypatch.setattr(keyword_work, "file_ticket", broken)
 
     with caplog.at_level(logging.INFO):
-        (reply,) = text(client, body)
+        (reply,) = text(sms_client, body)
 
     in_language(sms_app, reply, language, APOLOGY)
     assert count(db, Ticket) == 0  # the half-done work was rolled back
@@ -691,7 +675,7 @@ def test_an_internal_failure_is_answered_with_an_apology_and_keeps_nothing(
     assert "3123456" not in caplog.text and body not in caplog.text
 
     monkeypatch.setattr(keyword_work, "file_ticket", real_file_ticket)
-    assert text(client, body) == []  # the next message is decided normally
+    assert text(sms_client, body) == []  # the next message is decided normally
     assert count(db, Ticket) == 1
 
 
@@ -720,31 +704,31 @@ def test_one_failing_message_does_not_hold_up_the_others_of_its_batch(
 
 
 def test_a_failing_queue_after_the_commit_keeps_the_work_and_the_reply(
-    client: FlaskClient, db: Session, monkeypatch: pytest.MonkeyPatch
+    sms_client: FlaskClient, db: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken_dispatch(*args: object, **kwargs: object) -> None:
         raise RuntimeError("queue exploded")
 
     monkeypatch.setattr(consumer, "dispatch", broken_dispatch)
 
-    assert text(client, "COMPLAINT the list skipped us") == []
+    assert text(sms_client, "COMPLAINT the list skipped us") == []
 
     assert count(db, Ticket) == 1  # the owed SMS waits in the outbox for the sweep
 
 
 def test_the_log_says_what_happened_without_the_text_or_the_number(
-    client: FlaskClient, caplog: pytest.LogCaptureFixture
+    sms_client: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO, logger="sms.keyword_work"):
-        text(client, "COMPLAINT my neighbour Hassan got two rations")
+        text(sms_client, "COMPLAINT my neighbour Hassan got two rations")
 
     assert "keyword=complaint" in caplog.text and "outcome=ticket" in caplog.text
     assert "Hassan" not in caplog.text
     assert "3123456" not in caplog.text
 
 
-def test_the_message_log_keeps_what_was_received(client: FlaskClient, db: Session) -> None:
-    text(client, "مساعدة", phone=AS_TYPED)
+def test_the_message_log_keeps_what_was_received(sms_client: FlaskClient, db: Session) -> None:
+    text(sms_client, "مساعدة", phone=AS_TYPED)
 
     logged = db.scalars(select(Message).where(Message.direction == Direction.INBOUND)).one()
     assert (logged.direction, logged.phone, logged.body, logged.language) == (

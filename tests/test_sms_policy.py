@@ -38,20 +38,9 @@ from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.households import submitted
 from tests.support.ivr_caller import Phone
 from tests.support.staff_web import csrf, sign_in
-from tests.support.twilio_requests import service_on_fake_twilio
 
 FAMILY = "+9613123456"  # the phone on the family's form
 STRANGERS = [f"+961711{n:05d}" for n in range(12)]
-
-
-@pytest.fixture
-def service(
-    engine: Engine,
-    session_factory: sessionmaker[Session],
-    fake_twilio: FakeTwilio,
-) -> Flask:
-    """The service on Twilio settings, its SMS reaching this test's fake Twilio (jobs inline)."""
-    return service_on_fake_twilio(engine, session_factory, fake_twilio)
 
 
 @pytest.fixture
@@ -157,12 +146,12 @@ def test_the_cap_counts_notices_only_and_frees_up_after_a_day(
 
 
 def test_twelve_strangers_calling_for_the_status_reach_a_stopped_family_with_nothing(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
 ) -> None:
     stop(db, FAMILY)
     db.commit()
     before = len(texts_to(fake_twilio, FAMILY))
-    client = web_client(service)
+    client = web_client(sms_app)
 
     for stranger in STRANGERS:
         status_call(client, stranger, family.reference)
@@ -172,10 +161,10 @@ def test_twelve_strangers_calling_for_the_status_reach_a_stopped_family_with_not
 
 
 def test_twelve_strangers_calling_for_the_status_send_the_family_three_sms(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
 ) -> None:
     before = len(texts_to(fake_twilio, FAMILY))  # the receipt
-    client = web_client(service)
+    client = web_client(sms_app)
 
     for stranger in STRANGERS:
         status_call(client, stranger, family.reference)
@@ -185,11 +174,11 @@ def test_twelve_strangers_calling_for_the_status_send_the_family_three_sms(
 
 
 def test_a_stopped_caller_asking_for_a_link_hears_why_and_gets_no_link(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     stop(db, FAMILY)
     db.commit()
-    phone = Phone(web_client(service), number=FAMILY)
+    phone = Phone(web_client(sms_app), number=FAMILY)
 
     twiml = phone.choose("en", "1")
 
@@ -200,10 +189,10 @@ def test_a_stopped_caller_asking_for_a_link_hears_why_and_gets_no_link(
 
 
 def test_a_link_keyed_in_for_another_phone_is_a_notice_under_the_cap(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     use_up_the_day(db, FAMILY)
-    phone = Phone(web_client(service), number="+9611123456")  # a landline keys in the mobile
+    phone = Phone(web_client(sms_app), number="+9611123456")  # a landline keys in the mobile
     phone.choose("fr", "1", "03123456")
 
     twiml = phone.press("1")
@@ -215,10 +204,10 @@ def test_a_link_keyed_in_for_another_phone_is_a_notice_under_the_cap(
 
 
 def test_a_link_asked_from_the_own_phone_is_an_answer_past_the_cap(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     use_up_the_day(db, FAMILY)
-    phone = Phone(web_client(service), number=FAMILY)
+    phone = Phone(web_client(sms_app), number=FAMILY)
 
     phone.choose("en", "1")
 
@@ -255,10 +244,10 @@ def log_ticket(agent: FlaskClient, call: Call) -> tuple[str, str]:
 
 
 def test_the_agent_logged_ticket_number_goes_to_the_caller_in_the_calls_language(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     call = queued_call(db, language="fr")
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     page, _url = log_ticket(agent, call)
 
@@ -270,11 +259,11 @@ def test_the_agent_logged_ticket_number_goes_to_the_caller_in_the_calls_language
 
 
 def test_the_agent_logged_ticket_is_not_texted_to_a_stopped_number_and_the_page_says_so(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     stop(db, FAMILY)
     call = queued_call(db)
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     page, _url = log_ticket(agent, call)
 
@@ -285,11 +274,11 @@ def test_the_agent_logged_ticket_is_not_texted_to_a_stopped_number_and_the_page_
 
 
 def test_the_agent_logged_ticket_is_a_notice_under_the_cap(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     call = queued_call(db)
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     page, _url = log_ticket(agent, call)
 
@@ -298,10 +287,10 @@ def test_the_agent_logged_ticket_is_a_notice_under_the_cap(
 
 
 def test_a_landline_callers_ticket_is_read_out_not_texted(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     call = queued_call(db, phone="+9611123456")
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     page, _url = log_ticket(agent, call)
 
@@ -310,7 +299,7 @@ def test_a_landline_callers_ticket_is_read_out_not_texted(
 
 
 def test_a_decision_goes_past_the_cap_but_never_past_stop(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     tickets = [
@@ -318,7 +307,7 @@ def test_a_decision_goes_past_the_cap_but_never_past_stop(
         for _n in range(2)
     ]
     db.commit()
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     def decide(ticket: Ticket) -> str:
         path = f"/hotline/tickets/{ticket.id}/decide"
@@ -336,7 +325,7 @@ def test_a_decision_goes_past_the_cap_but_never_past_stop(
 
 
 def test_a_correction_link_is_not_issued_to_a_stopped_family(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
 ) -> None:
     ticket = open_ticket(
         db, phone="+96171000001", channel="sms", language="en", category=TicketCategory.OTHER
@@ -345,7 +334,7 @@ def test_a_correction_link_is_not_issued_to_a_stopped_family(
     stop(db, FAMILY)
     db.commit()
     before = len(fake_twilio.messages)
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     answer = agent.post(
         f"/hotline/tickets/{ticket.id}/correction-link",
@@ -366,7 +355,7 @@ def test_a_correction_link_is_not_issued_to_a_stopped_family(
     [(True, "sent STOP to 1766"), (False, "received its three messages from 1766 today")],
 )
 def test_the_console_refuses_a_link_that_could_not_be_texted(
-    service: Flask,
+    sms_app: Flask,
     db: Session,
     fake_twilio: FakeTwilio,
     world: None,
@@ -378,7 +367,7 @@ def test_the_console_refuses_a_link_that_could_not_be_texted(
         db.commit()
     else:
         use_up_the_day(db, FAMILY)
-    focal = web_client(service, "focal-1")
+    focal = web_client(sms_app, "focal-1")
 
     answer = focal.post(
         "/console/links",
@@ -392,12 +381,12 @@ def test_the_console_refuses_a_link_that_could_not_be_texted(
 
 
 def test_the_acknowledgement_is_exempt_from_the_cap_but_not_from_stop(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
 ) -> None:
     from webforms.receipts import owe_receipt
 
     use_up_the_day(db, FAMILY)
-    with service.test_request_context():
+    with sms_app.test_request_context():
         capped_day = owe_receipt(db, submitted(db, 1, phone=FAMILY))
         stop(db, "+9613999999")
         stopped = owe_receipt(db, submitted(db, 2, phone="+9613999999"))
@@ -406,13 +395,13 @@ def test_the_acknowledgement_is_exempt_from_the_cap_but_not_from_stop(
 
 
 def test_a_stop_that_arrives_after_the_sms_was_owed_still_stops_it(
-    service: Flask, db: Session, fake_twilio: FakeTwilio
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     owing = owe_text(db, Sms(FAMILY, "1766: decided.", "en", "list_result"), Occasion.DECISION)
     stop(db, FAMILY)
     db.commit()
 
-    with service.app_context():
+    with sms_app.app_context():
         sms.jobs.send_message(owing.message_id)
 
     assert fake_twilio.messages == []
@@ -526,7 +515,7 @@ def test_owe_text_is_the_only_way_to_owe_an_sms() -> None:
 
 @pytest.mark.parametrize("stopped", [True, False])
 def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application, stopped: bool
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application, stopped: bool
 ) -> None:
     from core.clock import beirut_today
     from core.corrections import Change, CorrectionSource, log_correction
@@ -556,7 +545,7 @@ def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
         stop(db, FAMILY)
         db.commit()
     before = len(texts_to(fake_twilio, FAMILY))
-    committee = web_client(service, "committee-1")
+    committee = web_client(sms_app, "committee-1")
 
     answer = committee.post(
         f"/hotline/corrections/{correction.id}/decide",
@@ -573,14 +562,14 @@ def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
 
 
 def test_a_correction_link_is_a_notice_under_the_cap(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application
 ) -> None:
     ticket = open_ticket(
         db, phone="+96171000001", channel="sms", language="en", category=TicketCategory.OTHER
     )
     ticket.application_id = family.id
     use_up_the_day(db, FAMILY)
-    agent = web_client(service, "agent-1")
+    agent = web_client(sms_app, "agent-1")
 
     answer = agent.post(
         f"/hotline/tickets/{ticket.id}/correction-link",
@@ -593,13 +582,13 @@ def test_a_correction_link_is_a_notice_under_the_cap(
 
 @pytest.mark.parametrize("stopped", [True, False])
 def test_a_recorded_complaints_number_is_an_answer_past_the_cap_never_past_stop(
-    service: Flask, db: Session, fake_twilio: FakeTwilio, world: None, stopped: bool
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None, stopped: bool
 ) -> None:
     use_up_the_day(db, FAMILY)
     if stopped:
         stop(db, FAMILY)
         db.commit()
-    phone = Phone(web_client(service), number=FAMILY)
+    phone = Phone(web_client(sms_app), number=FAMILY)
     phone.choose("en", "3", "1")
 
     phone.record()
@@ -610,7 +599,7 @@ def test_a_recorded_complaints_number_is_an_answer_past_the_cap_never_past_stop(
 
 
 def test_the_citizens_own_correction_ticket_is_an_answer_past_the_cap(
-    service: Flask, db: Session, family: Application
+    sms_app: Flask, db: Session, family: Application
 ) -> None:
     from webforms.receipts import owe_correction_ticket
 
@@ -618,6 +607,6 @@ def test_the_citizens_own_correction_ticket_is_an_answer_past_the_cap(
         db, phone=FAMILY, channel="sms", language="en", category=TicketCategory.CORRECTION
     )
     use_up_the_day(db, FAMILY)
-    with service.test_request_context():
+    with sms_app.test_request_context():
         message_id = owe_correction_ticket(db, family, ticket, "en")
     assert db.get_one(Message, message_id).status == MessageStatus.PENDING
