@@ -27,7 +27,7 @@ from scoring.lists import (
 )
 from scoring.publishing import AlreadyPublished, publish_batch
 from scoring.scores import FormulaMismatch
-from web.list_text import result_sms
+from texts.lists import result_sms
 
 lists_group = AppGroup("lists", help="Beneficiary lists: build, verify, publish.")
 

@@ -15,7 +15,7 @@ from core.db import utcnow
 from core.needs import deadline, remind, week_of
 from core.notifications import dispatch
 from core.programme import WindowError, parse_beirut_time
-from web.needs_text import reminder_sms
+from texts.needs import reminder_sms
 
 needs_group = AppGroup("needs", help="The municipalities' weekly reports of needs.")
 

@@ -26,7 +26,7 @@ FormInput = Mapping[str, Sequence[str]]  # name -> posted values (request.form.t
 
 
 class ErrorCode(StrEnum):
-    """Why a field was refused; web.form_text has a sentence for each."""
+    """Why a field was refused; texts.forms has a sentence for each."""
 
     REQUIRED = "required"  # a starred field is empty
     TOO_LONG = "too_long"  # params: max
@@ -58,7 +58,7 @@ class FieldError:
 class FormRefused(ValueError):
     """A form refused as a whole; `errors` has one entry per refused field.
 
-    Codes, not words: the adapter translates each (e.g. with `web.form_text.error_text`).
+    Codes, not words: the adapter translates each (e.g. with `texts.forms.error_text`).
     """
 
     def __init__(self, errors: list[FieldError]) -> None:

@@ -45,7 +45,7 @@ REQUIRED_FROM_AGE = {"id_number": 18, "work": 15}
 
 
 class Ineligible(StrEnum):
-    """Circular part 5.1(f): why a family cannot benefit; web.form_text explains each."""
+    """Circular part 5.1(f): why a family cannot benefit; texts.forms explains each."""
 
     PUBLIC_SECTOR_HEAD = "public_sector_head"  # the head works in the public sector
     PENSION_HEAD = "pension_head"  # the head receives a pension

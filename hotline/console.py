@@ -39,15 +39,15 @@ from core.tickets import (
     take,
     tickets_visible_to,
 )
-from hotline import texts
 from hotline.corrections import ticket_page  # and the corrections' routes, on `bp`
 from hotline.dialer import Dialer, DialFailed, dialer_for
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
+from texts import complaint_room as texts
+from texts.scores import score_view
 from web import store
 from web.auth import staff_required
 from web.citizen_requests import is_lebanese_mobile, ticket_text
 from web.cross_site import same_site_only
-from web.score_text import score_view
 
 # --- the room's home: the queue and the work waiting --------------------------------------
 

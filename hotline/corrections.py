@@ -35,11 +35,11 @@ from core.score_requests import dispatch_scoring
 from core.sms_policy import Occasion
 from core.tickets import CLOSED
 from core.users import StaffUser
-from hotline import texts
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
+from texts import complaint_room as texts
+from texts.forms import error_text, field_label, value_text
 from web import store
 from web.auth import staff_required
-from web.form_text import error_text, field_label, value_text
 
 ROWS = 5  # change rows offered at once on the page
 

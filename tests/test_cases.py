@@ -551,6 +551,6 @@ def test_quarantine_centres_in_the_console(client: FlaskClient, db: Session, wor
 
 def test_refusal_messages_exist_for_every_problem() -> None:
     from core.covid_cases import HealthProblem
-    from webforms.case_text import PROBLEMS
+    from texts.cases import PROBLEMS
 
     assert set(PROBLEMS) == set(HealthProblem)

@@ -24,7 +24,7 @@ from core.household import (
     is_complete,
     provided_members,
 )
-from web import form_text
+from texts import forms as form_text
 
 TODAY = date(2020, 4, 25)
 LOCALITIES = {"21111", "11111"}

@@ -52,7 +52,7 @@ from tests.support.factories import (
 )
 from tests.support.quick_accounts import account
 from tests.support.staff_web import csrf, signed_in
-from web.needs_text import reminder_sms
+from texts.needs import reminder_sms
 
 WEEK = date(2020, 4, 13)  # a Monday, in Lebanon's summer time (UTC+3)
 BEFORE = datetime(2020, 4, 15, 12, 0, tzinfo=BEIRUT)  # the deadline itself: still on time

@@ -461,7 +461,7 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
     app: Flask, db: Session, clock: ModuleType
 ) -> None:
     from core.needs import remind
-    from web.needs_text import reminder_sms
+    from texts.needs import reminder_sms
 
     load_sample_geography(db)
     make_user(db, Role.FOCAL_POINT, HOME, "focal-r").phone = FAMILY

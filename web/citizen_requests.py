@@ -25,7 +25,7 @@ from core.sms_policy import Occasion, Withheld
 from core.tickets import Ticket, TicketCategory, open_ticket
 from scoring.explain import published_entry
 from scoring.lists import ListEntry, Outcome
-from web.list_text import reason_text
+from texts.lists import reason_text
 
 LANGUAGES = ("ar", "en", "fr")
 

@@ -30,9 +30,9 @@ from core.covid_cases import CaseClosed, CaseStatus, HealthInvalid
 from core.quarantine_centres import add_centre, centre_for, centres_of, centres_visible_to
 from core.quarantine_centres import update_centre as update_figures
 from core.roles import Permission, can
+from texts import cases as text
 from web import store
 from web.auth import staff_required
-from webforms import case_text as text
 
 bp = Blueprint("cases", __name__, template_folder="templates")
 

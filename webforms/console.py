@@ -36,7 +36,9 @@ from core.tickets import (
     tickets_visible_to,
 )
 from core.users import StaffUser
-from web import complaint_text, form_text, store
+from texts import complaints as complaint_text
+from texts import forms as form_text
+from web import store
 from web.auth import staff_required
 from webforms.flow import FlowUrls, post_page, show_page
 from webforms.receipts import owe_link_sms

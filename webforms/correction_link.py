@@ -26,9 +26,9 @@ from core.links import Link, LinkUnavailable
 from core.notifications import dispatch
 from core.references import grouped
 from core.tickets import Ticket
+from texts import corrections as correction_text
+from texts.forms import field_label
 from web import store
-from web.form_text import field_label
-from webforms import correction_text
 from webforms.correction_rows import (
     MAX_ROWS,
     MAX_VALUE,

@@ -23,9 +23,10 @@ from core.corrections import MAX_REASON, Change, CorrectionError, field_page
 from core.fields import Context, ErrorCode, FieldError, clean_fields
 from core.geography import Locality
 from core.household import FIELD_OPTIONS
-from web import form_text, store
+from texts import corrections as correction_text
+from texts import forms as form_text
+from web import store
 from web.i18n import NAMES
-from webforms import correction_text
 from webforms.localities import fold, matching_localities
 
 MAX_ROWS = 5  # what a citizen corrects at once; more goes through 1766
@@ -33,7 +34,7 @@ MAX_VALUE = 200  # the longest field of the form (the address)
 LOCALITY_FIELDS = frozenset({"registry_place", "residence_locality"})
 _ROW_KEY = re.compile(r"(field|value|reason)-(0|[1-9][0-9]{0,3})")
 _LIST_SEPARATORS = re.compile(r"[,،;]")
-YES, NO = _l("Yes"), _l("No")  # the words `web.form_text.value_text` shows
+YES, NO = _l("Yes"), _l("No")  # the words `texts.forms.value_text` shows
 
 
 @dataclass(frozen=True)

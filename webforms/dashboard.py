@@ -21,9 +21,9 @@ from core.dashboard import Chart
 from core.db import utcnow
 from core.roles import Permission
 from core.users import StaffUser
+from texts import dashboard as text
 from web import store
 from web.auth import staff_required
-from webforms import dashboard_text as text
 from webforms.charts import BarChart, render
 from webforms.console import area_name
 from webforms.csv_export import csv_download

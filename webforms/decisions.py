@@ -41,9 +41,9 @@ from core.decisions import (
 from core.fields import FieldError
 from core.roles import Permission, can
 from core.users import StaffUser
+from texts.forms import error_text
 from web import store
 from web.auth import staff_required
-from web.form_text import error_text
 
 bp = Blueprint("decisions", __name__, template_folder="templates")
 

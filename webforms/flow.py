@@ -28,7 +28,8 @@ from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
 from core.score_requests import dispatch_scoring
-from web import form_text, store
+from texts import forms as form_text
+from web import store
 from webforms.localities import resolve_locality_fields
 from webforms.receipts import owe_receipt
 

@@ -47,9 +47,9 @@ from distribution.handovers import (
     record_refusal,
 )
 from scoring.lists import BeneficiaryList
+from texts import handovers as text
 from web import store
 from web.auth import staff_required
-from webforms import handover_text as text
 from webforms.csv_export import csv_download
 from webforms.voucher_pages import (
     look_up,

@@ -45,10 +45,11 @@ from core.roles import Permission
 from core.scopes import viewpoint
 from core.tickets import Ticket
 from core.users import StaffUser
-from web import form_text, store
+from texts import forms as form_text
+from texts import inspection as text
+from texts.scores import score_view
+from web import store
 from web.auth import staff_required
-from web.score_text import score_view
-from webforms import inspection_text as text
 from webforms.console import APPLICATION_STATUSES, LINK_STATES, ROLE_LABELS
 from webforms.csv_export import csv_from_store
 

@@ -37,9 +37,9 @@ from core.needs import (
 )
 from core.roles import Permission, can
 from core.users import StaffUser
+from texts.forms import error_text
 from web import store
 from web.auth import staff_required
-from web.form_text import error_text
 
 bp = Blueprint("needs", __name__, template_folder="templates")
 

@@ -31,8 +31,8 @@ from distribution.handovers import (
 from distribution.queries import Beneficiary, Recorded, beneficiary_of, history, locality_name
 from distribution.voucher_keys import signing_key
 from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher
+from texts import handovers as text
 from web import store
-from webforms import handover_text as text
 
 MAX_TYPED = 4 * MAX_TOKEN  # a token with stray spaces fits; anything longer is refused unread
 

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.geography import Governorate
 from scoring.explain import Explanation, Reason, explain
-from web.form_text import value_text
-from web.list_text import reason_text
+from texts.forms import value_text
+from texts.lists import reason_text
 
 # The fact behind each variable; %(value)s is the household's own figure or answer.
 FACTS: dict[str, LazyString] = {

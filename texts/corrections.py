@@ -1,7 +1,7 @@
 """The words of the citizen's correction page: its refusals and its hints.
 
 The form's own refusals (`core.fields.ErrorCode`) keep the household form's sentences
-(`web.form_text`); these add the correction's own (`core.corrections.CorrectionError`) and
+(`texts.forms`); these add the correction's own (`core.corrections.CorrectionError`) and
 the page's.
 """
 
@@ -12,7 +12,7 @@ from flask_babel.speaklater import LazyString
 
 from core.corrections import CorrectionError
 from core.fields import FieldError
-from web import form_text
+from texts import forms as form_text
 
 DUPLICATE_FIELD = "duplicate_field"  # two rows name the same field (checked by this page)
 

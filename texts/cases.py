@@ -23,7 +23,7 @@ from core.covid_cases import (
     TestResult,
 )
 from core.fields import FieldError
-from web.form_text import error_text
+from texts.forms import error_text
 
 CLASSIFICATIONS: dict[str, LazyString] = {
     Classification.CONFIRMED: _l("Confirmed"),

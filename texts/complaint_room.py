@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from core.applications import Application
 from core.references import grouped
 from core.tickets import Ticket, TicketStatus
-from web.complaint_text import (
+from texts.complaints import (
     CORRECTION_STATUSES,
     TICKET_CATEGORIES,
     TICKET_CHANNELS,

@@ -15,7 +15,7 @@ from core.inspection import Kind
 from core.links import Channel
 from core.messages import Direction, MessageStatus
 from core.tickets import TicketKind
-from web.complaint_text import (  # noqa: F401  (the labels both consoles show)
+from texts.complaints import (  # noqa: F401  (the labels both consoles show)
     CORRECTION_STATUSES,
     TICKET_CATEGORIES,
     TICKET_CHANNELS,
