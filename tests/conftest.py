@@ -88,6 +88,29 @@ def _postgres_engine() -> Engine:
     return engine
 
 
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these markers
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the services it needs, read from the fixtures it uses, so that
+    `-m postgres` and `-m redis` select what really needs them (no marker placed by hand)."""
+    for item in items:
+        for marker in services_needed(item):
+            item.add_marker(marker)
+
+
+def services_needed(item: pytest.Item) -> list[str]:
+    """`postgres` for a test on the PostgreSQL store (a store parametrised "postgresql") or one
+    that asks for `postgres_url`; `redis` for one that asks for `redis_url`."""
+    fixtures = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    params = list(callspec.params.values()) if callspec is not None else []
+    needed = []
+    if "postgres_url" in fixtures or any(p == "postgresql" for p in params if isinstance(p, str)):
+        needed.append("postgres")
+    if "redis_url" in fixtures:
+        needed.append("redis")
+    return needed
+
+
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
 def engine(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -149,6 +172,13 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def runner(app: Flask) -> FlaskCliRunner:
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The PostgreSQL server's test database, for a test that makes its own databases or
+    engines there (the shared `engine` covers the rest). Asking for it marks the test."""
+    return PG_URL
 
 
 @pytest.fixture

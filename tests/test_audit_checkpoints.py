@@ -156,13 +156,12 @@ def test_a_file_without_checkpoints_is_refused(runner: FlaskCliRunner, tmp_path:
 
 
 @pytest.fixture(scope="module")
-def own_store() -> Iterator[Engine]:
+def own_store(postgres_url: str) -> Iterator[Engine]:
     """A database of its own: the appends commit, which the shared store must not keep."""
     with own_postgres_store("checkpoints") as engine:
         yield engine
 
 
-@pytest.mark.postgres
 def test_a_checkpoint_is_taken_while_other_processes_append(
     own_store: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:

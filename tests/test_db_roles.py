@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from assembly.app import create_app
 from core.db import make_engine, make_sessionmaker
 from schema import migrate
-from tests.conftest import PG_URL, settings_for, unavailable
+from tests.conftest import settings_for, unavailable
 from tests.plugins.cli import GOOD_PASSWORD, add_user_args, assert_refused
 from tests.support.factories import HOME, load_sample_geography
 from web.store import EXTENSION
@@ -38,12 +38,12 @@ def _admin(url: str) -> Engine:
 
 
 @pytest.fixture(scope="module")
-def store() -> Iterator[Store]:
+def store(postgres_url: str) -> Iterator[Store]:
     """Grants and committed events must not touch the shared store; roles are cluster-wide,
     so this one has a name of its own and is dropped at the end."""
-    url = make_url(PG_URL)
+    url = make_url(postgres_url)
     name, role = f"{url.database}_approle", f"intake_app_{uuid.uuid4().hex[:12]}"
-    admin = _admin(PG_URL)
+    admin = _admin(postgres_url)
     try:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
@@ -87,7 +87,6 @@ def _refused_as_role(store: Store, statement: str) -> str:
     return str(refused.value.orig)
 
 
-@pytest.mark.postgres
 def test_the_app_role_writes_events_and_cannot_rewrite_them(store: Store) -> None:
     with _cli(store.owner_url) as owner:
         granted = owner.invoke(args=["db", "grant-app-role", store.role])
@@ -119,7 +118,6 @@ def _work_as_the_role(app: FlaskCliRunner, store: Store) -> None:
     assert app.invoke(args=["audit", "verify"]).exit_code == 0
 
 
-@pytest.mark.postgres
 @pytest.mark.parametrize(
     ("who", "says"),
     [("nobody_such_role_h4", "does not exist"), ("postgres", "is a superuser")],

@@ -242,7 +242,6 @@ def test_an_officer_posted_to_the_municipality_itself_records(
 # --- two officers at the same instant, on PostgreSQL -------------------------------------------
 
 
-@pytest.mark.postgres
 def test_two_officers_at_once_cannot_both_hand_over(race_engine: Engine) -> None:
     factory = make_sessionmaker(race_engine)
     with factory() as setup:

@@ -266,7 +266,6 @@ def test_the_command_refuses_bad_options(runner: FlaskCliRunner, db: Session) ->
 # --- two copies of the job at once, on PostgreSQL ------------------------------------------------
 
 
-@pytest.mark.postgres
 def test_two_copies_of_the_job_at_once_text_each_focal_point_once(
     race_engine: Engine,
 ) -> None:

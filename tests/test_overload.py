@@ -28,7 +28,7 @@ from core.inbox import RawSms, keep
 from core.links import Link
 from core.messages import Direction, Message, MessageStatus
 from core.tickets import CallbackRequest
-from tests.conftest import PG_URL, settings_for, unavailable
+from tests.conftest import settings_for, unavailable
 from tests.plugins.citizen_forms import fill
 from tests.support.households import pages
 from tests.support.ivr_caller import VOICES, Phone
@@ -221,9 +221,9 @@ def test_a_store_outage_answers_busy_on_every_entry_never_500(
     assert health.status_code == 503 and health.get_json()["store"] == "down"
 
 
-@pytest.mark.postgres  # SQLite's engine has no pool to run dry
-def test_a_pool_with_no_free_connection_answers_busy() -> None:
-    tight = make_engine(PG_URL, pool_size=1, max_overflow=0, pool_timeout=0.05)
+def test_a_pool_with_no_free_connection_answers_busy(postgres_url: str) -> None:
+    """On PostgreSQL: SQLite's engine has no pool to run dry."""
+    tight = make_engine(postgres_url, pool_size=1, max_overflow=0, pool_timeout=0.05)
     try:
         held = tight.connect()
     except Exception:

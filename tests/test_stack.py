@@ -25,19 +25,17 @@ from core.links import issue_link
 from core.messages import Message, MessageStatus
 from core.references import grouped
 from core.users import StaffUser
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import unavailable
 from tests.support.browser import chromium, require_chromium
 from tests.support.factories import PASSWORD
 from tests.support.households import pages
 from tests.support.stack import Stack, free_port, kill, running_stack, stack_engine, wait_until
 
-pytestmark = [pytest.mark.postgres, pytest.mark.redis]
-
 
 @pytest.fixture
-def stack(redis_url: str) -> Iterator[Stack]:
+def stack(postgres_url: str, redis_url: str) -> Iterator[Stack]:
     try:
-        with running_stack(PG_URL, redis_url) as running:
+        with running_stack(postgres_url, redis_url) as running:
             yield running
     except OSError as exc:  # pragma: no cover - the services fixture reports the cause
         unavailable(f"the service stack ({exc})")

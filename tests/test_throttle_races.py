@@ -30,8 +30,9 @@ RACERS = 40
 
 
 @pytest.fixture(scope="module")
-def race_engine() -> Iterator[Engine]:
-    """A database of its own: the racers commit, which the shared store must not keep."""
+def racers_engine(postgres_url: str) -> Iterator[Engine]:
+    """A database of its own with a connection for each racer: the racers commit, which the
+    shared store must not keep."""
     with own_postgres_store("throttle_race", pool_size=RACERS) as engine:
         yield engine
 
@@ -52,11 +53,10 @@ def race(run: Callable[[int], str]) -> Counter[str]:
     return Counter(outcomes)
 
 
-@pytest.mark.postgres
 def test_concurrent_wrong_sign_ins_check_exactly_the_limit(
-    race_engine: Engine, monkeypatch: pytest.MonkeyPatch
+    racers_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    factory = make_sessionmaker(race_engine)
+    factory = make_sessionmaker(racers_engine)
     with factory() as setup:
         load_sample_geography(setup)
         make_user(setup, Role.FOCAL_POINT, HOME, username="victim")
@@ -85,9 +85,8 @@ def test_concurrent_wrong_sign_ins_check_exactly_the_limit(
     assert outcomes == {"wrong": limit, "throttled": RACERS - limit}
 
 
-@pytest.mark.postgres
-def test_concurrent_sms_from_one_number_get_exactly_the_flood_limit(race_engine: Engine) -> None:
-    app = create_app(twilio_settings(race_engine))
+def test_concurrent_sms_from_one_number_get_exactly_the_flood_limit(racers_engine: Engine) -> None:
+    app = create_app(twilio_settings(racers_engine))
     app.config["TESTING"] = True
     flood = "too many messages"
 
@@ -99,7 +98,7 @@ def test_concurrent_sms_from_one_number_get_exactly_the_flood_limit(race_engine:
 
     try:
         assert race(text_help) == {"200": RACERS}
-        with Session(race_engine) as session:
+        with Session(racers_engine) as session:
             owed = session.scalars(
                 select(Message.body).where(
                     Message.direction == Direction.OUTBOUND, Message.phone == "+9613999888"

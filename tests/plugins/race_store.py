@@ -11,7 +11,8 @@ from tests.conftest import own_postgres_store
 
 
 @pytest.fixture(scope="module")
-def race_engine() -> Iterator[Engine]:
-    """A database of its own: the race commits rows, which the shared store must not keep."""
+def race_engine(postgres_url: str) -> Iterator[Engine]:
+    """A database of its own on the PostgreSQL server: the race commits rows, which the shared
+    store must not keep."""
     with own_postgres_store("race") as engine:
         yield engine
