@@ -299,3 +299,30 @@ def test_every_public_function_and_class_of_the_domain_is_used() -> None:
         if words[node.name] < 2  # its own definition is the only mention
     ]
     assert set(unused) - UNUSED_ON_PURPOSE == set()
+
+
+def _imported_names(tree: ast.Module) -> list[tuple[int, str]]:
+    """Each module an import names, with its line: `from a import b` names `a` and `a.b` (b may
+    be a module)."""
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = "." * node.level + (node.module or "")
+            found.append((node.lineno, base))
+            found += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
+    return found
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support (helpers) and tests/plugins (fixtures, loaded by
+    tests/conftest.py): a helper imported from a test module hides where it lives, and a
+    fixture imported so shadows the shared one."""
+    found = [
+        f"{path.relative_to(ROOT).as_posix()}:{line} imports {name}"
+        for path in sorted((ROOT / "tests").rglob("*.py"))
+        for line, name in _imported_names(ast.parse(path.read_text(encoding="utf-8")))
+        if name.rpartition(".")[2].startswith("test_")
+    ]
+    assert found == []
