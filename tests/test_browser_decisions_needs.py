@@ -24,7 +24,7 @@ CIRCULAR = "Food parcels are distributed through the municipalities"
 
 
 @pytest.fixture
-def site(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+def demo_site_with_akkar(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """The demo service, and Akkar's qaimaqam (district LB51) besides the demo accounts."""
     app, engine, output = demo_service(tmp_path)
     passwords = {"qaimaqam-akkar": PASSWORD}
@@ -67,9 +67,9 @@ def file_needs(page: Page, base: str) -> None:
 
 
 def test_decisions_and_needs_reach_the_district_and_circulars_reach_everyone(
-    site: tuple[str, dict[str, str]],
+    demo_site_with_akkar: tuple[str, dict[str, str]],
 ) -> None:
-    base, passwords = site
+    base, passwords = demo_site_with_akkar
     with chromium() as browser:
         page = browser.new_page()
         sign_in(page, base, "demo-focal", passwords["demo-focal"], "/console")

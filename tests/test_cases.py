@@ -72,7 +72,7 @@ class World:
 
 
 @pytest.fixture
-def world(db: Session) -> World:
+def case_world(db: Session) -> World:
     load_sample_geography(db)
     focal = account(db, "focal", Role.FOCAL_POINT, HOME)
     neighbour = account(db, "neighbour", Role.FOCAL_POINT, SAME_DISTRICT)
@@ -92,8 +92,8 @@ def world(db: Session) -> World:
     return made
 
 
-def report(db: Session, world: World, **changes: str) -> CaseReport:
-    case = report_case(db, world.focal, CASE | changes, TODAY)
+def report(db: Session, case_world: World, **changes: str) -> CaseReport:
+    case = report_case(db, case_world.focal, CASE | changes, TODAY)
     db.commit()
     return case
 
@@ -106,13 +106,13 @@ def refusals(raised: pytest.ExceptionInfo[HealthInvalid]) -> dict[str, str]:
 
 
 def test_a_case_takes_the_municipalitys_area_a_quotable_number_and_an_audit_event(
-    db: Session, world: World
+    db: Session, case_world: World
 ) -> None:
-    case = report(db, world, reported_on="٢٠٢٠-٠٤-١٠")  # Arabic-Indic digits are digits
+    case = report(db, case_world, reported_on="٢٠٢٠-٠٤-١٠")  # Arabic-Indic digits are digits
     assert len(case.number) == 9 and is_valid(case.number)
     assert (case.locality_code, case.district_code, case.governorate_code) == (HOME, "LB32", "LB3")
     assert (case.status, case.outcome, case.reported_on) == ("active", None, date(2020, 4, 10))
-    assert case.contact_phone == "+9613123456" and case.reported_by_id == world.focal.id
+    assert case.contact_phone == "+9613123456" and case.reported_by_id == case_world.focal.id
     (event,) = audit_events(db, "case.reported")
     assert (event.actor, event.object_id) == ("focal", str(case.id))
     assert json.loads(event.details) == {"locality": HOME, "number": case.number}
@@ -120,11 +120,14 @@ def test_a_case_takes_the_municipalitys_area_a_quotable_number_and_an_audit_even
 
 
 def test_a_landline_is_a_contact_number_too_and_both_personal_fields_are_optional(
-    db: Session, world: World
+    db: Session, case_world: World
 ) -> None:
-    assert report(db, world, contact_phone="01 234 567").contact_phone == "+9611234567"
-    assert report(db, world, notes="Line one.\r\n\r\n  Line   two.").notes == "Line one.\nLine two."
-    bare = report(db, world, contact_phone="", notes="  ")
+    assert report(db, case_world, contact_phone="01 234 567").contact_phone == "+9611234567"
+    assert (
+        report(db, case_world, notes="Line one.\r\n\r\n  Line   two.").notes
+        == "Line one.\nLine two."
+    )
+    bare = report(db, case_world, contact_phone="", notes="  ")
     assert (bare.contact_phone, bare.notes) == (None, None)
 
 
@@ -157,44 +160,48 @@ def test_a_landline_is_a_contact_number_too_and_both_personal_fields_are_optiona
     ],
 )
 def test_a_refused_case_names_each_field_and_writes_nothing(
-    db: Session, world: World, changes: dict[str, str], refused: dict[str, str]
+    db: Session, case_world: World, changes: dict[str, str], refused: dict[str, str]
 ) -> None:
     with pytest.raises(HealthInvalid) as raised:
-        report_case(db, world.focal, CASE | changes, TODAY)
+        report_case(db, case_world.focal, CASE | changes, TODAY)
     assert refusals(raised) == refused
     db.rollback()
     assert rows_of(db, CaseReport) == 0 and audit_events(db, "case.reported") == []
 
 
 def test_a_case_is_isolated_only_in_a_centre_of_its_own_municipality(
-    db: Session, world: World
+    db: Session, case_world: World
 ) -> None:
     in_centre = {"isolation_place": "quarantine_centre"}
-    case = report(db, world, **in_centre, centre=str(world.centre.id))
-    assert case.centre_id == world.centre.id
+    case = report(db, case_world, **in_centre, centre=str(case_world.centre.id))
+    assert case.centre_id == case_world.centre.id
     with pytest.raises(HealthInvalid) as raised:
-        report_case(db, world.focal, CASE | in_centre | {"centre": str(world.neighbour_centre.id)})
+        report_case(
+            db, case_world.focal, CASE | in_centre | {"centre": str(case_world.neighbour_centre.id)}
+        )
     assert refusals(raised) == {"centre": "not_own_centre"}
-    at_home = report(db, world, centre=str(world.neighbour_centre.id))  # ignored, not stored
+    at_home = report(
+        db, case_world, centre=str(case_world.neighbour_centre.id)
+    )  # ignored, not stored
     assert at_home.centre_id is None
 
 
-def test_only_a_municipalitys_reporter_reports_a_case(db: Session, world: World) -> None:
-    for user in (world.qaimaqam, world.health, world.ministry):
+def test_only_a_municipalitys_reporter_reports_a_case(db: Session, case_world: World) -> None:
+    for user in (case_world.qaimaqam, case_world.health, case_world.ministry):
         with pytest.raises(OutsideArea):
             report_case(db, user, CASE, TODAY)
 
 
-def test_case_numbers_are_unique(db: Session, world: World) -> None:
-    numbers = {report(db, world).number for _ in range(30)}
+def test_case_numbers_are_unique(db: Session, case_world: World) -> None:
+    numbers = {report(db, case_world).number for _ in range(30)}
     assert len(numbers) == 30
 
 
 # --- following a case up ---------------------------------------------------------------------
 
 
-def follow(db: Session, world: World, case: CaseReport, **form: str) -> CaseEvent:
-    event = record_event(db, case, world.focal, {"occurred_on": "2020-04-15", **form}, TODAY)
+def follow(db: Session, case_world: World, case: CaseReport, **form: str) -> CaseEvent:
+    event = record_event(db, case, case_world.focal, {"occurred_on": "2020-04-15", **form}, TODAY)
     db.commit()
     return event
 
@@ -213,22 +220,22 @@ def follow(db: Session, world: World, case: CaseReport, **form: str) -> CaseEven
 )
 def test_each_follow_up_does_what_the_transition_table_says(
     db: Session,
-    world: World,
+    case_world: World,
     classification: str,
     form: dict[str, str],
     status: str,
     outcome: str | None,
     after: str,
 ) -> None:
-    case = report(db, world, classification=classification)
-    event = follow(db, world, case, **form)
+    case = report(db, case_world, classification=classification)
+    event = follow(db, case_world, case, **form)
     db.expire_all()
     assert (case.status, case.outcome, case.classification) == (status, outcome, after)
     assert (case.closed_at is not None) == (status == "closed")
     assert (event.kind, event.result, event.recorded_by_id) == (
         form["kind"],
         form.get("result"),
-        world.focal.id,
+        case_world.focal.id,
     )
     (audit_event,) = audit_events(db, "case.followed_up")
     assert json.loads(audit_event.details) == {
@@ -239,19 +246,19 @@ def test_each_follow_up_does_what_the_transition_table_says(
     }
 
 
-def test_a_transfer_moves_the_case_and_its_centre(db: Session, world: World) -> None:
-    case = report(db, world)
+def test_a_transfer_moves_the_case_and_its_centre(db: Session, case_world: World) -> None:
+    case = report(db, case_world)
     to_centre = {"kind": "transferred", "isolation_place": "quarantine_centre"}
-    follow(db, world, case, **to_centre, centre=str(world.centre.id))
-    assert (case.isolation_place, case.centre_id) == ("quarantine_centre", world.centre.id)
+    follow(db, case_world, case, **to_centre, centre=str(case_world.centre.id))
+    assert (case.isolation_place, case.centre_id) == ("quarantine_centre", case_world.centre.id)
     with pytest.raises(HealthInvalid) as raised:
-        follow(db, world, case, **to_centre, centre=str(world.centre.id))
+        follow(db, case_world, case, **to_centre, centre=str(case_world.centre.id))
     assert refusals(raised) == {"isolation_place": "same_place"}
     with pytest.raises(HealthInvalid) as raised:
-        follow(db, world, case, **to_centre, centre=str(world.neighbour_centre.id))
+        follow(db, case_world, case, **to_centre, centre=str(case_world.neighbour_centre.id))
     assert refusals(raised) == {"centre": "not_own_centre"}
     db.rollback()
-    follow(db, world, case, kind="transferred", isolation_place="hospital")
+    follow(db, case_world, case, kind="transferred", isolation_place="hospital")
     assert (case.isolation_place, case.centre_id, case.status) == ("hospital", None, "active")
     assert [line.centre_name for line in events_of(db, case)] == ["Chiyah public school", None]
 
@@ -269,30 +276,30 @@ def test_a_transfer_moves_the_case_and_its_centre(db: Session, world: World) -> 
     ],
 )
 def test_a_refused_follow_up_names_each_field_and_changes_nothing(
-    db: Session, world: World, form: dict[str, str], refused: dict[str, str]
+    db: Session, case_world: World, form: dict[str, str], refused: dict[str, str]
 ) -> None:
-    case = report(db, world)
+    case = report(db, case_world)
     with pytest.raises(HealthInvalid) as raised:
-        follow(db, world, case, **form)
+        follow(db, case_world, case, **form)
     assert refusals(raised) == refused
     db.rollback()
     assert rows_of(db, CaseEvent) == 0 and case.status == "active"
 
 
-def test_a_closed_case_takes_no_further_follow_up(db: Session, world: World) -> None:
-    case = report(db, world)
-    follow(db, world, case, kind="recovered")
-    assert not may_follow_up(world.focal, case)
+def test_a_closed_case_takes_no_further_follow_up(db: Session, case_world: World) -> None:
+    case = report(db, case_world)
+    follow(db, case_world, case, kind="recovered")
+    assert not may_follow_up(case_world.focal, case)
     with pytest.raises(CaseClosed):
-        follow(db, world, case, kind="died")
+        follow(db, case_world, case, kind="died")
     db.rollback()
     assert (case.outcome, rows_of(db, CaseEvent)) == ("recovered", 1)
 
 
-def test_only_the_cases_own_municipality_follows_it_up(db: Session, world: World) -> None:
-    case = report(db, world)
-    assert may_follow_up(world.focal, case)
-    for user in (world.neighbour, world.qaimaqam, world.health):
+def test_only_the_cases_own_municipality_follows_it_up(db: Session, case_world: World) -> None:
+    case = report(db, case_world)
+    assert may_follow_up(case_world.focal, case)
+    for user in (case_world.neighbour, case_world.qaimaqam, case_world.health):
         assert not may_follow_up(user, case)
         with pytest.raises(OutsideArea):
             record_event(db, case, user, {"kind": "tested", "occurred_on": "2020-04-15"}, TODAY)
@@ -302,9 +309,9 @@ def test_only_the_cases_own_municipality_follows_it_up(db: Session, world: World
 
 
 def test_each_role_reads_the_cases_of_its_area_and_the_details_only_where_allowed(
-    db: Session, world: World
+    db: Session, case_world: World
 ) -> None:
-    case = report(db, world)
+    case = report(db, case_world)
     reads = {
         "focal": (True, True),
         "neighbour": (False, False),  # another municipality of the same district
@@ -316,7 +323,7 @@ def test_each_role_reads_the_cases_of_its_area_and_the_details_only_where_allowe
         "inspector": (True, False),
     }
     for name, (sees, details) in reads.items():
-        viewer = getattr(world, name)
+        viewer = getattr(case_world, name)
         listed = [line.case.id for line in cases_visible_to(db, viewer)]
         assert (listed == [case.id], case_for(db, viewer, case.id) is not None) == (sees, sees), (
             name
@@ -324,33 +331,39 @@ def test_each_role_reads_the_cases_of_its_area_and_the_details_only_where_allowe
         assert shows_details(viewer, case) is details, name
 
 
-def test_the_list_is_newest_first_and_filters_by_status(db: Session, world: World) -> None:
-    first, second = report(db, world), report(db, world)
-    follow(db, world, first, kind="recovered")
-    assert [line.case.id for line in cases_visible_to(db, world.focal)] == [second.id, first.id]
-    closed = cases_visible_to(db, world.focal, status="closed")
+def test_the_list_is_newest_first_and_filters_by_status(db: Session, case_world: World) -> None:
+    first, second = report(db, case_world), report(db, case_world)
+    follow(db, case_world, first, kind="recovered")
+    assert [line.case.id for line in cases_visible_to(db, case_world.focal)] == [
+        second.id,
+        first.id,
+    ]
+    closed = cases_visible_to(db, case_world.focal, status="closed")
     assert [line.case.id for line in closed] == [first.id]
-    line = cases_visible_to(db, world.focal, limit=1)[0]
+    line = cases_visible_to(db, case_world.focal, limit=1)[0]
     assert (line.locality_en, line.centre_name) == ("Chiyah", None)
 
 
-def test_counts_of_an_area(db: Session, world: World) -> None:
-    report(db, world, classification="confirmed")
-    report(db, world)
-    follow(db, world, report(db, world), kind="died")
-    neighbours = report_case(db, world.neighbour, CASE, TODAY)
+def test_counts_of_an_area(db: Session, case_world: World) -> None:
+    report(db, case_world, classification="confirmed")
+    report(db, case_world)
+    follow(db, case_world, report(db, case_world), kind="died")
+    neighbours = report_case(db, case_world.neighbour, CASE, TODAY)
     db.commit()
-    counts = case_counts(db, world.qaimaqam)
+    counts = case_counts(db, case_world.qaimaqam)
     assert (counts.active_total, counts.active["confirmed"], counts.active["suspected"]) == (
         3,
         1,
         2,
     )
     assert counts.closed == {"died": 1}
-    assert case_counts(db, world.focal).active_total == 2
-    assert case_counts(db, world.akkar_qaimaqam).active_total == 0
-    assert active_cases_by(db, world.governor, AreaLevel.LOCALITY) == {HOME: 2, SAME_DISTRICT: 1}
-    assert active_cases_by(db, world.health, AreaLevel.DISTRICT) == {"LB32": 3}
+    assert case_counts(db, case_world.focal).active_total == 2
+    assert case_counts(db, case_world.akkar_qaimaqam).active_total == 0
+    assert active_cases_by(db, case_world.governor, AreaLevel.LOCALITY) == {
+        HOME: 2,
+        SAME_DISTRICT: 1,
+    }
+    assert active_cases_by(db, case_world.health, AreaLevel.DISTRICT) == {"LB32": 3}
     assert neighbours.locality_code == SAME_DISTRICT
 
 
@@ -375,21 +388,25 @@ def test_counts_of_an_area(db: Session, world: World) -> None:
     ],
 )
 def test_a_refused_centre_names_each_field_and_writes_nothing(
-    db: Session, world: World, changes: dict[str, str], refused: dict[str, str]
+    db: Session, case_world: World, changes: dict[str, str], refused: dict[str, str]
 ) -> None:
     form = CENTRE | {"name": "Chiyah sports hall"} | changes
     with pytest.raises(HealthInvalid) as raised:
-        add_centre(db, world.focal, form)
+        add_centre(db, case_world.focal, form)
     assert refusals(raised) == refused
     db.rollback()
     assert rows_of(db, QuarantineCentre) == 2
 
 
-def test_a_centre_is_updated_by_its_own_municipality_only(db: Session, world: World) -> None:
+def test_a_centre_is_updated_by_its_own_municipality_only(db: Session, case_world: World) -> None:
     figures = {"capacity": "50", "occupancy": "50", "readiness": "not_ready"}
-    update_centre(db, world.focal, world.centre, figures)
+    update_centre(db, case_world.focal, case_world.centre, figures)
     db.commit()
-    assert (world.centre.capacity, world.centre.occupancy, world.centre.readiness) == (
+    assert (
+        case_world.centre.capacity,
+        case_world.centre.occupancy,
+        case_world.centre.readiness,
+    ) == (
         50,
         50,
         "not_ready",
@@ -402,23 +419,29 @@ def test_a_centre_is_updated_by_its_own_municipality_only(db: Session, world: Wo
         "readiness": "not_ready",
     }
     with pytest.raises(OutsideArea):
-        update_centre(db, world.neighbour, world.centre, figures)
+        update_centre(db, case_world.neighbour, case_world.centre, figures)
     with pytest.raises(HealthInvalid):
-        update_centre(db, world.focal, world.centre, figures | {"capacity": "49"})
-    assert centre_for(db, world.neighbour, world.centre.id, Permission.REPORT_CASES) is None
+        update_centre(db, case_world.focal, case_world.centre, figures | {"capacity": "49"})
+    assert (
+        centre_for(db, case_world.neighbour, case_world.centre.id, Permission.REPORT_CASES) is None
+    )
     with pytest.raises(OutsideArea):
-        add_centre(db, world.qaimaqam, CENTRE)
+        add_centre(db, case_world.qaimaqam, CENTRE)
 
 
-def test_centres_of_an_area_with_the_active_cases_placed_in_them(db: Session, world: World) -> None:
-    report(db, world, isolation_place="quarantine_centre", centre=str(world.centre.id))
-    lines = centres_visible_to(db, world.qaimaqam)
+def test_centres_of_an_area_with_the_active_cases_placed_in_them(
+    db: Session, case_world: World
+) -> None:
+    report(db, case_world, isolation_place="quarantine_centre", centre=str(case_world.centre.id))
+    lines = centres_visible_to(db, case_world.qaimaqam)
     assert [(line.centre.name, line.active_cases) for line in lines] == [
         ("Chiyah public school", 1),
         ("Furn Ech-Chebbak club", 0),
     ]
-    assert [line.centre.id for line in centres_visible_to(db, world.focal)] == [world.centre.id]
-    assert centres_visible_to(db, world.akkar_qaimaqam) == []
+    assert [line.centre.id for line in centres_visible_to(db, case_world.focal)] == [
+        case_world.centre.id
+    ]
+    assert centres_visible_to(db, case_world.akkar_qaimaqam) == []
     assert len(audit_events(db, "centre.added")) == 2
 
 
@@ -431,7 +454,7 @@ def post(client: FlaskClient, path: str, data: dict[str, str]) -> tuple[int, str
 
 
 def test_a_focal_point_reports_a_case_from_its_console(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, case_world: World
 ) -> None:
     page = signed_in(client, "focal").get("/console/cases").get_data(as_text=True)
     assert 'id="report-case"' in page and 'id="no-case"' in page
@@ -450,14 +473,14 @@ def test_a_focal_point_reports_a_case_from_its_console(
 
 
 def test_a_hostile_or_wrong_case_answers_400_refilled_and_writes_nothing(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, case_world: World
 ) -> None:
     signed_in(client, "focal")
     hostile = CASE | {
         "notes": '"><script>alert(1)</script>',
         "reported_on": "2999-01-01",
         "isolation_place": "quarantine_centre",
-        "centre": str(world.neighbour_centre.id),
+        "centre": str(case_world.neighbour_centre.id),
     }
     status, _location, body = post(client, "/console/cases/new", hostile)
     assert status == 400
@@ -474,9 +497,9 @@ def test_a_hostile_or_wrong_case_answers_400_refilled_and_writes_nothing(
 
 
 def test_follow_ups_in_the_console_until_the_case_is_closed(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, case_world: World
 ) -> None:
-    case = report(db, world)
+    case = report(db, case_world)
     path = f"/console/cases/{case.id}/events"
     signed_in(client, "focal")
     day = beirut_today().isoformat()
@@ -499,9 +522,9 @@ def test_follow_ups_in_the_console_until_the_case_is_closed(
 
 
 def test_each_reader_sees_the_case_and_its_details_only_where_allowed(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, case_world: World
 ) -> None:
-    case = report(db, world)
+    case = report(db, case_world)
     path = f"/console/cases/{case.id}"
     for username, status, phone in [
         ("neighbour", 404, False),
@@ -524,29 +547,31 @@ def test_each_reader_sees_the_case_and_its_details_only_where_allowed(
     assert client.get("/console/cases/99999999999999999999").status_code == 404
 
 
-def test_quarantine_centres_in_the_console(client: FlaskClient, db: Session, world: World) -> None:
+def test_quarantine_centres_in_the_console(
+    client: FlaskClient, db: Session, case_world: World
+) -> None:
     page = signed_in(client, "focal").get("/console/centres").get_data(as_text=True)
-    assert re.findall(r'data-centre="(\d+)"', page) == [str(world.centre.id)]
+    assert re.findall(r'data-centre="(\d+)"', page) == [str(case_world.centre.id)]
     assert 'id="centre-new"' in page
     status, location, _ = post(client, "/console/centres", CENTRE | {"name": "Chiyah hall"})
     assert (status, location) == (302, "/console/centres?saved=1")
     status, _, body = post(client, "/console/centres", CENTRE | {"name": "x", "occupancy": "99"})
     assert status == 400 and "More people than beds: at most 40." in body
     assert rows_of(db, QuarantineCentre) == 3
-    own = f"/console/centres/{world.centre.id}"
+    own = f"/console/centres/{case_world.centre.id}"
     assert 'value="40"' in client.get(own).get_data(as_text=True)
     figures = {"capacity": "60", "occupancy": "61", "readiness": "preparing"}
     status, _, body = post(client, own, figures)
     assert status == 400 and 'value="61"' in body
     assert post(client, own, figures | {"occupancy": "60"})[0] == 302
-    assert post(client, f"/console/centres/{world.neighbour_centre.id}", figures)[0] == 404
+    assert post(client, f"/console/centres/{case_world.neighbour_centre.id}", figures)[0] == 404
     signed_in(client, "qaimaqam")
     page = client.get("/console/centres").get_data(as_text=True)
     assert len(re.findall(r'class="centre-row"', page)) == 3
     assert 'id="centre-new"' not in page and "update-link" not in page
     assert post(client, "/console/centres", CENTRE)[0] == 403
     db.expire_all()
-    assert (world.centre.capacity, world.centre.occupancy) == (60, 60)
+    assert (case_world.centre.capacity, case_world.centre.occupancy) == (60, 60)
 
 
 def test_refusal_messages_exist_for_every_problem() -> None:

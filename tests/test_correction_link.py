@@ -25,7 +25,7 @@ from tests.support.households import submitted
 
 
 @pytest.fixture
-def application(db: Session) -> Application:
+def closed_round_application(db: Session) -> Application:
     """A family's application; the round has closed since (corrections come afterwards)."""
     load_sample_geography(db)
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
@@ -35,22 +35,22 @@ def application(db: Session) -> Application:
     return found
 
 
-def link_for(db: Session, application: Application, language: str = "ar") -> str:
-    application.language = language
-    _link, token = issue_correction_link(db, application)
+def link_for(db: Session, closed_round_application: Application, language: str = "ar") -> str:
+    closed_round_application.language = language
+    _link, token = issue_correction_link(db, closed_round_application)
     db.commit()
     return token
 
 
 @pytest.fixture
-def token(db: Session, application: Application) -> str:
-    return link_for(db, application)
+def token(db: Session, closed_round_application: Application) -> str:
+    return link_for(db, closed_round_application)
 
 
 @pytest.fixture
-def english(db: Session, application: Application) -> str:
+def english(db: Session, closed_round_application: Application) -> str:
     """A link in English, whose messages read the same whatever the catalogs hold."""
-    return link_for(db, application, "en")
+    return link_for(db, closed_round_application, "en")
 
 
 def rows(*changes: tuple[str, str, str]) -> dict[str, str]:
@@ -79,7 +79,7 @@ def page(response: Any) -> str:
 
 
 def test_the_page_lists_the_application_in_plain_arabic_words(
-    app: Flask, token: str, application: Application
+    app: Flask, token: str, closed_round_application: Application
 ) -> None:
     shown = app.test_client().get(f"/f/{token}")
     html = page(shown)
@@ -94,13 +94,13 @@ def test_the_page_lists_the_application_in_plain_arabic_words(
 
 
 def test_rows_are_added_without_a_script_and_the_page_stays_small(
-    app: Flask, db: Session, application: Application
+    app: Flask, db: Session, closed_round_application: Application
 ) -> None:
     """Eight members and five rows still fit a cheap phone's 30 KB."""
-    pages = application.pages()
+    pages = closed_round_application.pages()
     pages["family"]["members"] *= 4
-    application.data = json.dumps(pages)
-    token = link_for(db, application)
+    closed_round_application.data = json.dumps(pages)
+    token = link_for(db, closed_round_application)
     citizen = app.test_client()
     assert len(citizen.get(f"/f/{token}").get_data()) <= 30 * 1024
     form: dict[str, str] = {}
@@ -116,9 +116,9 @@ def test_rows_are_added_without_a_script_and_the_page_stays_small(
 
 
 def test_the_page_is_in_the_links_language(
-    app: Flask, db: Session, application: Application
+    app: Flask, db: Session, closed_round_application: Application
 ) -> None:
-    token = link_for(db, application, "fr")
+    token = link_for(db, closed_round_application, "fr")
     html = page(app.test_client().get(f"/f/{token}"))
     assert '<html lang="fr" dir="ltr">' in html
     assert "Nom de famille" in html and "Marié(e)" in html
@@ -180,13 +180,13 @@ def test_each_error_sits_beside_its_row(app: Flask, db: Session, token: str) -> 
 
 
 def test_an_error_on_a_field_not_in_the_rows_names_that_field(
-    app: Flask, db: Session, application: Application
+    app: Flask, db: Session, closed_round_application: Application
 ) -> None:
     """Renting needs a rent: the citizen is told to correct it too."""
-    pages = application.pages()
+    pages = closed_round_application.pages()
     pages["housing"] |= {"housing_tenure": "owned", "monthly_rent": None}
-    application.data = json.dumps(pages)
-    token = link_for(db, application, "en")
+    closed_round_application.data = json.dumps(pages)
+    token = link_for(db, closed_round_application, "en")
     refused = app.test_client().post(f"/f/{token}", data=rows(("housing_tenure", "rented", "x")))
     assert refused.status_code == 400
     assert "also correct “Monthly rent (LBP)”: This field is required." in page(refused)
@@ -194,7 +194,7 @@ def test_an_error_on_a_field_not_in_the_rows_names_that_field(
 
 
 def test_a_correction_lands_as_a_ticket_for_the_committee_with_an_sms(
-    app: Flask, db: Session, token: str, application: Application
+    app: Flask, db: Session, token: str, closed_round_application: Application
 ) -> None:
     sent = app.test_client().post(
         f"/f/{token}",
@@ -219,7 +219,7 @@ def test_a_correction_lands_as_a_ticket_for_the_committee_with_an_sms(
     assert (ticket.channel, ticket.category, ticket.application_id) == (
         "web",
         "correction",
-        application.id,
+        closed_round_application.id,
     )
     assert [(c["field"], c["new"]) for c in correction.change_list()] == [
         ("rooms", 3),
@@ -230,7 +230,7 @@ def test_a_correction_lands_as_a_ticket_for_the_committee_with_an_sms(
     number = f"{ticket.number[:4]} {ticket.number[4:]}"
     assert f'id="ticket">{number}<' in html
     sms = db.scalars(select(Message).where(Message.purpose == "correction_ticket")).one()
-    assert sms.phone == application.phone and number in sms.body
+    assert sms.phone == closed_round_application.phone and number in sms.body
     assert sms.status == MessageStatus.QUEUED  # owed, committed, then taken by the gateway
 
 
@@ -243,7 +243,9 @@ def test_a_used_link_shows_the_unavailable_page(app: Flask, db: Session, token: 
     assert count(db, CorrectionRequest) == count(db, Ticket) == 1
 
 
-def test_a_form_link_takes_no_correction(app: Flask, db: Session, application: Application) -> None:
+def test_a_form_link_takes_no_correction(
+    app: Flask, db: Session, closed_round_application: Application
+) -> None:
     from core.links import Channel, issue_link
 
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
@@ -254,7 +256,7 @@ def test_a_form_link_takes_no_correction(app: Flask, db: Session, application: A
 
 
 def test_the_ticket_sms_fits_one_segment_in_every_language(
-    app: Flask, db: Session, application: Application
+    app: Flask, db: Session, closed_round_application: Application
 ) -> None:
     from core.segments import segments
     from webforms.receipts import owe_correction_ticket
@@ -263,7 +265,7 @@ def test_the_ticket_sms_fits_one_segment_in_every_language(
     with app.test_request_context():
         for language, encoding in (("ar", "UCS-2"), ("en", "GSM-7"), ("fr", "GSM-7")):
             body = db.get_one(
-                Message, owe_correction_ticket(db, application, ticket, language)
+                Message, owe_correction_ticket(db, closed_round_application, ticket, language)
             ).body
             assert segments(body) == (encoding, 1), (language, body)
             assert "1234 5678" in body

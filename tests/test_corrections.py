@@ -45,7 +45,7 @@ RULES = {"today": beirut_today(), "locality_exists": KNOWN.__contains__}
 
 
 @pytest.fixture
-def room(db: Session) -> tuple[StaffUser, StaffUser, StaffUser]:
+def correction_room(db: Session) -> tuple[StaffUser, StaffUser, StaffUser]:
     load_sample_geography(db)
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
     agent = make_user(db, Role.AGENT, "LB", "agent-a")
@@ -83,8 +83,10 @@ def _log(
 NEW_ID = Change("members-0-id_number", "300000001", "a typing error", "ID card seen on video")
 
 
-def test_approval_makes_version_two_and_keeps_version_one(db: Session, room: tuple) -> None:
-    agent, committee, _ = room
+def test_approval_makes_version_two_and_keeps_version_one(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, committee, _ = correction_room
     application = submitted(db, 1)
     before = application.data
     correction = _log(db, agent, application, NEW_ID)
@@ -111,8 +113,8 @@ def test_approval_makes_version_two_and_keeps_version_one(db: Session, room: tup
     assert actions[-2:] == ["correction.logged", "correction.approved"]
 
 
-def test_the_member_who_logged_it_cannot_decide_it(db: Session, room: tuple) -> None:
-    agent, committee, other = room
+def test_the_member_who_logged_it_cannot_decide_it(db: Session, correction_room: tuple) -> None:
+    agent, committee, other = correction_room
     application = submitted(db, 2)
     own = log_correction(
         db,
@@ -135,8 +137,8 @@ def test_the_member_who_logged_it_cannot_decide_it(db: Session, room: tuple) -> 
         decide_correction(db, own, other, approve=False, note="again", **RULES)
 
 
-def test_rejection_needs_a_reason_and_changes_nothing(db: Session, room: tuple) -> None:
-    agent, committee, _ = room
+def test_rejection_needs_a_reason_and_changes_nothing(db: Session, correction_room: tuple) -> None:
+    agent, committee, _ = correction_room
     application = submitted(db, 3)
     before = application.data
     correction = _log(db, agent, application, NEW_ID)
@@ -174,9 +176,9 @@ def test_rejection_needs_a_reason_and_changes_nothing(db: Session, room: tuple) 
     ],
 )
 def test_each_change_is_checked_by_the_forms_own_rules(
-    db: Session, room: tuple, change: Change, field: str | None, code: str | None
+    db: Session, correction_room: tuple, change: Change, field: str | None, code: str | None
 ) -> None:
-    agent, _, _ = room
+    agent, _, _ = correction_room
     application = submitted(db, 4)
     if field is None:
         correction = _log(db, agent, application, change)
@@ -188,15 +190,19 @@ def test_each_change_is_checked_by_the_forms_own_rules(
     assert db.scalar(select(func.count()).select_from(CorrectionRequest)) == 0
 
 
-def test_a_change_to_the_same_value_is_nothing_to_correct(db: Session, room: tuple) -> None:
-    agent, _, _ = room
+def test_a_change_to_the_same_value_is_nothing_to_correct(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, _, _ = correction_room
     application = submitted(db, 5)
     with pytest.raises(NothingToCorrect):
         _log(db, agent, application, Change("members-0-id_number", "200000005", "same"))
 
 
-def test_a_head_id_of_another_family_is_refused_at_approval(db: Session, room: tuple) -> None:
-    agent, committee, _ = room
+def test_a_head_id_of_another_family_is_refused_at_approval(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, committee, _ = correction_room
     submitted(db, 6)  # head ID 100000006
     application = submitted(db, 7)
     correction = _log(db, agent, application, Change("head_id_number", "100000006", "typo"))
@@ -204,8 +210,10 @@ def test_a_head_id_of_another_family_is_refused_at_approval(db: Session, room: t
         decide_correction(db, correction, committee, approve=True, note="", **RULES)
 
 
-def test_an_approval_re_applies_the_circulars_exclusions(db: Session, room: tuple) -> None:
-    agent, committee, _ = room
+def test_an_approval_re_applies_the_circulars_exclusions(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, committee, _ = correction_room
     application = submitted(db, 8)
     correction = _log(db, agent, application, Change("head_work", "public_sector", "declared"))
     decide_correction(db, correction, committee, approve=True, note="", **RULES)
@@ -216,8 +224,10 @@ def test_an_approval_re_applies_the_circulars_exclusions(db: Session, room: tupl
     assert versions_of(db, application.id)[0].status == ApplicationStatus.RECEIVED
 
 
-def test_a_correction_of_an_older_version_must_be_logged_again(db: Session, room: tuple) -> None:
-    agent, committee, _ = room
+def test_a_correction_of_an_older_version_must_be_logged_again(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, committee, _ = correction_room
     application = submitted(db, 9)
     first = _log(db, agent, application, NEW_ID)
     second = _log(db, agent, application, Change("rooms", "3", "a room was added"))
@@ -228,9 +238,9 @@ def test_a_correction_of_an_older_version_must_be_logged_again(db: Session, room
 
 
 def test_a_phone_correction_moves_the_application_to_the_new_number(
-    db: Session, room: tuple
+    db: Session, correction_room: tuple
 ) -> None:
-    agent, committee, _ = room
+    agent, committee, _ = correction_room
     application = submitted(db, 10)
     correction = _log(db, agent, application, Change("phone", "70 123 456", "new number"))
     decide_correction(db, correction, committee, approve=True, note="", **RULES)
@@ -240,11 +250,13 @@ def test_a_phone_correction_moves_the_application_to_the_new_number(
     )
 
 
-def test_a_citizens_correction_link_lands_as_a_correction_once(db: Session, room: tuple) -> None:
+def test_a_citizens_correction_link_lands_as_a_correction_once(
+    db: Session, correction_room: tuple
+) -> None:
     from core.corrections import issue_correction_link, submit_citizen_correction
     from core.links import Channel, LinkUnavailable, link_for_token
 
-    _, committee, _ = room
+    _, committee, _ = correction_room
     application = submitted(db, 11)
     set_window(db, utcnow() - timedelta(days=9), utcnow() - timedelta(days=1), "test")
     link, token = issue_correction_link(db, application)  # the round has closed: still issued
@@ -272,8 +284,10 @@ def test_a_citizens_correction_link_lands_as_a_correction_once(db: Session, room
     assert application.version == 2
 
 
-def test_one_field_cannot_be_changed_twice_in_one_request(db: Session, room: tuple) -> None:
-    agent, _, _ = room
+def test_one_field_cannot_be_changed_twice_in_one_request(
+    db: Session, correction_room: tuple
+) -> None:
+    agent, _, _ = correction_room
     application = submitted(db, 12)
     with pytest.raises(CorrectionInvalid) as refused:
         _log(db, agent, application, Change("rooms", "3", "one"), Change("rooms", "4", "two"))

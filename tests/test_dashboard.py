@@ -56,7 +56,7 @@ _numbers = itertools.count(1)
 
 
 @pytest.fixture
-def world(db: Session, clock: ModuleType) -> Session:
+def dashboard_round(db: Session, clock: ModuleType) -> Session:
     clock.freeze(NOW)
     load_sample_geography(db)
     set_window(db, NOW - timedelta(days=20), NOW + timedelta(days=10), "test")
@@ -178,9 +178,9 @@ def by_row(db: Session, where: Area, name: Chart) -> dict[str, tuple[int, ...]]:
 
 
 def test_links_and_forms_are_counted_by_governorate_with_hotline_links_on_their_own_row(
-    world: Session,
+    dashboard_round: Session,
 ) -> None:
-    db = world
+    db = dashboard_round
     hour = NOW - timedelta(hours=3)
     link(db, HOME)  # sent, never opened
     link(db, HOME, opened_at=hour)
@@ -206,8 +206,8 @@ def test_links_and_forms_are_counted_by_governorate_with_hotline_links_on_their_
     assert forms["LB7"] == (0, 1)
 
 
-def test_saving_the_first_page_of_a_form_marks_it_started_once(world: Session) -> None:
-    db = world
+def test_saving_the_first_page_of_a_form_marks_it_started_once(dashboard_round: Session) -> None:
+    db = dashboard_round
     made = link(db, HOME)
     assert made.started_at is None
     save_page(made, "personal", cleaned(1)["personal"])
@@ -219,8 +219,8 @@ def test_saving_the_first_page_of_a_form_marks_it_started_once(world: Session) -
     assert by_row(db, area(db, HOME), Chart.FORMS) == {HOME: (1, 0)}
 
 
-def test_daily_counts_fall_on_beirut_days(world: Session) -> None:
-    db = world
+def test_daily_counts_fall_on_beirut_days(dashboard_round: Session) -> None:
+    db = dashboard_round
     days = beirut_days(TODAY)
     first_start = days[0][1]
     # 23:30 UTC on the 21st is 01:30 on the 22nd in Beirut: it counts for the 22nd.
@@ -241,9 +241,9 @@ def test_daily_counts_fall_on_beirut_days(world: Session) -> None:
 
 
 def test_the_delivery_rate_counts_only_acknowledgements_handed_to_the_gateway(
-    world: Session,
+    dashboard_round: Session,
 ) -> None:
-    db = world
+    db = dashboard_round
     for status in (MessageStatus.DELIVERED,) * 3 + (
         MessageStatus.UNDELIVERED,
         MessageStatus.FAILED,
@@ -259,9 +259,9 @@ def test_the_delivery_rate_counts_only_acknowledgements_handed_to_the_gateway(
 
 
 def test_complaints_are_open_until_decided_and_overdue_once_their_deadline_passed(
-    world: Session,
+    dashboard_round: Session,
 ) -> None:
-    db = world
+    db = dashboard_round
     ticket(db, HOME, TicketStatus.OPEN, NOW + timedelta(hours=1))
     ticket(db, HOME, TicketStatus.IN_PROGRESS, NOW - timedelta(hours=1))  # overdue
     ticket(db, HOME, TicketStatus.OPEN, NOW)  # due this instant: overdue, as Ticket says
@@ -276,8 +276,8 @@ def test_complaints_are_open_until_decided_and_overdue_once_their_deadline_passe
     assert later.total("overdue") == 4
 
 
-def test_calls_abandoned_and_time_in_queue(world: Session) -> None:
-    db = world
+def test_calls_abandoned_and_time_in_queue(dashboard_round: Session) -> None:
+    db = dashboard_round
     for wait in range(10, 101, 10):  # ten answered calls waiting 10 s .. 100 s
         call(db, CallStatus.COMPLETED, wait)
     call(db, CallStatus.ABANDONED, None)
@@ -343,8 +343,8 @@ def needs(db: Session, place: str, week: date, food: int, kits: int) -> None:
 MONDAY = TODAY  # NOW is a Monday: the dashboard's week starts on it
 
 
-def test_cases_decisions_and_needs(world: Session) -> None:
-    db = world
+def test_cases_decisions_and_needs(dashboard_round: Session) -> None:
+    db = dashboard_round
     case(db, HOME, Classification.CONFIRMED, CaseStatus.ACTIVE)
     case(db, HOME, Classification.SUSPECTED, CaseStatus.ACTIVE)
     case(db, SAME_DISTRICT, Classification.CONFIRMED, CaseStatus.ACTIVE)
@@ -383,26 +383,26 @@ def test_cases_decisions_and_needs(world: Session) -> None:
 
 
 @pytest.fixture
-def spread(world: Session) -> Session:
+def spread(dashboard_round: Session) -> Session:
     """In each sample place: a sent link, an application, an open complaint, an acknowledgement,
     an active case, a decision and this week's needs; and two calls to 1766."""
     for n, place in enumerate((HOME, SAME_DISTRICT, SAME_GOVERNORATE, ELSEWHERE, AKKAR)):
-        link(world, place)
-        application(world, place)
-        ticket(world, place, TicketStatus.OPEN, NOW + timedelta(days=n - 2))
-        message(world, place, (MessageStatus.DELIVERED, MessageStatus.SENT)[n % 2])
+        link(dashboard_round, place)
+        application(dashboard_round, place)
+        ticket(dashboard_round, place, TicketStatus.OPEN, NOW + timedelta(days=n - 2))
+        message(dashboard_round, place, (MessageStatus.DELIVERED, MessageStatus.SENT)[n % 2])
         case(
-            world,
+            dashboard_round,
             place,
             (Classification.CONFIRMED, Classification.SUSPECTED)[n % 2],
             CaseStatus.ACTIVE,
         )
-        decision(world, place, list(DecisionCategory)[n])
-        needs(world, place, MONDAY, 10 * (n + 1), n + 1)
-    call(world, CallStatus.COMPLETED, 45)
-    call(world, CallStatus.ABANDONED, None, at=NOW - timedelta(days=2))
-    world.commit()
-    return world
+        decision(dashboard_round, place, list(DecisionCategory)[n])
+        needs(dashboard_round, place, MONDAY, 10 * (n + 1), n + 1)
+    call(dashboard_round, CallStatus.COMPLETED, 45)
+    call(dashboard_round, CallStatus.ABANDONED, None, at=NOW - timedelta(days=2))
+    dashboard_round.commit()
+    return dashboard_round
 
 
 def test_a_qaimaqam_counts_the_municipalities_of_its_district_only(spread: Session) -> None:
@@ -532,14 +532,14 @@ def test_names_are_escaped_in_the_charts(client: FlaskClient, spread: Session) -
 
 @pytest.mark.parametrize("username", ["agent"])
 def test_roles_without_reports_are_refused(
-    client: FlaskClient, world: Session, username: str
+    client: FlaskClient, dashboard_round: Session, username: str
 ) -> None:
     signed_in(client, username)
     assert client.get("/console/dashboard").status_code == 403
     assert client.get("/console/dashboard/links.csv").status_code == 403
 
 
-def test_an_unknown_chart_is_not_found(client: FlaskClient, world: Session) -> None:
+def test_an_unknown_chart_is_not_found(client: FlaskClient, dashboard_round: Session) -> None:
     signed_in(client, "ministry")
     assert client.get("/console/dashboard/salaries.csv").status_code == 404
 

@@ -56,7 +56,7 @@ CIRCULAR = {
 
 
 @pytest.fixture
-def geo(db: Session) -> None:
+def four_localities(db: Session) -> None:
     load_sample_geography(db, (HOME, SAME_DISTRICT, AKKAR, "34111"))
     db.commit()
 
@@ -102,7 +102,7 @@ def events(db: Session, action: str) -> list[AuditEvent]:
 
 
 def test_a_focal_point_records_a_decision_of_its_municipality(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
 
@@ -125,7 +125,7 @@ def test_a_focal_point_records_a_decision_of_its_municipality(
 
 
 def test_the_municipality_reads_its_decision_in_arabic(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     client.get("/language/ar")
@@ -162,7 +162,7 @@ LONG = "x" * (MAX_TITLE + 1)
 def test_refused_input_writes_nothing_and_says_why(
     client: FlaskClient,
     db: Session,
-    geo: None,
+    four_localities: None,
     changes: dict[str, str],
     field: str,
     message: str,
@@ -181,7 +181,7 @@ def test_refused_input_writes_nothing_and_says_why(
 
 
 def test_a_decision_with_no_end_date_runs_until_revoked_and_arabic_digits_are_read(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     fields = {**DECISION, "effective_from": "٢٠٢٠-٠٤-٠١", "effective_until": ""}
     decision_id = issued(client, db, "focal", "/console/decisions", fields)
@@ -192,7 +192,7 @@ def test_a_decision_with_no_end_date_runs_until_revoked_and_arabic_digits_are_re
 
 
 def test_without_the_csrf_token_nothing_is_recorded(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     response = signed_in(client, db, "focal").post("/console/decisions", data=DECISION)
     assert response.status_code == 400
@@ -201,7 +201,7 @@ def test_without_the_csrf_token_nothing_is_recorded(
 
 @pytest.mark.parametrize("username", ["qaimaqam", "mukhtar", "ministry"])
 def test_only_a_focal_point_records_a_municipal_decision(
-    client: FlaskClient, db: Session, geo: None, username: str
+    client: FlaskClient, db: Session, four_localities: None, username: str
 ) -> None:
     response = post(signed_in(client, db, username), "/console/decisions", DECISION)
     assert response.status_code == 403
@@ -214,7 +214,7 @@ def test_only_a_focal_point_records_a_municipal_decision(
 
 
 def test_the_municipality_its_district_governorate_and_ministries_read_it_and_no_one_else(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     for reader in ("focal", "qaimaqam", "governor", "ministry", "health", "inspector"):
@@ -231,20 +231,24 @@ def test_the_municipality_its_district_governorate_and_ministries_read_it_and_no
         assert client.get(f"/console/decisions/{decision_id}").status_code == 404, reader
 
 
-def test_a_municipal_decision_is_not_public(client: FlaskClient, db: Session, geo: None) -> None:
+def test_a_municipal_decision_is_not_public(
+    client: FlaskClient, db: Session, four_localities: None
+) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
     assert client.get(f"/circulars/{decision_id}").status_code == 404
     assert "Night curfew" not in client.get("/circulars").get_data(as_text=True)
 
 
-def test_the_console_pages_need_a_sign_in(client: FlaskClient, geo: None) -> None:
+def test_the_console_pages_need_a_sign_in(client: FlaskClient, four_localities: None) -> None:
     for path in ("/console/decisions", "/console/decisions/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
-def test_a_missing_or_absurd_id_is_not_found(client: FlaskClient, db: Session, geo: None) -> None:
+def test_a_missing_or_absurd_id_is_not_found(
+    client: FlaskClient, db: Session, four_localities: None
+) -> None:
     signed_in(client, db, "ministry")
     assert client.get("/console/decisions/999").status_code == 404
     assert client.get("/console/decisions/99999999999999").status_code == 404
@@ -259,7 +263,7 @@ def test_a_missing_or_absurd_id_is_not_found(client: FlaskClient, db: Session, g
     [("ministry", "Ministry of Social Affairs"), ("health", "Ministry of Public Health")],
 )
 def test_a_ministry_publishes_a_circular_to_everyone(
-    client: FlaskClient, db: Session, geo: None, username: str, issuer: str
+    client: FlaskClient, db: Session, four_localities: None, username: str, issuer: str
 ) -> None:
     circular_id = issued(client, db, username, "/console/circulars", CIRCULAR)
 
@@ -277,7 +281,7 @@ def test_a_ministry_publishes_a_circular_to_everyone(
 
 
 def test_every_member_of_staff_reads_the_circulars(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     circular_id = issued(client, db, "ministry", "/console/circulars", CIRCULAR)
     for reader in ACCOUNTS:
@@ -288,7 +292,7 @@ def test_every_member_of_staff_reads_the_circulars(
 
 
 def test_the_public_reads_circulars_without_signing_in(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     circular_id = issued(client, db, "health", "/console/circulars", CIRCULAR)
     client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
@@ -305,7 +309,9 @@ def test_the_public_reads_circulars_without_signing_in(
     assert '<html lang="fr" dir="ltr">' in client.get("/circulars").get_data(as_text=True)
 
 
-def test_only_ministries_publish_circulars(client: FlaskClient, db: Session, geo: None) -> None:
+def test_only_ministries_publish_circulars(
+    client: FlaskClient, db: Session, four_localities: None
+) -> None:
     for username in ("focal", "qaimaqam", "inspector"):
         response = post(signed_in(client, db, username), "/console/circulars", CIRCULAR)
         assert response.status_code == 403
@@ -313,7 +319,7 @@ def test_only_ministries_publish_circulars(client: FlaskClient, db: Session, geo
 
 
 def test_the_list_is_newest_first_and_filters_by_category(
-    client: FlaskClient, db: Session, geo: None
+    client: FlaskClient, db: Session, four_localities: None
 ) -> None:
     first = issued(client, db, "focal", "/console/decisions", DECISION)
     second = issued(client, db, "ministry", "/console/circulars", CIRCULAR)

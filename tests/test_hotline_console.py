@@ -53,7 +53,7 @@ def room_app(
 
 
 @pytest.fixture
-def room(db: Session) -> Iterator[dict[str, StaffUser]]:
+def hotline_room(db: Session) -> Iterator[dict[str, StaffUser]]:
     load_sample_geography(db)
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=9), "test")
     users = {
@@ -77,7 +77,7 @@ def actions(db: Session) -> list[str]:
 
 
 def test_take_next_call_rings_the_agent_with_twiml_that_dials_the_queue(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     application = submitted(db, 1, phone=CALLER)
     db.commit()
@@ -100,7 +100,7 @@ def test_take_next_call_rings_the_agent_with_twiml_that_dials_the_queue(
 
 
 def test_a_failed_ring_leaves_the_caller_waiting(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     call = queued_call(db)
     fake_twilio.fail_next(1, status=500, code=20500, resource=CALLS)
@@ -113,10 +113,10 @@ def test_a_failed_ring_leaves_the_caller_waiting(
 
 
 def test_an_agent_without_a_phone_is_told_and_nothing_is_dialled(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     queued_call(db)
-    room["agent"].phone = None
+    hotline_room["agent"].phone = None
     db.commit()
     agent = client_for(room_app, "agent-1")
     answer = agent.post("/hotline/take-next", data={"csrf_token": csrf(agent, "/hotline")})
@@ -124,7 +124,9 @@ def test_an_agent_without_a_phone_is_told_and_nothing_is_dialled(
     assert fake_twilio.calls == []
 
 
-def test_the_room_is_closed_to_other_roles(room_app: Flask, room: dict, db: Session) -> None:
+def test_the_room_is_closed_to_other_roles(
+    room_app: Flask, hotline_room: dict, db: Session
+) -> None:
     focal = client_for(room_app, "focal-1")
     assert focal.get("/hotline").status_code == 403
     committee = client_for(room_app, "committee-1")
@@ -133,7 +135,7 @@ def test_the_room_is_closed_to_other_roles(room_app: Flask, room: dict, db: Sess
 
 
 def test_a_decision_reaches_the_citizen_by_sms_in_their_language(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     ticket = open_ticket(
         db, phone=CALLER, channel="sms", language="fr", category=TicketCategory.DISTRIBUTION
@@ -166,7 +168,7 @@ def recorded_ticket(db: Session) -> Ticket:
 
 
 def test_the_recording_plays_through_the_service(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     ticket = recorded_ticket(db)
     agent = client_for(room_app, "agent-1")
@@ -176,7 +178,7 @@ def test_the_recording_plays_through_the_service(
 
 
 def test_another_sites_link_plays_no_recording_and_records_nothing(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     ticket = recorded_ticket(db)
     agent = client_for(room_app, "agent-1")
@@ -189,7 +191,7 @@ def test_another_sites_link_plays_no_recording_and_records_nothing(
 
 
 def test_a_recording_url_elsewhere_than_twilio_is_never_fetched(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     ticket = open_ticket(
         db,
@@ -205,7 +207,7 @@ def test_a_recording_url_elsewhere_than_twilio_is_never_fetched(
 
 
 def test_a_correction_needs_another_member_and_tells_the_citizen(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     application = submitted(db, 2, phone=CALLER)
     ticket = open_ticket(
@@ -240,7 +242,7 @@ def test_a_correction_needs_another_member_and_tells_the_citizen(
 
 
 def test_a_correction_link_goes_by_sms_to_the_applications_phone(
-    room_app: Flask, room: dict, db: Session, fake_twilio: FakeTwilio
+    room_app: Flask, hotline_room: dict, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     submitted(db, 3, phone=CALLER)
     ticket = open_ticket(
@@ -257,7 +259,7 @@ def test_a_correction_link_goes_by_sms_to_the_applications_phone(
 
 
 def test_the_console_leads_agents_and_the_committee_to_the_room(
-    room_app: Flask, room: dict, db: Session
+    room_app: Flask, hotline_room: dict, db: Session
 ) -> None:
     for username, shown in (("agent-1", True), ("committee-1", True), ("focal-1", False)):
         page = client_for(room_app, username).get("/console").get_data(as_text=True)
@@ -265,7 +267,7 @@ def test_the_console_leads_agents_and_the_committee_to_the_room(
 
 
 def test_a_municipality_reads_its_complaints_but_never_the_misconduct_reports(
-    room_app: Flask, room: dict, db: Session
+    room_app: Flask, hotline_room: dict, db: Session
 ) -> None:
     from core.tickets import link_application
 

@@ -101,7 +101,7 @@ def phone(ivr_client: FlaskClient) -> Phone:
 
 
 @pytest.fixture
-def application(ivr_client: FlaskClient, db: Session, open_round: None) -> Application:
+def hotline_application(ivr_client: FlaskClient, db: Session, open_round: None) -> Application:
     """A family's form, submitted from a hotline link on CALLER's phone (03 123 456)."""
     _link, token = issue_link(db, None, CALLER, "ar", Channel.HOTLINE)
     db.commit()
@@ -342,15 +342,15 @@ def test_the_fourth_link_of_the_day_is_refused(
 
 
 def test_the_applications_own_phone_hears_the_status_digit_by_digit(
-    phone: Phone, fake_twilio: FakeTwilio, application: Application
+    phone: Phone, fake_twilio: FakeTwilio, hotline_application: Application
 ) -> None:
     before = len(fake_twilio.messages)  # the receipt of the submission
     asked = phone.choose("en", "2")
     assert said(asked) == "Please key in the 10 digits of your application reference."
 
-    twiml = phone.press(application.reference)
+    twiml = phone.press(hotline_application.reference)
 
-    spaced = " ".join(application.reference)
+    spaced = " ".join(hotline_application.reference)
     assert said(twiml) == (
         f"Application {spaced}: received, being assessed. Thank you for calling 1766. Goodbye."
     )
@@ -358,45 +358,45 @@ def test_the_applications_own_phone_hears_the_status_digit_by_digit(
 
 
 def test_another_caller_hears_that_the_status_went_by_sms_to_the_applications_phone(
-    ivr_client: FlaskClient, fake_twilio: FakeTwilio, application: Application
+    ivr_client: FlaskClient, fake_twilio: FakeTwilio, hotline_application: Application
 ) -> None:
     phone = Phone(ivr_client, number=OTHER_MOBILE)
     before = len(sms_to(fake_twilio, CALLER))  # the submission's receipt
     phone.choose("en", "2")
 
-    twiml = phone.press(application.reference)
+    twiml = phone.press(hotline_application.reference)
 
     assert said(twiml).startswith(
         "For your privacy, the status has been sent by SMS to the phone number on the application."
     )
-    assert application.reference not in said(twiml)
+    assert hotline_application.reference not in said(twiml)
     [status] = sms_to(fake_twilio, CALLER)[before:]
-    assert grouped(application.reference) in status
+    assert grouped(hotline_application.reference) in status
     assert sms_to(fake_twilio, OTHER_MOBILE) == []
 
 
 def test_a_wrong_check_digit_is_caught_and_asked_again(
-    phone: Phone, application: Application
+    phone: Phone, hotline_application: Application
 ) -> None:
     phone.choose("en", "2")
 
-    twiml = phone.press(wrong_check_digit(application.reference))
+    twiml = phone.press(wrong_check_digit(hotline_application.reference))
 
     assert said(twiml) == (
         "That reference is not valid. Please check it. "
         "Please key in the 10 digits of your application reference."
     )
     assert query(action(twiml)) == {"lang": "en", "attempt": "1"}
-    assert said(phone.press(application.reference)).startswith(
-        f"Application {' '.join(application.reference)}"
+    assert said(phone.press(hotline_application.reference)).startswith(
+        f"Application {' '.join(hotline_application.reference)}"
     )
 
 
 def test_an_unknown_reference_is_said_and_the_caller_may_try_again(
-    phone: Phone, application: Application
+    phone: Phone, hotline_application: Application
 ) -> None:
     unknown = with_check_digit("987654321")
-    assert unknown != application.reference
+    assert unknown != hotline_application.reference
     phone.choose("fr", "2")
 
     twiml = phone.press(unknown)
@@ -416,15 +416,15 @@ def test_three_wrong_references_end_the_call(phone: Phone, fake_twilio: FakeTwil
 
 
 def test_a_retried_status_webhook_sends_one_sms_and_answers_the_same(
-    ivr_client: FlaskClient, fake_twilio: FakeTwilio, application: Application, db: Session
+    ivr_client: FlaskClient, fake_twilio: FakeTwilio, hotline_application: Application, db: Session
 ) -> None:
     phone = Phone(ivr_client, number=OTHER_MOBILE)
     phone.choose("en", "2")
     url = action(phone.last)
     before = len(fake_twilio.messages)
 
-    first = phone.post(url, application.reference)
-    second = phone.post(url, application.reference)
+    first = phone.post(url, hotline_application.reference)
+    second = phone.post(url, hotline_application.reference)
 
     assert first.status_code == second.status_code == 200
     assert first.data == second.data
@@ -716,17 +716,17 @@ def test_a_failure_inside_still_answers_twiml_apologises_and_keeps_nothing(
 
 
 def test_each_step_is_logged_with_a_masked_caller_and_no_numbers(
-    ivr_client: FlaskClient, application: Application, caplog: pytest.LogCaptureFixture
+    ivr_client: FlaskClient, hotline_application: Application, caplog: pytest.LogCaptureFixture
 ) -> None:
     phone = Phone(ivr_client, number=OTHER_MOBILE)
     with caplog.at_level(logging.INFO, logger="ivr.voice"):
-        phone.choose("en", "2", application.reference)
+        phone.choose("en", "2", hotline_application.reference)
 
     lines = [r.getMessage() for r in caplog.records if r.name == "ivr.voice"]
     assert [step_of(line) for line in lines] == ["voice", "language", "menu", "status"]
     assert lines[-1].endswith("outcome=status-sms")
     assert all("+9617•••456" in line for line in lines)
-    assert OTHER_MOBILE not in caplog.text and application.reference not in caplog.text
+    assert OTHER_MOBILE not in caplog.text and hotline_application.reference not in caplog.text
 
 
 def step_of(line: str) -> str:

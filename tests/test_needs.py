@@ -133,7 +133,7 @@ def build_world(db: Session) -> World:
 
 
 @pytest.fixture
-def world(db: Session) -> World:
+def focal_points(db: Session) -> World:
     return build_world(db)
 
 
@@ -157,7 +157,7 @@ def events(db: Session, action: str) -> list[AuditEvent]:
 
 
 def test_no_one_is_reminded_until_the_deadline_has_passed(
-    app: Flask, db: Session, world: World
+    app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
         assert remind(db, datetime(2020, 4, 13, 8, 0, tzinfo=BEIRUT), reminder_sms) == []
@@ -166,9 +166,11 @@ def test_no_one_is_reminded_until_the_deadline_has_passed(
 
 
 def test_after_the_deadline_each_focal_point_of_a_silent_municipality_gets_one_sms(
-    app: Flask, db: Session, world: World
+    app: Flask, db: Session, focal_points: World
 ) -> None:
-    file_needs(db, world.texted["next-door"], FIGURES, BEFORE)  # Furn Ech-Chebbak filed in time
+    file_needs(
+        db, focal_points.texted["next-door"], FIGURES, BEFORE
+    )  # Furn Ech-Chebbak filed in time
     with app.app_context():
         owed = remind(db, AFTER, reminder_sms)
     db.commit()
@@ -176,7 +178,7 @@ def test_after_the_deadline_each_focal_point_of_a_silent_municipality_gets_one_s
     sent = reminders(db)
     assert [m.id for m in sent] == owed
     by_phone = {m.phone: m for m in sent}
-    texted = world.texted
+    texted = focal_points.texted
     assert set(by_phone) == {texted[n].phone for n in ("home-en", "home-ar", "north-fr")}
     assert by_phone["+9613100001"].body == ENGLISH
     assert by_phone["+9613100002"].body.startswith("1766: ")
@@ -189,7 +191,7 @@ def test_after_the_deadline_each_focal_point_of_a_silent_municipality_gets_one_s
 
 
 def test_running_again_the_same_week_sends_nothing_more_and_next_week_reminds_again(
-    app: Flask, db: Session, world: World
+    app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
         first = remind(db, AFTER, reminder_sms)
@@ -197,7 +199,7 @@ def test_running_again_the_same_week_sends_nothing_more_and_next_week_reminds_ag
         again = remind(db, AFTER + timedelta(days=3), reminder_sms)  # Saturday
         db.commit()
         # Next week Chiyah files in time; the others do not.
-        file_needs(db, world.texted["home-en"], FIGURES, BEFORE + timedelta(days=7))
+        file_needs(db, focal_points.texted["home-en"], FIGURES, BEFORE + timedelta(days=7))
         next_week = remind(db, AFTER + timedelta(days=7), reminder_sms)
         db.commit()
 
@@ -208,7 +210,7 @@ def test_running_again_the_same_week_sends_nothing_more_and_next_week_reminds_ag
 
 
 def test_a_focal_point_who_sent_stop_is_not_texted_until_start(
-    app: Flask, db: Session, world: World
+    app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
         remind(db, AFTER, reminder_sms)
@@ -218,8 +220,10 @@ def test_a_focal_point_who_sent_stop_is_not_texted_until_start(
     assert [db.get_one(Message, i).phone for i in later] == ["+9613100006"]
 
 
-def test_the_reminders_are_short_in_every_language(app: Flask, db: Session, world: World) -> None:
-    user = world.texted["home-en"]
+def test_the_reminders_are_short_in_every_language(
+    app: Flask, db: Session, focal_points: World
+) -> None:
+    user = focal_points.texted["home-en"]
     with app.app_context():
         for language in ("ar", "en", "fr"):
             user.language = language
@@ -233,7 +237,7 @@ def test_the_reminders_are_short_in_every_language(app: Flask, db: Session, worl
 def test_the_command_delivers_each_reminder_once_through_twilio(
     sms_app: Flask,
     db: Session,
-    world: World,
+    focal_points: World,
     fake_twilio: FakeTwilio,
 ) -> None:
     """`sms_app`: the service on Twilio, whose REST calls reach the fake Twilio (jobs inline)."""
@@ -246,7 +250,9 @@ def test_the_command_delivers_each_reminder_once_through_twilio(
     assert result.exit_code == 0, result.output
     assert "week of 2020-04-13 (due 2020-04-15 12:00 Beirut): reminders owed 4" in result.output
     delivered = sorted((m["to"], m["body"]) for m in fake_twilio.messages)
-    assert [to for to, _body in delivered] == sorted(u.phone or "" for u in world.texted.values())
+    assert [to for to, _body in delivered] == sorted(
+        u.phone or "" for u in focal_points.texted.values()
+    )
     assert ("+9613100001", ENGLISH) in delivered
     assert {m.status for m in reminders(db)} == {MessageStatus.QUEUED}
 
@@ -319,7 +325,7 @@ def this_weeks(db: Session, locality: str) -> NeedsReport | None:
 
 
 def test_a_focal_point_files_this_weeks_report(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, focal_points: World
 ) -> None:
     filed = file(signed_in(client, "home-ar"), food_parcels="١٢٠", hygiene_kits="1,500")
     assert filed.status_code == 302
@@ -334,7 +340,9 @@ def test_a_focal_point_files_this_weeks_report(
     assert (event.actor, event.object_id) == ("home-ar", str(report.id))
 
 
-def test_filing_again_replaces_the_figures(client: FlaskClient, db: Session, world: World) -> None:
+def test_filing_again_replaces_the_figures(
+    client: FlaskClient, db: Session, focal_points: World
+) -> None:
     file(signed_in(client, "home-ar"), food_parcels="100", quarantine_needs="Masks")
     first = this_weeks(db, HOME)
     assert first is not None
@@ -345,7 +353,7 @@ def test_filing_again_replaces_the_figures(client: FlaskClient, db: Session, wor
     assert report is not None and count(db, NeedsReport) == 1
     assert (report.food_parcels, report.quarantine_needs) == (250, "Masks\nBeds")
     assert report.filed_at == filed_at and report.updated_at > filed_at
-    assert report.filed_by_id == world.texted["home-en"].id
+    assert report.filed_by_id == focal_points.texted["home-en"].id
     assert [e.actor for e in events(db, "needs.refiled")] == ["home-en"]
     form = client.get("/console/needs").get_data(as_text=True)
     assert 'id="food_parcels" name="food_parcels" value="250"' in form  # the form starts from it
@@ -370,7 +378,7 @@ def test_filing_again_replaces_the_figures(client: FlaskClient, db: Session, wor
 def test_refused_figures_write_nothing_and_keep_the_report_filed_before(
     client: FlaskClient,
     db: Session,
-    world: World,
+    focal_points: World,
     fields: dict[str, str],
     field: str,
     message: str,
@@ -389,7 +397,7 @@ def test_refused_figures_write_nothing_and_keep_the_report_filed_before(
     assert events(db, "needs.refiled") == []
 
 
-def test_only_focal_points_file(client: FlaskClient, db: Session, world: World) -> None:
+def test_only_focal_points_file(client: FlaskClient, db: Session, focal_points: World) -> None:
     account(db, "qaimaqam", Role.QAIMAQAM, "LB32")
     db.commit()
     assert file(signed_in(client, "qaimaqam"), food_parcels="5").status_code == 403
@@ -399,7 +407,7 @@ def test_only_focal_points_file(client: FlaskClient, db: Session, world: World) 
 
 
 def test_each_reader_sees_its_area_and_who_has_not_filed(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, focal_points: World
 ) -> None:
     account(db, "qaimaqam", Role.QAIMAQAM, "LB32")
     account(db, "qaimaqam-akkar", Role.QAIMAQAM, "LB51")
@@ -426,10 +434,10 @@ def test_each_reader_sees_its_area_and_who_has_not_filed(
 
 
 def test_a_past_week_shows_late_and_on_time_reports(
-    client: FlaskClient, db: Session, world: World
+    client: FlaskClient, db: Session, focal_points: World
 ) -> None:
-    file_needs(db, world.texted["home-ar"], FIGURES, BEFORE)
-    file_needs(db, world.texted["next-door"], NeedsFigures(5, 0, "", "Blankets"), AFTER)
+    file_needs(db, focal_points.texted["home-ar"], FIGURES, BEFORE)
+    file_needs(db, focal_points.texted["next-door"], NeedsFigures(5, 0, "", "Blankets"), AFTER)
     account(db, "qaimaqam", Role.QAIMAQAM, "LB32")
     db.commit()
 
@@ -452,7 +460,7 @@ def test_a_past_week_shows_late_and_on_time_reports(
     ],
 )
 def test_a_week_that_cannot_be_shown_is_refused_clearly(
-    client: FlaskClient, db: Session, world: World, week: str, message: str
+    client: FlaskClient, db: Session, focal_points: World, week: str, message: str
 ) -> None:
     response = signed_in(client, "home-ar").get("/console/needs", query_string={"week": week})
     assert response.status_code == 400

@@ -84,21 +84,21 @@ def assert_busy_twiml(twiml: ET.Element, lang: str | None) -> None:
 
 
 @pytest.fixture
-def ivr_app(engine: Engine, session_factory: sessionmaker[Session]) -> Flask:
+def ivr_app_without_fake_twilio(engine: Engine, session_factory: sessionmaker[Session]) -> Flask:
     app = create_app(twilio_settings(engine), session_factory=session_factory)
     app.config["TESTING"] = True
     return app
 
 
 def test_a_call_past_the_ivr_limit_hears_busy_and_pressing_1_files_one_call_back(
-    ivr_app: Flask, db: Session
+    ivr_app_without_fake_twilio: Flask, db: Session
 ) -> None:
-    phone = Phone(ivr_app.test_client())
-    with limit_reached(ivr_app, "ivr"):
+    phone = Phone(ivr_app_without_fake_twilio.test_client())
+    with limit_reached(ivr_app_without_fake_twilio, "ivr"):
         assert_busy_twiml(phone.dial(), lang=None)
-        shed_before = shed_count(ivr_app.test_client(), "ivr")
+        shed_before = shed_count(ivr_app_without_fake_twilio.test_client(), "ivr")
         phone.dial()
-        assert shed_count(ivr_app.test_client(), "ivr") == shed_before + 1
+        assert shed_count(ivr_app_without_fake_twilio.test_client(), "ivr") == shed_before + 1
         # The key is answered while every line is still busy: that step is never shed.
         thanks = phone.press("1")
         assert thanks.find("./Hangup") is not None
@@ -121,16 +121,16 @@ def action_of(twiml: ET.Element) -> str:
 
 
 def test_a_caller_who_chose_a_language_is_thanked_in_it_and_silence_files_nothing(
-    ivr_app: Flask, db: Session
+    ivr_app_without_fake_twilio: Flask, db: Session
 ) -> None:
-    phone = Phone(ivr_app.test_client())
+    phone = Phone(ivr_app_without_fake_twilio.test_client())
     phone.dial()
     phone.press("2")  # English: the main menu
-    with limit_reached(ivr_app, "ivr"):
+    with limit_reached(ivr_app_without_fake_twilio, "ivr"):
         assert_busy_twiml(phone.press("4"), lang="en")
         goodbye = phone.press("")  # silence
         assert goodbye.find("./Hangup") is not None and callbacks(db) == 0
-        second = Phone(ivr_app.test_client(), sid="CA" + "2" * 32)
+        second = Phone(ivr_app_without_fake_twilio.test_client(), sid="CA" + "2" * 32)
         second.dial()
         thanks = second.press("1")
     assert callbacks(db) == 1
@@ -370,9 +370,9 @@ def test_an_sms_that_waited_too_long_is_sent_to_the_fallback_url_at_once(
 
 
 def test_a_voice_step_that_waited_too_long_hears_the_lines_are_busy(
-    ivr_app: Flask, db: Session
+    ivr_app_without_fake_twilio: Flask, db: Session
 ) -> None:
-    phone = Phone(ivr_app.test_client())
+    phone = Phone(ivr_app_without_fake_twilio.test_client())
     phone.client.environ_base["HTTP_X_REQUEST_START"] = f"t={utcnow().timestamp() - 30:.3f}"
 
     assert_busy_twiml(phone.dial(), lang=None)  # valid TwiML, in the three languages

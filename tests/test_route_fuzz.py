@@ -146,7 +146,7 @@ def check(response: TestResponse, what: str) -> None:
 
 
 @pytest.fixture
-def world(db: Session) -> Session:
+def every_role(db: Session) -> Session:
     load_sample_geography(db)
     for role, area_code in ACCOUNTS:
         make_user(db, role, area_code, username=username(role))
@@ -171,7 +171,7 @@ def reachable(response: TestResponse) -> bool:
     return response.status_code != 403 and "/sign-in" not in response.headers.get("Location", "")
 
 
-def test_no_route_answers_a_server_error_to_hostile_input(app: Flask, world: Session) -> None:
+def test_no_route_answers_a_server_error_to_hostile_input(app: Flask, every_role: Session) -> None:
     asking = {"parameter_storage_class": Asked}
     app.request_class = type("AskedRequest", (app.request_class,), asking)
     accounts = [signed_in(app, role) for role, _area in ACCOUNTS]
@@ -218,7 +218,7 @@ REPORTED = [
 
 @pytest.mark.parametrize(("role", "method", "path", "status"), REPORTED)
 def test_the_reported_addresses_are_not_found_or_refused_in_arabic(
-    app: Flask, world: Session, role: Role, method: str, path: str, status: int
+    app: Flask, every_role: Session, role: Role, method: str, path: str, status: int
 ) -> None:
     client, token = signed_in(app, role)
     client.get("/language/ar")

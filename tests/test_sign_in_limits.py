@@ -24,7 +24,7 @@ NOON = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)  # 12:00 in Beirut
 
 
 @pytest.fixture
-def focal(db: Session) -> StaffUser:
+def focal_without_round(db: Session) -> StaffUser:
     load_sample_geography(db)
     user = make_user(db, Role.FOCAL_POINT, HOME, username="focal")
     db.commit()
@@ -40,7 +40,9 @@ def fail(client: FlaskClient, times: int, username: str = "focal") -> list[int]:
     return [sign_in(client, username, WRONG).status_code for _ in range(times)]
 
 
-def test_a_stranger_cannot_lock_the_owner_out(client: FlaskClient, focal: StaffUser) -> None:
+def test_a_stranger_cannot_lock_the_owner_out(
+    client: FlaskClient, focal_without_round: StaffUser
+) -> None:
     """Before, five wrong passwords from anywhere locked the account for everyone."""
     stranger = from_address(client, "198.51.100.7")
     assert fail(stranger, PER_PAIR.free) == [401] * PER_PAIR.free
@@ -49,7 +51,7 @@ def test_a_stranger_cannot_lock_the_owner_out(client: FlaskClient, focal: StaffU
 
 
 def test_waits_grow_and_the_page_says_until_when(
-    client: FlaskClient, focal: StaffUser, clock: ModuleType
+    client: FlaskClient, focal_without_round: StaffUser, clock: ModuleType
 ) -> None:
     clock.freeze(NOON)
     fail(client, PER_PAIR.free)
@@ -68,7 +70,9 @@ def test_waits_grow_and_the_page_says_until_when(
     assert sign_in(client, "focal", PASSWORD).status_code == 302  # and the owner gets in
 
 
-def test_the_wait_is_said_in_the_users_language(client: FlaskClient, focal: StaffUser) -> None:
+def test_the_wait_is_said_in_the_users_language(
+    client: FlaskClient, focal_without_round: StaffUser
+) -> None:
     client.get("/language/fr")
     fail(client, PER_PAIR.free)
     page = sign_in(client, "focal", PASSWORD)
@@ -78,7 +82,7 @@ def test_the_wait_is_said_in_the_users_language(client: FlaskClient, focal: Staf
     )
 
 
-def test_a_success_clears_the_count(client: FlaskClient, focal: StaffUser) -> None:
+def test_a_success_clears_the_count(client: FlaskClient, focal_without_round: StaffUser) -> None:
     fail(client, PER_PAIR.free - 1)
     assert sign_in(client, "focal", PASSWORD).status_code == 302
     same_address = from_address(client, "127.0.0.1")
@@ -93,7 +97,7 @@ def small_limits(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_colleagues_behind_one_office_address_who_sign_in_well_never_wait(
-    client: FlaskClient, db: Session, focal: StaffUser, small_limits: None
+    client: FlaskClient, db: Session, focal_without_round: StaffUser, small_limits: None
 ) -> None:
     office, colleagues = "203.0.113.10", users.PER_ADDRESS.free + 2
     for n in range(colleagues):
@@ -109,7 +113,7 @@ def test_colleagues_behind_one_office_address_who_sign_in_well_never_wait(
 
 
 def test_an_account_guessed_at_from_many_addresses_slows_them_not_its_owner(
-    client: FlaskClient, focal: StaffUser, small_limits: None
+    client: FlaskClient, focal_without_round: StaffUser, small_limits: None
 ) -> None:
     for n in range(users.ACCOUNT_WATCH.count):
         assert fail(from_address(client, f"192.0.2.{n + 1}"), 1) == [401]

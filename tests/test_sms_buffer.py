@@ -47,27 +47,29 @@ def service(
     settings = twilio_settings(
         engine, twilio_api_base_url=fake.url, redis_url=redis_url, **overrides
     )
-    app = create_app(settings, session_factory=session_factory)
-    app.config["TESTING"] = True
-    return app
+    buffered_app = create_app(settings, session_factory=session_factory)
+    buffered_app.config["TESTING"] = True
+    return buffered_app
 
 
-def client_of(app: Flask) -> FlaskClient:
-    client = app.test_client()
+def client_of(buffered_app: Flask) -> FlaskClient:
+    client = buffered_app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     return client
 
 
-def consumer_of(app: Flask, name: str = "c1", claim_idle_ms: int = 30_000) -> Consumer:
+def consumer_of(buffered_app: Flask, name: str = "c1", claim_idle_ms: int = 30_000) -> Consumer:
     """A consumer as the Procfile runs it, sending what it owes at once (inline jobs)."""
-    edge = app.extensions[BUFFER]
+    edge = buffered_app.extensions[BUFFER]
     buffer = SmsBuffer(edge.buffer.redis, edge.buffer.max_depth, claim_idle_ms=claim_idle_ms)
     buffer.ensure_group()
-    return Consumer(app.extensions["intake.sessionmaker"], InlineRunner(JOBS), buffer, name=name)
+    return Consumer(
+        buffered_app.extensions["intake.sessionmaker"], InlineRunner(JOBS), buffer, name=name
+    )
 
 
-def drain(app: Flask, consumer: Consumer) -> int:
-    with app.app_context():
+def drain(buffered_app: Flask, consumer: Consumer) -> int:
+    with buffered_app.app_context():
         total = 0
         while seen := consumer.step(block_ms=0):
             total += seen
@@ -98,7 +100,7 @@ def clean_stream(redis_url: str) -> Iterator[Redis]:
 
 
 @pytest.fixture
-def app(
+def buffered_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
@@ -109,17 +111,17 @@ def app(
 
 
 def test_the_webhook_only_buffers_and_a_consumer_decides_and_replies(
-    app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
 ) -> None:
     form = inbound_form("HELP")
-    answer = post_signed(client_of(app), "/sms/inbound", form)
+    answer = post_signed(client_of(buffered_app), "/sms/inbound", form)
 
     assert answer.status_code == 200
     assert b"<Message" not in answer.data
     assert clean_stream.xlen(STREAM) == 1
     assert count(db, Message) == 0 and count(db, PendingSms) == 0  # no store on the edge
 
-    assert drain(app, consumer_of(app)) == 1
+    assert drain(buffered_app, consumer_of(buffered_app)) == 1
 
     assert decided(db) == [form["MessageSid"]]
     assert [m["body"] for m in fake_twilio.messages] == [HELP]
@@ -127,16 +129,16 @@ def test_the_webhook_only_buffers_and_a_consumer_decides_and_replies(
 
 
 def test_a_message_buffered_twice_is_decided_once(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     form = inbound_form("COMPLAINT the water was cut")
-    client = client_of(app)
+    client = client_of(buffered_app)
     post_signed(client, "/sms/inbound", form)
     post_signed(client, "/sms/inbound", form)  # Twilio's retry
-    drain(app, consumer_of(app))
+    drain(buffered_app, consumer_of(buffered_app))
     post_signed(client, "/sms/inbound", form)  # and one after the decision
 
-    drain(app, consumer_of(app))
+    drain(buffered_app, consumer_of(buffered_app))
 
     assert decided(db) == [form["MessageSid"]]
     assert count(db, Ticket) == 1
@@ -151,8 +153,8 @@ def test_a_full_buffer_answers_503_and_the_fallback_url_keeps_the_message(
     clean_stream: Redis,
     db: Session,
 ) -> None:
-    app = service(engine, session_factory, fake_twilio, redis_url, sms_buffer_max=1)
-    client = client_of(app)
+    buffered_app = service(engine, session_factory, fake_twilio, redis_url, sms_buffer_max=1)
+    client = client_of(buffered_app)
     first, second = unique_sms(), unique_sms()
     assert post_signed(client, "/sms/inbound", first).status_code == 200
 
@@ -167,35 +169,37 @@ def test_a_full_buffer_answers_503_and_the_fallback_url_keeps_the_message(
     assert kept.status_code == 200
     assert count(db, PendingSms) == 1
 
-    drain(app, consumer_of(app))
+    drain(buffered_app, consumer_of(buffered_app))
 
     assert sorted(decided(db)) == sorted([first["MessageSid"], second["MessageSid"]])
     assert count(db, PendingSms) == 0
     assert len(fake_twilio.messages) == 2  # one reply each
 
 
-def test_the_fallback_url_refuses_what_twilio_did_not_sign(app: Flask, db: Session) -> None:
+def test_the_fallback_url_refuses_what_twilio_did_not_sign(
+    buffered_app: Flask, db: Session
+) -> None:
     form = unique_sms()
     headers = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}  # wrong URL
 
-    answer = client_of(app).post("/sms/fallback", data=form, headers=headers)
+    answer = client_of(buffered_app).post("/sms/fallback", data=form, headers=headers)
 
     assert answer.status_code == 403
     assert count(db, PendingSms) == 0
 
 
 def test_a_consumer_that_dies_before_committing_has_its_batch_taken_over_once(
-    app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio, clean_stream: Redis
 ) -> None:
     forms = [unique_sms("COMPLAINT nobody came") for _ in range(5)]
-    client = client_of(app)
+    client = client_of(buffered_app)
     for form in forms:
         post_signed(client, "/sms/inbound", form)
-    dead = consumer_of(app, "dead")
+    dead = consumer_of(buffered_app, "dead")
     assert len(dead.buffer.read("dead", 100, 0)) == 5  # read, then the process was killed
 
-    survivor = consumer_of(app, "survivor", claim_idle_ms=0)  # its idle limit has passed
-    drain(app, survivor)
+    survivor = consumer_of(buffered_app, "survivor", claim_idle_ms=0)  # its idle limit has passed
+    drain(buffered_app, survivor)
 
     assert sorted(decided(db)) == sorted(f["MessageSid"] for f in forms)
     assert count(db, Ticket) == 5
@@ -205,37 +209,39 @@ def test_a_consumer_that_dies_before_committing_has_its_batch_taken_over_once(
 
 
 def test_a_consumer_that_dies_after_committing_is_not_decided_again(
-    app: Flask, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     forms = [unique_sms("COMPLAINT no bread") for _ in range(3)]
-    client = client_of(app)
+    client = client_of(buffered_app)
     for form in forms:
         post_signed(client, "/sms/inbound", form)
-    dying = consumer_of(app, "dying")
+    dying = consumer_of(buffered_app, "dying")
 
     def killed(_entry_ids: object) -> None:
         raise KeyboardInterrupt  # the process ends between the commit and the acknowledgement
 
     monkeypatch.setattr(dying.buffer, "done", killed)
-    with pytest.raises(KeyboardInterrupt), app.app_context():
+    with pytest.raises(KeyboardInterrupt), buffered_app.app_context():
         dying.step(block_ms=0)
 
-    drain(app, consumer_of(app, "next", claim_idle_ms=0))
+    drain(buffered_app, consumer_of(buffered_app, "next", claim_idle_ms=0))
 
     assert count(db, Ticket) == 3
     assert len(fake_twilio.messages) == 3  # one SMS each, not two
 
 
 def test_a_restarted_consumer_finishes_its_own_unacknowledged_batch(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     forms = [unique_sms() for _ in range(3)]
-    client = client_of(app)
+    client = client_of(buffered_app)
     for form in forms:
         post_signed(client, "/sms/inbound", form)
-    consumer_of(app, "same-name").buffer.read("same-name", 100, 0)  # read, then it restarted
+    consumer_of(buffered_app, "same-name").buffer.read(
+        "same-name", 100, 0
+    )  # read, then it restarted
 
-    drain(app, consumer_of(app, "same-name"))  # well before the idle limit
+    drain(buffered_app, consumer_of(buffered_app, "same-name"))  # well before the idle limit
 
     assert len(decided(db)) == 3
 
@@ -313,8 +319,8 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
     private_redis: PrivateRedis,
     db: Session,
 ) -> None:
-    app = service(engine, session_factory, fake_twilio, private_redis.url)
-    client = client_of(app)
+    buffered_app = service(engine, session_factory, fake_twilio, private_redis.url)
+    client = client_of(buffered_app)
     forms = [unique_sms() for _ in range(40)]
 
     statuses = []
@@ -326,14 +332,16 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
     assert statuses == [200] * 40
     assert count(db, PendingSms) == 20  # the store took what Redis could not
     consumer = Consumer(
-        app.extensions["intake.sessionmaker"], InlineRunner(JOBS), app.extensions[BUFFER].buffer
+        buffered_app.extensions["intake.sessionmaker"],
+        InlineRunner(JOBS),
+        buffered_app.extensions[BUFFER].buffer,
     )
-    with app.app_context():
+    with buffered_app.app_context():
         assert consumer.step(block_ms=0) == 20  # Redis still down: the store's are decided
     assert count(db, PendingSms) == 0 and len(decided(db)) == 20
     db.rollback()  # this session's read must not hold SQLite's write lock meanwhile
     private_redis.start()  # back, with what it had acknowledged (append-only file)
-    drain(app, consumer_of(app))
+    drain(buffered_app, consumer_of(buffered_app))
 
     assert sorted(decided(db)) == sorted(f["MessageSid"] for f in forms)
     replies = db.scalars(select(Message.phone).where(Message.purpose == "reply")).all()
@@ -345,16 +353,16 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
 
 
 def test_a_flood_inside_one_batch_gets_the_limit_then_one_notice_then_silence(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    buffered_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     """The batch counts a number's messages in one statement: the same answers as one by one."""
-    client = client_of(app)
+    client = client_of(buffered_app)
     flooder = "+96171999999"
     for _n in range(FLOOD.count + 3):
         post_signed(client, "/sms/inbound", inbound_form("HELP", phone=flooder))
     post_signed(client, "/sms/inbound", inbound_form("HELP"))  # someone else, same batch
 
-    drain(app, consumer_of(app))
+    drain(buffered_app, consumer_of(buffered_app))
 
     to_flooder = [m["body"] for m in fake_twilio.messages if m["to"] == flooder]
     assert to_flooder.count(HELP) == FLOOD.count
@@ -366,11 +374,11 @@ def test_a_flood_inside_one_batch_gets_the_limit_then_one_notice_then_silence(
 
 @pytest.mark.parametrize("how", ["tampered", "missing", "not-a-form", "oversized"])
 def test_the_fast_path_buffers_only_what_twilio_signed_and_sent_as_a_form(
-    app: Flask, db: Session, clean_stream: Redis, how: str
+    buffered_app: Flask, db: Session, clean_stream: Redis, how: str
 ) -> None:
     form = unique_sms()
     good = {"X-Twilio-Signature": signature(f"{PUBLIC}/sms/inbound", form)}
-    client = client_of(app)
+    client = client_of(buffered_app)
     if how == "tampered":
         answer = client.post("/sms/inbound", data={**form, "Body": "STOP"}, headers=good)
     elif how == "missing":

@@ -44,7 +44,7 @@ STRANGERS = [f"+961711{n:05d}" for n in range(12)]
 
 
 @pytest.fixture
-def world(db: Session) -> None:
+def staffed_round(db: Session) -> None:
     load_sample_geography(db)
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=9), "test")
     make_user(db, Role.AGENT, "LB", "agent-1")
@@ -54,7 +54,7 @@ def world(db: Session) -> None:
 
 
 @pytest.fixture
-def family(db: Session, world: None) -> Application:
+def family(db: Session, staffed_round: None) -> Application:
     application = submitted(db, 1, phone=FAMILY)
     db.commit()
     return application
@@ -174,7 +174,7 @@ def test_twelve_strangers_calling_for_the_status_send_the_family_three_sms(
 
 
 def test_a_stopped_caller_asking_for_a_link_hears_why_and_gets_no_link(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     stop(db, FAMILY)
     db.commit()
@@ -189,7 +189,7 @@ def test_a_stopped_caller_asking_for_a_link_hears_why_and_gets_no_link(
 
 
 def test_a_link_keyed_in_for_another_phone_is_a_notice_under_the_cap(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     phone = Phone(web_client(sms_app), number="+9611123456")  # a landline keys in the mobile
@@ -204,7 +204,7 @@ def test_a_link_keyed_in_for_another_phone_is_a_notice_under_the_cap(
 
 
 def test_a_link_asked_from_the_own_phone_is_an_answer_past_the_cap(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     phone = Phone(web_client(sms_app), number=FAMILY)
@@ -244,7 +244,7 @@ def log_ticket(agent: FlaskClient, call: Call) -> tuple[str, str]:
 
 
 def test_the_agent_logged_ticket_number_goes_to_the_caller_in_the_calls_language(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     call = queued_call(db, language="fr")
     agent = web_client(sms_app, "agent-1")
@@ -259,7 +259,7 @@ def test_the_agent_logged_ticket_number_goes_to_the_caller_in_the_calls_language
 
 
 def test_the_agent_logged_ticket_is_not_texted_to_a_stopped_number_and_the_page_says_so(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     stop(db, FAMILY)
     call = queued_call(db)
@@ -274,7 +274,7 @@ def test_the_agent_logged_ticket_is_not_texted_to_a_stopped_number_and_the_page_
 
 
 def test_the_agent_logged_ticket_is_a_notice_under_the_cap(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     call = queued_call(db)
@@ -287,7 +287,7 @@ def test_the_agent_logged_ticket_is_a_notice_under_the_cap(
 
 
 def test_a_landline_callers_ticket_is_read_out_not_texted(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     call = queued_call(db, phone="+9611123456")
     agent = web_client(sms_app, "agent-1")
@@ -299,7 +299,7 @@ def test_a_landline_callers_ticket_is_read_out_not_texted(
 
 
 def test_a_decision_goes_past_the_cap_but_never_past_stop(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     use_up_the_day(db, FAMILY)
     tickets = [
@@ -358,7 +358,7 @@ def test_the_console_refuses_a_link_that_could_not_be_texted(
     sms_app: Flask,
     db: Session,
     fake_twilio: FakeTwilio,
-    world: None,
+    staffed_round: None,
     stopped: bool,
     words: str,
 ) -> None:
@@ -381,9 +381,9 @@ def test_the_console_refuses_a_link_that_could_not_be_texted(
 
 
 def test_the_acknowledgement_is_exempt_from_the_cap_but_not_from_stop(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
-    from webforms.receipts import owe_receipt
+    from core.receipts import owe_receipt
 
     use_up_the_day(db, FAMILY)
     with sms_app.test_request_context():
@@ -477,7 +477,7 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
     assert db.get_one(Message, later).status == MessageStatus.PENDING
 
 
-def test_a_list_outcome_is_a_decision_past_the_cap(db: Session, world: None) -> None:
+def test_a_list_outcome_is_a_decision_past_the_cap(db: Session, staffed_round: None) -> None:
     from scoring.publishing import publish_batch
     from tests.support.list_factories import make_list
 
@@ -582,7 +582,7 @@ def test_a_correction_link_is_a_notice_under_the_cap(
 
 @pytest.mark.parametrize("stopped", [True, False])
 def test_a_recorded_complaints_number_is_an_answer_past_the_cap_never_past_stop(
-    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, world: None, stopped: bool
+    sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None, stopped: bool
 ) -> None:
     use_up_the_day(db, FAMILY)
     if stopped:
@@ -601,7 +601,7 @@ def test_a_recorded_complaints_number_is_an_answer_past_the_cap_never_past_stop(
 def test_the_citizens_own_correction_ticket_is_an_answer_past_the_cap(
     sms_app: Flask, db: Session, family: Application
 ) -> None:
-    from webforms.receipts import owe_correction_ticket
+    from core.receipts import owe_correction_ticket
 
     ticket = open_ticket(
         db, phone=FAMILY, channel="sms", language="en", category=TicketCategory.CORRECTION

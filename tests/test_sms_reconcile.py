@@ -39,13 +39,13 @@ def service(
     """The service on Twilio: citizens text HOTLINE, its REST calls reach `fake`."""
     values: dict[str, object] = {"twilio_from_number": HOTLINE, "twilio_api_base_url": fake.url}
     values.update(overrides)
-    app = create_app(twilio_settings(engine, **values), session_factory=session_factory)
-    app.config["TESTING"] = True
-    return app
+    reconciling_app = create_app(twilio_settings(engine, **values), session_factory=session_factory)
+    reconciling_app.config["TESTING"] = True
+    return reconciling_app
 
 
 @pytest.fixture
-def app(
+def reconciling_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
@@ -54,8 +54,8 @@ def app(
     return service(engine, session_factory, fake_twilio)
 
 
-def run(app: Flask, *args: str) -> Result:
-    return app.test_cli_runner().invoke(args=["sms", "reconcile", *args])
+def run(reconciling_app: Flask, *args: str) -> Result:
+    return reconciling_app.test_cli_runner().invoke(args=["sms", "reconcile", *args])
 
 
 def said(result: Result) -> str:
@@ -99,18 +99,20 @@ def replies_to(fake: FakeTwilio, phone: str) -> list[str]:
 
 
 def test_messages_that_never_reached_the_service_are_brought_back_once(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     sids = [fake_twilio.receive(phone, HOTLINE, "HELP") for phone in CITIZENS]
 
-    assert "found 3, already known 0, ingested 3, decided 3" in said(run(app, "--since", "1h"))
+    assert "found 3, already known 0, ingested 3, decided 3" in said(
+        run(reconciling_app, "--since", "1h")
+    )
 
     assert decided(db, sids) == dict.fromkeys(sids, 1)
     assert waiting(db) == 0
     for phone in CITIZENS:  # each citizen got the one answer their SMS asked for
         assert [body.startswith(HELP_REPLY) for body in replies_to(fake_twilio, phone)] == [True]
 
-    again = said(run(app, "--since", "1h"))
+    again = said(run(reconciling_app, "--since", "1h"))
     assert "found 3, already known 3, ingested 0" in again
     assert "decided" not in again
     assert decided(db, sids) == dict.fromkeys(sids, 1)
@@ -118,7 +120,7 @@ def test_messages_that_never_reached_the_service_are_brought_back_once(
 
 
 def test_messages_already_decided_or_waiting_are_not_ingested_again(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     answered, kept, lost = (fake_twilio.receive(phone, HOTLINE, "HELP") for phone in CITIZENS)
     db.add(  # decided by the service when it came in
@@ -134,7 +136,7 @@ def test_messages_already_decided_or_waiting_are_not_ingested_again(
     inbox.keep(db, inbox.RawSms(kept, CITIZENS[1], HOTLINE, "HELP", moment), "fallback")
     db.commit()
 
-    line = said(run(app, "--since", "30m"))
+    line = said(run(reconciling_app, "--since", "30m"))
 
     assert "found 3, already known 2, ingested 1" in line
     assert decided(db, [answered, kept, lost]) == {answered: 1, kept: 1, lost: 1}
@@ -151,8 +153,8 @@ def test_the_buffer_lost_entirely_is_brought_back_once(
     """The webhook buffered every SMS in Redis; Redis lost them all before any was decided."""
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
-    app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
-    client = app.test_client()
+    reconciling_app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
+    client = reconciling_app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     sids = []
     try:
@@ -164,14 +166,14 @@ def test_the_buffer_lost_entirely_is_brought_back_once(
         assert redis.xlen(STREAM) == 3
         redis.delete(STREAM)  # lost: flushed, or a restart without persistence
 
-        assert "found 3, already known 0, ingested 3" in said(run(app, "--since", "2h"))
+        assert "found 3, already known 0, ingested 3" in said(run(reconciling_app, "--since", "2h"))
         assert waiting(db) == 3  # in the inbox, once each, for the consumers
-        consumed = app.test_cli_runner().invoke(args=["sms", "consume", "--once"])
+        consumed = reconciling_app.test_cli_runner().invoke(args=["sms", "consume", "--once"])
         assert consumed.exit_code == 0, consumed.output
 
         assert decided(db, sids) == dict.fromkeys(sids, 1)
         assert waiting(db) == 0
-        assert "found 3, already known 3, ingested 0" in said(run(app, "--since", "2h"))
+        assert "found 3, already known 3, ingested 0" in said(run(reconciling_app, "--since", "2h"))
         assert waiting(db) == 0
     finally:
         redis.delete(STREAM)
@@ -190,17 +192,17 @@ def test_a_message_still_in_the_buffer_when_a_run_passes_is_decided_once(
     decision, one reply owed."""
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
-    app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
-    client = app.test_client()
+    reconciling_app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
+    client = reconciling_app.test_client()
     client.environ_base["wsgi.url_scheme"] = "https"
     try:
         sid = fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
         form = {"MessageSid": sid, "From": CITIZENS[0], "To": HOTLINE, "Body": "HELP"}
         assert post_signed(client, "/sms/inbound", form).status_code == 200
 
-        assert "found 1, already known 0, ingested 1" in said(run(app, "--since", "2h"))
+        assert "found 1, already known 0, ingested 1" in said(run(reconciling_app, "--since", "2h"))
         assert redis.xlen(STREAM) == 1 and waiting(db) == 1
-        consumed = app.test_cli_runner().invoke(args=["sms", "consume", "--once"])
+        consumed = reconciling_app.test_cli_runner().invoke(args=["sms", "consume", "--once"])
         assert consumed.exit_code == 0, consumed.output
 
         assert decided(db, [sid]) == {sid: 1}
@@ -222,7 +224,7 @@ def test_a_message_still_in_the_buffer_when_a_run_passes_is_decided_once(
 
 
 def test_only_inbound_messages_to_our_numbers_inside_the_window_are_read(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     inside = fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
     before = fake_twilio.receive(
@@ -230,21 +232,23 @@ def test_only_inbound_messages_to_our_numbers_inside_the_window_are_read(
     )
     elsewhere = fake_twilio.receive(CITIZENS[2], "+15550001111", "HELP")  # another number's
 
-    line = said(run(app, "--since", "2h"))
+    line = said(run(reconciling_app, "--since", "2h"))
 
     assert "found 1, already known 0, ingested 1" in line
     assert decided(db, [inside, before, elsewhere]) == {inside: 1}
     # the service's reply is in the same log now, to the citizen: it is not counted
-    assert "found 1, already known 1, ingested 0" in said(run(app, "--since", "2h"))
+    assert "found 1, already known 1, ingested 0" in said(run(reconciling_app, "--since", "2h"))
     # a wider window reaches the older one
-    assert "found 2, already known 1, ingested 1" in said(run(app, "--since", "4h"))
+    assert "found 2, already known 1, ingested 1" in said(run(reconciling_app, "--since", "4h"))
 
 
-def test_to_names_the_numbers_read(app: Flask, db: Session, fake_twilio: FakeTwilio) -> None:
+def test_to_names_the_numbers_read(
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
+) -> None:
     other = fake_twilio.receive(CITIZENS[0], "+15550001111", "HELP")
     ours = fake_twilio.receive(CITIZENS[1], HOTLINE, "HELP")
 
-    line = said(run(app, "--since", "90m", "--to", "+15550001111", "--to", HOTLINE))
+    line = said(run(reconciling_app, "--since", "90m", "--to", "+15550001111", "--to", HOTLINE))
 
     assert "found 2, already known 0, ingested 2" in line
     assert decided(db, [other, ours]) == {other: 1, ours: 1}
@@ -257,7 +261,7 @@ def test_with_a_messaging_service_only_its_inbound_messages_are_read(
     fake_twilio: FakeTwilio,
 ) -> None:
     service_sid = "MG" + "1" * 32
-    app = service(
+    reconciling_app = service(
         engine,
         session_factory,
         fake_twilio,
@@ -267,18 +271,18 @@ def test_with_a_messaging_service_only_its_inbound_messages_are_read(
     ours = fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP", messaging_service_sid=service_sid)
     theirs = fake_twilio.receive(CITIZENS[1], "+15550001111", "HELP", messaging_service_sid="MG2")
 
-    assert "found 1, already known 0, ingested 1" in said(run(app, "--since", "1h"))
+    assert "found 1, already known 0, ingested 1" in said(run(reconciling_app, "--since", "1h"))
     assert decided(db, [ours, theirs]) == {ours: 1}
 
 
 def test_the_log_is_read_page_by_page_up_to_the_limit(
-    app: Flask, db: Session, fake_twilio: FakeTwilio
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
 ) -> None:
     sids = [fake_twilio.receive(f"+961312{n:04d}", HOTLINE, "HELP") for n in range(7)]
-    log = MessageLog.from_settings(app.config["INTAKE_SETTINGS"])
+    log = MessageLog.from_settings(reconciling_app.config["INTAKE_SETTINGS"])
     since = datetime.now(UTC) - timedelta(hours=1)
 
-    with app.app_context():
+    with reconciling_app.app_context():
         first = reconcile(log, unit_of_work, since, limit=5, page_size=2)
         rest = reconcile(log, unit_of_work, since, limit=100, page_size=2)
 
@@ -291,13 +295,13 @@ def test_the_log_is_read_page_by_page_up_to_the_limit(
 
 
 def test_a_run_stopped_by_the_limit_says_so(
-    app: Flask, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+    reconciling_app: Flask, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reconcile_command, "PAGE_SIZE", 2)
     for n in range(3):
         fake_twilio.receive(f"+961312{n:04d}", HOTLINE, "HELP")
 
-    line = said(run(app, "--since", "1h", "--limit", "2"))
+    line = said(run(reconciling_app, "--since", "1h", "--limit", "2"))
 
     assert "found 2, already known 0, ingested 2" in line
     assert "stopped at --limit" in line
@@ -309,53 +313,57 @@ def test_a_run_stopped_by_the_limit_says_so(
 @pytest.mark.parametrize(
     "since", ["yesterday", "2", "0h", "90", "6 h", "2w", "-2h", "2026-13-01", "12:00", ""]
 )
-def test_a_malformed_since_is_one_clear_line(app: Flask, since: str) -> None:
-    line = refused(run(app, "--since", since))
+def test_a_malformed_since_is_one_clear_line(reconciling_app: Flask, since: str) -> None:
+    line = refused(run(reconciling_app, "--since", since))
     assert "--since" in line
     assert "90m, 6h or 2d" in line
 
 
-def test_since_in_the_future_is_refused(app: Flask) -> None:
+def test_since_in_the_future_is_refused(reconciling_app: Flask) -> None:
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).isoformat()
-    assert "is in the future" in refused(run(app, "--since", tomorrow))
+    assert "is in the future" in refused(run(reconciling_app, "--since", tomorrow))
 
 
-def test_an_iso_since_reads_from_that_moment(app: Flask, fake_twilio: FakeTwilio) -> None:
+def test_an_iso_since_reads_from_that_moment(
+    reconciling_app: Flask, fake_twilio: FakeTwilio
+) -> None:
     fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
     earlier = (datetime.now(UTC) - timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-    assert "found 1, already known 0, ingested 1" in said(run(app, "--since", earlier))
+    assert "found 1, already known 0, ingested 1" in said(run(reconciling_app, "--since", earlier))
 
 
-def test_every_needs_a_duration(app: Flask) -> None:
-    line = refused(run(app, "--since", "2026-12-01T08:00", "--every", "600"))
+def test_every_needs_a_duration(reconciling_app: Flask) -> None:
+    line = refused(run(reconciling_app, "--since", "2026-12-01T08:00", "--every", "600"))
     assert "--every needs --since as a duration" in line
 
 
-def test_twilio_down_is_one_clear_line(app: Flask, db: Session, fake_twilio: FakeTwilio) -> None:
+def test_twilio_down_is_one_clear_line(
+    reconciling_app: Flask, db: Session, fake_twilio: FakeTwilio
+) -> None:
     fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
     fake_twilio.stop()
 
-    line = refused(run(app, "--since", "1h"))
+    line = refused(run(reconciling_app, "--since", "1h"))
 
     assert "Twilio could not be reached (ConnectionError)" in line
     assert waiting(db) == 0
 
 
 def test_twilio_refusing_the_list_is_one_clear_line_without_the_number(
-    app: Flask, fake_twilio: FakeTwilio
+    reconciling_app: Flask, fake_twilio: FakeTwilio
 ) -> None:
     fake_twilio.receive(CITIZENS[0], HOTLINE, "HELP")
     fake_twilio.fail_next(method="GET", status=500, code=20500)
 
-    line = refused(run(app, "--since", "1h"))
+    line = refused(run(reconciling_app, "--since", "1h"))
 
     assert "Twilio refused to list messages (HTTP 500, code 20500)" in line
     assert HOTLINE not in line
 
 
 def test_a_service_without_twilio_has_no_log_to_read() -> None:
-    app = create_app(settings_for("sqlite://"))
-    assert "there is no Twilio log to read" in refused(run(app, "--since", "1h"))
+    reconciling_app = create_app(settings_for("sqlite://"))
+    assert "there is no Twilio log to read" in refused(run(reconciling_app, "--since", "1h"))
 
 
 # -- the fake's list, as the gateway reads it ---------------------------------------------

@@ -62,7 +62,7 @@ def store_url(
 
 
 @pytest.fixture(scope="module")
-def site(store_url: str, voucher_key_file: Path) -> Iterator[Site]:
+def export_site(store_url: str, voucher_key_file: Path) -> Iterator[Site]:
     migrator = make_engine(store_url)
     migrate.upgrade(migrator)
     migrator.dispose()
@@ -110,15 +110,15 @@ def write_at_once(url: str) -> None:
         conn.close()
 
 
-def assert_released(site: Site, what: str) -> None:
-    assert site.engine.pool.checkedout() == 0, f"{what} kept a connection"
-    assert idle_in_transaction(site.url) == 0, f"{what} left a transaction open"
-    write_at_once(site.url)
+def assert_released(export_site: Site, what: str) -> None:
+    assert export_site.engine.pool.checkedout() == 0, f"{what} kept a connection"
+    assert idle_in_transaction(export_site.url) == 0, f"{what} left a transaction open"
+    write_at_once(export_site.url)
 
 
-def exports(site: Site) -> list[tuple[str, str, str]]:
+def exports(export_site: Site) -> list[tuple[str, str, str]]:
     """(who, method, path) of every download the service offers."""
-    voucher = f"/console/lists/{site.list_id}/{HOME}"
+    voucher = f"/console/lists/{export_site.list_id}/{HOME}"
     return [
         *(("inspector", "POST", f"/inspection/{kind.value}.csv") for kind in Kind),
         ("army", "POST", f"{voucher}.csv"),
@@ -134,31 +134,33 @@ def download(client: FlaskClient, method: str, path: str, **kwargs: object) -> o
     return client.post(path, data={"csrf_token": token}, **kwargs)
 
 
-def test_every_export_ends_its_transaction_and_the_service_keeps_answering(site: Site) -> None:
+def test_every_export_ends_its_transaction_and_the_service_keeps_answering(
+    export_site: Site,
+) -> None:
     clients: dict[str, FlaskClient] = {}
-    for who, method, path in exports(site):
-        client = clients.get(who) or clients.setdefault(who, site.client(who))
+    for who, method, path in exports(export_site):
+        client = clients.get(who) or clients.setdefault(who, export_site.client(who))
         response = download(client, method, path)
         assert response.status_code == 200, path  # type: ignore[attr-defined]
         assert response.get_data()  # type: ignore[attr-defined]
         response.close()  # type: ignore[attr-defined]
-        assert_released(site, path)
+        assert_released(export_site, path)
     # Every kind of request still works at once: a page, a write, the health check.
     assert clients["inspector"].get("/inspection/applications").status_code == 200
-    assert site.client("army").get("/console/lists").status_code == 200  # a sign-in writes
-    assert site.app.test_client().get("/healthz").status_code == 200
-    assert_released(site, "the requests after the exports")
+    assert export_site.client("army").get("/console/lists").status_code == 200  # a sign-in writes
+    assert export_site.app.test_client().get("/healthz").status_code == 200
+    assert_released(export_site, "the requests after the exports")
 
 
 def test_a_download_abandoned_half_way_gives_its_connection_back(
-    site: Site, monkeypatch: pytest.MonkeyPatch
+    export_site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(csv_export, "CHUNK_ROWS", 1)  # a chunk per line: the reading is under way
-    client = site.client("inspector")
+    client = export_site.client("inspector")
     response = download(client, "POST", "/inspection/audit.csv", buffered=False)
     chunks = response.iter_encoded()  # type: ignore[attr-defined]
     assert next(chunks).startswith(b"\xef\xbb\xbfseq,")
     assert next(chunks)  # the first event: the store is being read
-    write_at_once(site.url)  # a reader on SQLite does not hold the write lock
+    write_at_once(export_site.url)  # a reader on SQLite does not hold the write lock
     response.close()  # type: ignore[attr-defined]  # the browser went away
-    assert_released(site, "an abandoned download")
+    assert_released(export_site, "an abandoned download")

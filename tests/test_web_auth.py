@@ -29,7 +29,7 @@ def sign_in_and_pledge(client: FlaskClient, username: str) -> None:
 
 
 @pytest.fixture
-def focal(db: Session) -> StaffUser:
+def unpledged_focal(db: Session) -> StaffUser:
     load_sample_geography(db)
     user = make_user(db, Role.FOCAL_POINT, HOME, username="focal", pledged=False)
     db.commit()
@@ -49,7 +49,7 @@ def test_console_requires_sign_in(client: FlaskClient) -> None:
 
 
 def test_first_sign_in_shows_the_pledge_before_anything_else(
-    client: FlaskClient, focal: StaffUser, db: Session
+    client: FlaskClient, unpledged_focal: StaffUser, db: Session
 ) -> None:
     response = sign_in(client, "focal")
     assert response.status_code == 302
@@ -69,7 +69,9 @@ def test_first_sign_in_shows_the_pledge_before_anything_else(
     assert "focal" in home.get_data(as_text=True)
 
 
-def test_wrong_password_is_refused_in_arabic(client: FlaskClient, focal: StaffUser) -> None:
+def test_wrong_password_is_refused_in_arabic(
+    client: FlaskClient, unpledged_focal: StaffUser
+) -> None:
     response = sign_in(client, "focal", "not the password at all")
     assert response.status_code == 401
     assert "اسم المستخدم أو كلمة المرور" in response.get_data(as_text=True)
@@ -77,7 +79,7 @@ def test_wrong_password_is_refused_in_arabic(client: FlaskClient, focal: StaffUs
 
 
 def test_failed_sign_ins_slow_that_address_down_for_that_account(
-    client: FlaskClient, focal: StaffUser
+    client: FlaskClient, unpledged_focal: StaffUser
 ) -> None:
     for _ in range(PER_PAIR.free):
         assert sign_in(client, "focal", "wrong password here").status_code == 401
@@ -89,7 +91,7 @@ def test_failed_sign_ins_slow_that_address_down_for_that_account(
 
 
 def test_spraying_from_one_address_slows_that_address_only(
-    client: FlaskClient, focal: StaffUser, monkeypatch: pytest.MonkeyPatch
+    client: FlaskClient, unpledged_focal: StaffUser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(users, "PER_ADDRESS", replace(users.PER_ADDRESS, free=4))  # fewer checks
     for n in range(users.PER_ADDRESS.free):
@@ -99,7 +101,7 @@ def test_spraying_from_one_address_slows_that_address_only(
 
 
 def test_post_without_csrf_token_is_refused_and_writes_nothing(
-    client: FlaskClient, focal: StaffUser, db: Session
+    client: FlaskClient, unpledged_focal: StaffUser, db: Session
 ) -> None:
     client.get("/sign-in")
     response = client.post("/sign-in", data={"username": "focal", "password": PASSWORD})
@@ -109,7 +111,7 @@ def test_post_without_csrf_token_is_refused_and_writes_nothing(
 
 
 def test_sign_out_ends_the_session_and_old_cookies(
-    client: FlaskClient, focal: StaffUser, db: Session
+    client: FlaskClient, unpledged_focal: StaffUser, db: Session
 ) -> None:
     sign_in_and_pledge(client, "focal")
     stolen = client.get_cookie("intake_session")
@@ -126,7 +128,7 @@ def test_sign_out_ends_the_session_and_old_cookies(
 
 
 def test_language_switch_is_remembered_for_the_user(
-    client: FlaskClient, focal: StaffUser, db: Session
+    client: FlaskClient, unpledged_focal: StaffUser, db: Session
 ) -> None:
     sign_in_and_pledge(client, "focal")
     response = client.get("/language/en?next=/console")
@@ -134,7 +136,7 @@ def test_language_switch_is_remembered_for_the_user(
     page = client.get("/console").get_data(as_text=True)
     assert '<html lang="en" dir="ltr">' in page
     db.expire_all()
-    assert db.get(StaffUser, focal.id).language == "en"  # type: ignore[union-attr]
+    assert db.get(StaffUser, unpledged_focal.id).language == "en"  # type: ignore[union-attr]
     french = client.get("/language/fr", follow_redirects=True).get_data(as_text=True)
     assert '<html lang="fr" dir="ltr">' in french
 
@@ -148,7 +150,7 @@ def test_language_switch_does_not_redirect_off_site(client: FlaskClient, target:
 
 
 def test_oversized_and_hostile_input_gets_a_clear_page(
-    client: FlaskClient, focal: StaffUser
+    client: FlaskClient, unpledged_focal: StaffUser
 ) -> None:
     token = csrf(client)
     huge = client.post(
