@@ -326,3 +326,25 @@ def test_no_test_module_imports_another() -> None:
         if name.rpartition(".")[2].startswith("test_")
     ]
     assert found == []
+
+
+def _fixture_name(node: ast.stmt) -> str | None:
+    """The name a fixture is requested by, if `node` defines one."""
+    if not isinstance(node, ast.FunctionDef):
+        return None
+    for decorator in node.decorator_list:
+        if "fixture" in ast.unparse(decorator):
+            named = [k.value for k in getattr(decorator, "keywords", []) if k.arg == "name"]
+            return str(ast.literal_eval(named[0])) if named else node.name
+    return None
+
+
+def test_no_fixture_name_is_defined_twice() -> None:
+    """One name, one thing: a fixture shared by several modules lives once in tests/plugins
+    (or conftest.py); fixtures that build different things have names that say how."""
+    where: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "tests").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (name := _fixture_name(node)) is not None:
+                where.setdefault(name, []).append(path.relative_to(ROOT).as_posix())
+    assert {name: paths for name, paths in where.items() if len(paths) > 1} == {}
