@@ -18,7 +18,9 @@ from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from bench.run import fresh_store, median_seconds
-from core.corrections import Change, CorrectionSource, decide_correction, log_correction
+from core.correction_changes import Change
+from core.correction_decisions import decide_correction, log_correction
+from core.corrections import CorrectionSource
 from core.db import make_sessionmaker, table, utcnow
 from core.programme import set_window
 from core.roles import Role

@@ -7,25 +7,29 @@ from flask.typing import ResponseReturnValue
 
 from core import audit
 from core.applications import Application, DuplicateFamily, versions_of
-from core.corrections import (
+from core.correction_changes import (
     MAX_CHANGES,
-    AlreadyDecided,
     Change,
     CorrectionInvalid,
-    CorrectionRequest,
-    CorrectionSource,
-    NotCommittee,
     NothingToCorrect,
+    current_values,
+)
+from core.correction_decisions import (
+    AlreadyDecided,
+    NotCommittee,
     OwnCorrection,
     ReasonRequired,
     StaleCorrection,
+    decide_correction,
+    log_correction,
+)
+from core.correction_links import issue_correction_link
+from core.corrections import (
+    CorrectionRequest,
+    CorrectionSource,
     correction_for,
     corrections_of_ticket,
     corrections_visible_to,
-    current_values,
-    decide_correction,
-    issue_correction_link,
-    log_correction,
 )
 from core.links import TooManyLinks, stored_url
 from core.notifications import Sms, may_text

@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
-from core.corrections import CorrectionRequest, issue_correction_link
+from core.correction_links import issue_correction_link
+from core.corrections import CorrectionRequest
 from core.db import utcnow
 from core.links import Link
 from core.messages import Message, MessageStatus

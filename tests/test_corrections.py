@@ -16,20 +16,17 @@ from sqlalchemy.orm import Session
 from core.applications import Application, ApplicationStatus, DuplicateFamily, versions_of
 from core.audit import AuditEvent
 from core.clock import beirut_today
-from core.corrections import (
+from core.correction_changes import Change, CorrectionInvalid, NothingToCorrect
+from core.correction_decisions import (
     AlreadyDecided,
-    Change,
-    CorrectionInvalid,
-    CorrectionRequest,
-    CorrectionSource,
     NotCommittee,
-    NothingToCorrect,
     OwnCorrection,
     ReasonRequired,
     StaleCorrection,
     decide_correction,
     log_correction,
 )
+from core.corrections import CorrectionRequest, CorrectionSource
 from core.db import utcnow
 from core.programme import set_window
 from core.roles import Role
@@ -253,7 +250,7 @@ def test_a_phone_correction_moves_the_application_to_the_new_number(
 def test_a_citizens_correction_link_lands_as_a_correction_once(
     db: Session, correction_room: tuple
 ) -> None:
-    from core.corrections import issue_correction_link, submit_citizen_correction
+    from core.correction_links import issue_correction_link, submit_citizen_correction
     from core.links import Channel, LinkUnavailable, link_for_token
 
     _, committee, _ = correction_room

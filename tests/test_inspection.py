@@ -18,7 +18,7 @@ from core.applications import Application
 from core.audit import AuditEvent
 from core.calls import Call
 from core.clock import beirut_today
-from core.corrections import Change
+from core.correction_changes import Change
 from core.db import utcnow
 from core.inspection import PAGE_SIZE, Filters, Kind, list_page, trail_of
 from core.messages import Direction, Message, MessageStatus

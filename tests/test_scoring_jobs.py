@@ -18,7 +18,7 @@ from assembly.jobs import JOBS
 from assembly.settings import load_settings
 from core.applications import Application
 from core.clock import beirut_today
-from core.corrections import Change
+from core.correction_changes import Change
 from core.db import utcnow
 from core.programme import set_window
 from core.queue import RedisRunner

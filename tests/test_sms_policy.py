@@ -518,7 +518,9 @@ def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
     sms_app: Flask, db: Session, fake_twilio: FakeTwilio, family: Application, stopped: bool
 ) -> None:
     from core.clock import beirut_today
-    from core.corrections import Change, CorrectionSource, log_correction
+    from core.correction_changes import Change
+    from core.correction_decisions import log_correction
+    from core.corrections import CorrectionSource
 
     agent = db.scalars(select(StaffUser).where(StaffUser.username == "agent-1")).one()
     ticket = open_ticket(

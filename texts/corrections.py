@@ -1,7 +1,7 @@
 """The words of the citizen's correction page: its refusals and its hints.
 
 The form's own refusals (`core.fields.ErrorCode`) keep the household form's sentences
-(`texts.forms`); these add the correction's own (`core.corrections.CorrectionError`) and
+(`texts.forms`); these add the correction's own (`core.correction_changes.CorrectionError`) and
 the page's.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from core.corrections import CorrectionError
+from core.correction_changes import CorrectionError
 from core.fields import FieldError
 from texts import forms as form_text
 

@@ -14,14 +14,8 @@ from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from core.applications import Application
-from core.corrections import (
-    MAX_REASON,
-    CorrectionInvalid,
-    NothingToCorrect,
-    correction_link_application,
-    current_values,
-    submit_citizen_correction,
-)
+from core.correction_changes import MAX_REASON, CorrectionInvalid, NothingToCorrect, current_values
+from core.correction_links import correction_link_application, submit_citizen_correction
 from core.links import Link, LinkUnavailable
 from core.notifications import dispatch
 from core.references import grouped

@@ -2,7 +2,7 @@
 
 A cheap phone has no JavaScript, so the correct value is one text box whatever the field:
 option words ("Married", "متأهل"), yes and no, and town names are turned here into the codes
-the household form stores; `core.corrections` then checks them with the form's own rules.
+the household form stores; `core.correction_changes` then checks them with the form's own rules.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core import fields
-from core.corrections import MAX_REASON, Change, CorrectionError, field_page
+from core.correction_changes import MAX_REASON, Change, CorrectionError, field_page
 from core.fields import Context, ErrorCode, FieldError, clean_fields
 from core.geography import Locality
 from core.household import FIELD_OPTIONS
@@ -106,7 +106,7 @@ def _message(field_name: str, code: str) -> str:
 
 def _reason_errors(row: Row, today: date) -> list[FieldError]:
     """The reason is free text for the committee: the form's rules for text, not required here
-    (`core.corrections` says so itself when it is empty)."""
+    (`core.correction_changes` says so itself when it is empty)."""
     cleaner = fields.optional(fields.text(MAX_REASON))
     ctx = Context(today, lambda code: False)
     return clean_fields({"reason": cleaner}, {"reason": [row.reason]}, ctx)[1]

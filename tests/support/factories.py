@@ -72,7 +72,8 @@ def approved_correction(
 ) -> Any:
     """`agent` logs `change` to the application and committee `member` approves it (a ticket)."""
     from core.clock import beirut_today
-    from core.corrections import CorrectionSource, decide_correction, log_correction
+    from core.correction_decisions import decide_correction, log_correction
+    from core.corrections import CorrectionSource
     from core.tickets import TicketCategory, open_ticket
 
     rules = {"today": beirut_today(), "locality_exists": lambda code: True}
