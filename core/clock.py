@@ -31,9 +31,14 @@ def in_beirut(moment: datetime) -> datetime:
     return moment.astimezone(BEIRUT)
 
 
+def beirut_day(moment: datetime) -> date:
+    """The day of Beirut's calendar that `moment` falls on (weeks, deadlines, dashboards)."""
+    return in_beirut(moment).date()
+
+
 def beirut_today() -> date:
     """Today's date in Beirut, the day the programme's rules count in."""
-    return in_beirut(now()).date()
+    return beirut_day(now())
 
 
 def freeze(moment: datetime) -> None:

@@ -57,7 +57,7 @@ from core.area_counts import (
     within,
 )
 from core.calls import Call, CallStatus
-from core.clock import BEIRUT
+from core.clock import beirut_day
 from core.covid_cases import CaseReport, CaseStatus, Classification
 from core.decisions import Decision, DecisionCategory, DecisionKind
 from core.geography import Area, AreaLevel, Locality
@@ -226,7 +226,7 @@ def week_start_of(today: date) -> date:
 
 def chart(session: Session, area: Area, name: Chart, now: datetime) -> Figures:
     """One chart's figures (what its CSV holds)."""
-    today = now.astimezone(BEIRUT).date()
+    today = beirut_day(now)
     if name is Chart.DAILY:
         return day_figures(
             session,
@@ -260,12 +260,12 @@ def _area_measures(name: Chart, area: Area, now: datetime) -> dict[str, Measure]
         return complaint_measures(area, now)
     if name is Chart.CASES:
         return CASES
-    return needs_measures(week_start_of(now.astimezone(BEIRUT).date()))
+    return needs_measures(week_start_of(beirut_day(now)))
 
 
 def dashboard(session: Session, area: Area, now: datetime) -> Dashboard:
     """Every chart and figure of `area`'s dashboard, as of `now`."""
-    today = now.astimezone(BEIRUT).date()
+    today = beirut_day(now)
     since = beirut_days(today)[0][1]
     return Dashboard(
         area=area,

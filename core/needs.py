@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, fields
-from core.clock import BEIRUT, in_beirut
+from core.clock import BEIRUT, beirut_day
 from core.db import Base, UTCDateTime, table, utcnow
 from core.fields import FormInput
 from core.geography import Locality
@@ -90,7 +90,7 @@ _FILING_ROLES = [role.value for role in Role if can(role, Permission.FILE_NEEDS)
 
 def week_of(moment: datetime) -> date:
     """The Monday (Beirut's calendar) of the week `moment` falls in."""
-    day = in_beirut(moment).date()
+    day = beirut_day(moment)
     return day - timedelta(days=day.weekday())
 
 

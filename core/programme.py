@@ -15,7 +15,7 @@ from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
-from core.clock import BEIRUT, in_beirut
+from core.clock import BEIRUT, beirut_day
 from core.db import Base, UTCDateTime, utcnow
 
 DEFAULT_CODE = "impact-2020"
@@ -97,6 +97,6 @@ def beirut_day_of(column: str) -> Callable[[Any], date]:
 
     def default(context: Any) -> date:
         moment = context.get_current_parameters().get(column) or utcnow()
-        return in_beirut(moment).date()
+        return beirut_day(moment)
 
     return default

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, cast
 
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit
 from core.applications import Application
-from core.clock import in_beirut
+from core.clock import beirut_day
 from core.db import Base, UTCDateTime, utcnow
 from core.references import new_reference, parse_reference
 from core.roles import Permission
@@ -197,7 +197,7 @@ def _new_voucher(
     now = utcnow()
     code = _free_code(session)
     claim = Claim(
-        code, entry.list_id, application.reference, application.locality_code or "", _day(now)
+        code, entry.list_id, application.reference, application.locality_code or "", beirut_day(now)
     )
     voucher = Voucher(
         list_id=entry.list_id,
@@ -213,10 +213,6 @@ def _new_voucher(
     session.add(voucher)
     session.flush()  # the next code drawn sees this one
     return voucher
-
-
-def _day(moment: datetime) -> date:
-    return in_beirut(moment).date()
 
 
 def _free_code(session: Session) -> str:

@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 
 from core import audit
 from core.applications import Application, DuplicateFamily, versions_of
+from core.clock import beirut_today
 from core.correction_changes import (
     MAX_CHANGES,
     Change,
@@ -100,7 +101,7 @@ def log(ticket_id: int) -> ResponseReturnValue:
             source=CorrectionSource.AGENT,
             logged_by_id=user.id,
             actor=user.username,
-            today=store.beirut_today(),
+            today=beirut_today(),
             locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:
@@ -222,7 +223,7 @@ def _decide(correction: CorrectionRequest, user: StaffUser, approve: bool) -> st
             user,
             approve=approve,
             note=form_text("note", 300),
-            today=store.beirut_today(),
+            today=beirut_today(),
             locality_exists=store.locality_exists,
         )
     except tuple(_REFUSALS) as refused:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.applications import Application
-from core.clock import in_beirut
+from core.clock import beirut_day
 from core.db import Base, UTCDateTime, table, utcnow
 from core.programme import Programme
 from scoring.formula import Formula, ScoreResult, load_formula, parse_formula
@@ -114,7 +114,7 @@ def scoring_date(programme: Programme) -> date:
 
 
 def opening_day(opens_at: datetime) -> date:
-    return in_beirut(opens_at).date()
+    return beirut_day(opens_at)
 
 
 def household_input(

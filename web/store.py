@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
 
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.clock import BEIRUT
-from core.db import transaction, utcnow
+from core.db import transaction
 from core.geography import Locality
 
 EXTENSION = "intake.sessionmaker"
@@ -51,11 +49,6 @@ def unit_of_work() -> Iterator[Session]:
     """A transaction outside a request (CLI commands)."""
     with transaction(session_factory()) as session:
         yield session
-
-
-def beirut_today() -> date:
-    """The form's rules (ages) count in Beirut's days."""
-    return utcnow().astimezone(BEIRUT).date()
 
 
 def locality_exists(code: str) -> bool:

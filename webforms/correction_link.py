@@ -14,6 +14,7 @@ from flask import current_app, render_template, request
 from flask.typing import ResponseReturnValue
 
 from core.applications import Application
+from core.clock import beirut_today
 from core.correction_changes import MAX_REASON, CorrectionInvalid, NothingToCorrect, current_values
 from core.correction_links import correction_link_application, submit_citizen_correction
 from core.links import Link, LinkUnavailable
@@ -63,7 +64,7 @@ def send(
     if request.form.get("action") == "add":  # another row, nothing checked yet
         return _render(application, action, rows, Problems())
     old_values = dict(current_values(application.pages()))
-    problems = check_rows(rows, old_values, store.beirut_today())
+    problems = check_rows(rows, old_values, beirut_today())
     if problems:
         return _render(application, action, rows, problems), 400
     return _submit(link, application, rows, old_values, action, unavailable)
@@ -84,7 +85,7 @@ def _submit(
             session,
             link,
             typed.changes,
-            today=store.beirut_today(),
+            today=beirut_today(),
             locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:

@@ -22,6 +22,7 @@ from core.applications import (
     application_for_link,
     submit,
 )
+from core.clock import beirut_today
 from core.fields import FieldError
 from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
@@ -66,7 +67,7 @@ def post_page(
     values = form.to_dict(flat=False)
     values, candidates = resolve_locality_fields(store.db(), page, values)
     data, errors = clean_page(
-        page, values, today=store.beirut_today(), locality_exists=store.locality_exists
+        page, values, today=beirut_today(), locality_exists=store.locality_exists
     )
     if errors:
         return _render(link, page, form, errors, urls, candidates), 400
