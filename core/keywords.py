@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
+from core.arabic import fold
 from core.digits import to_ascii_digits
 
 DEFAULT_LANGUAGE = "ar"  # the programme's first language, for a text that shows none
@@ -75,16 +76,6 @@ _WORDS: dict[str, tuple[Keyword, str | None]] = {
 _ALONE_ONLY = frozenset({Keyword.STOP, Keyword.START})
 
 _ARTICLE = "ال"  # "الرابط", "الحالة": the definite article does not change the request
-_LETTER_FOLDS = str.maketrans(
-    {
-        "ٱ": "ا",  # alef wasla (alef with hamza or madda lose their mark in `normalise`)
-        "ة": "ه",  # ta marbuta, often typed as ha
-        "ى": "ي",  # alef maqsura, often typed as ya (and the reverse)
-        "ی": "ي",  # the Persian ya of Persian keyboards
-        "ک": "ك",  # the Persian kaf
-        "ـ": None,  # tatweel, the stretching stroke
-    }
-)
 _SPACES = re.compile(r"\s+")
 # Between a keyword and its argument people type ":", "-", "#" or a comma; none is content.
 _LEAD = " \t\r\n:：-–—,،.;؛#*=>"
@@ -97,16 +88,11 @@ _REFERENCE = re.compile(r"[0-9](?:[\s-]*[0-9])*")  # digits grouped by spaces or
 def normalise(text: str) -> str:
     """Fold `text` to one spelling: what every way of typing the same word has in common.
 
-    Compatibility forms are decomposed (Arabic presentation forms, ligatures, full-width
-    letters) and every combining mark is dropped: tashkeel, the hamza and madda that sit on an
-    alef, Latin accents. Then case, the Arabic letters typed interchangeably, digits (to ASCII)
-    and spaces are made uniform; bidi marks and other invisible format characters go.
+    The letters are folded by `core.arabic.fold` (marks, case, the Arabic letters typed
+    interchangeably, bidi marks and other invisible format characters); then digits (to
+    ASCII) and spaces are made uniform.
     """
-    decomposed = unicodedata.normalize("NFKD", text[:MAX_INPUT]).casefold()
-    kept = "".join(
-        char for char in decomposed if unicodedata.category(char) not in ("Mn", "Me", "Cf")
-    )
-    return _SPACES.sub(" ", to_ascii_digits(kept.translate(_LETTER_FOLDS))).strip()
+    return _SPACES.sub(" ", to_ascii_digits(fold(text[:MAX_INPUT]))).strip()
 
 
 def parse(text: str) -> Command:

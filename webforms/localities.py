@@ -4,24 +4,22 @@ no 1,545-entry list sent to a phone)."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from core.arabic import fold as fold_letters
 from core.geography import Locality
 
 LOCALITY_FIELDS = {"personal": ("registry_place",), "housing": ("residence_locality",)}
 MAX_MATCHES = 12
-_ARABIC_VARIANTS = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ة": "ه", "ى": "ي"})
 _CODE = re.compile(r"\d{5}")
 
 
 def fold(name: str) -> str:
-    """A town's name as people type it: no diacritics, one form of alef, lower case."""
-    text = unicodedata.normalize("NFKD", name)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.translate(_ARABIC_VARIANTS).lower().replace("-", " ").split())
+    """A town's name as people type it: the letters in one spelling (`core.arabic.fold`, as
+    the SMS keywords are read), a hyphen as a space, single spaces."""
+    return " ".join(fold_letters(name).replace("-", " ").split())
 
 
 def resolve_locality_fields(
