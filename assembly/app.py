@@ -26,7 +26,7 @@ from assembly.jobs import JOBS
 from assembly.settings import load_settings
 from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
-from core.queue import JobRunner, make_runner, use_session_factory
+from core.queue import JobContext, JobRunner, make_runner, use_job_context
 from core.settings import Environment, Settings, SettingsError
 from web import auth, errors, health, i18n, overload, params, store
 
@@ -48,7 +48,7 @@ def create_app(
     factory = session_factory or make_sessionmaker(make_engine(settings.database_url))
     store.init_store(app, factory)
     overload.init_overload(app)  # first of the request hooks: a shed request runs no other
-    use_session_factory(factory, settings)
+    use_job_context(JobContext(settings, factory))  # inline jobs use this app's store
     use_key_file(settings.audit_key_file)  # every audited action is keyed with it
     # With Redis, requests leave owed SMS and scores to the relay (`jobs relay`, core/relay.py).
     runner: JobRunner = make_runner(settings.redis_url, JOBS, relayed=True)

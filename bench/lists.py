@@ -29,7 +29,7 @@ from core.applications import submit
 from core.db import make_sessionmaker, utcnow
 from core.links import Channel, issue_link
 from core.programme import Programme, set_window
-from core.queue import use_session_factory
+from core.queue import JobContext, use_job_context
 from scoring import jobs
 from scoring.formula import load_formula
 from scoring.list_verify import verify_list
@@ -95,7 +95,7 @@ def bench_store(kind: str) -> list[tuple[str, float]]:
             programme = session.scalars(select(Programme)).one()
             ids = list(range(1, APPLICATIONS + 1))
         url = engine.url.render_as_string(hide_password=False)
-        use_session_factory(factory, settings_for(url))
+        use_job_context(JobContext(settings_for(url), factory))
         job_times = []
         for application_id in ids:  # the worker's job, once per application, each committed
             start = time.perf_counter()

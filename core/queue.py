@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Protocol
 
@@ -143,47 +144,75 @@ def make_runner(
     return runner(redis_url, jobs=jobs)
 
 
-# --- the store as jobs see it --------------------------------------------------------------
-
-_factory: sessionmaker[Session] | None = None
-_engine: Engine | None = None
-_pid: int | None = None
-_settings: Settings | None = None
+# --- the store and settings as jobs see them ------------------------------------------------
 
 
-def use_session_factory(factory: sessionmaker[Session], settings: Settings | None = None) -> None:
-    """Inline jobs in a web process use the app's own store and settings (the app factory)."""
-    global _factory, _pid, _settings
-    _factory, _pid = factory, os.getpid()
-    if settings is not None:
-        _settings = settings
+@dataclass(frozen=True)
+class JobContext:
+    """What jobs run with: the settings, and sessions on the store of this process.
+
+    The app factory installs its own (`use_job_context`), so inline jobs share the app's
+    store; an RQ worker builds one from the environment when its first job asks. A context
+    crossing a fork (RQ's work horse) is given connections of the child's own.
+    """
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    engine: Engine | None = None  # the context's own engine, or None when it uses the app's
+    pid: int = field(default_factory=os.getpid)  # the process its connections belong to
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JobContext:
+        """A context on an engine of its own, built from `settings.database_url`."""
+        engine = make_engine(settings.database_url)
+        return cls(settings, make_sessionmaker(engine), engine)
+
+    @classmethod
+    def from_env(cls) -> JobContext:
+        """A worker's: the environment's settings; its audit events keyed like the app's."""
+        settings = Settings.from_env()
+        use_key_file(settings.audit_key_file)
+        return cls.from_settings(settings)
+
+    def in_this_process(self) -> JobContext:
+        """Itself, or after a fork the same settings on connections of this process."""
+        if self.pid == os.getpid():
+            return self
+        if self.engine is None:  # the app's engine is not ours to reset: one of our own
+            return JobContext.from_settings(self.settings)
+        self.engine.dispose(close=False)  # the parent's connections are not ours to use
+        return replace(self, pid=os.getpid())
+
+
+_context: JobContext | None = None
+
+
+def use_job_context(context: JobContext | None) -> None:
+    """Jobs in this process run with `context` from now on (the app factory, tests).
+
+    None forgets it: the next job builds one from the environment, as a fresh worker does.
+    """
+    global _context
+    _context = context
+
+
+def job_context() -> JobContext:
+    """The context jobs run with: the one installed, else the environment's."""
+    global _context
+    if _context is None:
+        _context = JobContext.from_env()
+    elif _context.pid != os.getpid():
+        _context = _context.in_this_process()
+    return _context
 
 
 def job_settings() -> Settings:
     """The settings jobs run with: the app's when inline, the environment's in a worker."""
-    global _settings
-    if _settings is None:
-        _settings = Settings.from_env()
-        use_key_file(_settings.audit_key_file)  # a worker keys its audit events like the app
-    return _settings
-
-
-def _job_factory() -> sessionmaker[Session]:
-    """The store for jobs: built from the environment in a worker, fresh after RQ's fork."""
-    global _factory, _engine, _pid
-    if _factory is not None and _pid == os.getpid():
-        return _factory
-    if _engine is not None:
-        _engine.dispose(close=False)  # the parent's connections are not ours to use
-    if _factory is None or _engine is None:
-        _engine = make_engine(job_settings().database_url)
-        _factory = make_sessionmaker(_engine)
-    _pid = os.getpid()
-    return _factory
+    return job_context().settings
 
 
 @contextmanager
 def job_transaction() -> Iterator[Session]:
     """One transaction per job, committed when the job's work is done."""
-    with transaction(_job_factory()) as session:
+    with transaction(job_context().sessions) as session:
         yield session

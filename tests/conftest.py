@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from assembly.app import create_app
 from core import clock as service_clock
 from core.db import make_engine
+from core.queue import use_job_context
 from core.settings import Environment, Settings
 from schema import migrate
 
@@ -210,6 +211,13 @@ def _clock_follows_the_machine_after_each_test() -> Iterator[None]:
     """A test that froze the service clock cannot leave it frozen for the next one."""
     yield
     service_clock.unfreeze()
+
+
+@pytest.fixture(autouse=True)
+def _jobs_forget_each_tests_store() -> Iterator[None]:
+    """What a test gave jobs (its app's store and settings) ends with it."""
+    yield
+    use_job_context(None)
 
 
 @pytest.fixture

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import os
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import SimpleWorker
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from assembly.app import create_app
 from assembly.jobs import JOBS
 from core import throttle
 from core.db import utcnow
 from core.housekeeping import purge_throttle_hits
-from core.queue import InlineRunner, RedisRunner
+from core.queue import InlineRunner, JobContext, RedisRunner, job_context, use_job_context
 from core.throttle import ThrottleCounter
 from tests.conftest import settings_for
 
@@ -51,6 +54,21 @@ def test_job_runs_in_a_worker_through_real_redis(
     SimpleWorker([queue], connection=Redis.from_url(redis_url)).work(burst=True)
     assert _remaining(db) == 1
     assert runner.state() == "ok"
+
+
+def test_a_job_context_from_before_a_fork_gets_connections_of_the_childs_own(
+    tmp_path: Path,
+) -> None:
+    """RQ's work horse inherits the parent's context: same settings, never its connections."""
+    settings = settings_for(f"sqlite:///{tmp_path / 'store.sqlite3'}")
+    own = replace(JobContext.from_settings(settings), pid=-1)  # built in another process
+    apps = JobContext(settings, sessionmaker(), pid=-1)  # an app's store, in another process
+    use_job_context(own)
+    assert job_context().engine is own.engine and job_context().pid == os.getpid()  # reset
+    use_job_context(apps)
+    child = job_context()
+    assert child.settings is settings and child.engine is not None  # one of the child's own
+    assert job_context() is child  # built once
 
 
 def test_housekeeping_command_purges_old_attempts(runner: object, db: Session) -> None:

@@ -22,7 +22,7 @@ from assembly.jobs import JOBS
 from core.applications import Application
 from core.messages import Message, MessageStatus
 from core.notifications import Sms, owe_text
-from core.queue import RedisRunner, RelayedRunner
+from core.queue import JobContext, RedisRunner, RelayedRunner, use_job_context
 from core.relay import relay_once
 from core.sms_policy import Occasion
 from core.users import StaffUser
@@ -43,6 +43,7 @@ SENDER = "+15005550006"
 def senders(
     app: Flask,
     engine: Engine,
+    session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
     redis_url: str,
     queue_prefix: str,
@@ -51,7 +52,7 @@ def senders(
     """Jobs on this test's queues; the send job's gateway is Twilio (the fake) at 5 a second,
     paced through Redis, with short pauses after a 429."""
     settings = twilio_settings(engine, twilio_api_base_url=fake_twilio.url, redis_url=redis_url)
-    monkeypatch.setattr("core.queue._settings", settings)
+    use_job_context(JobContext(settings, session_factory))
     pace = SendRate(Redis.from_url(redis_url), SENDER, 5, prefix=queue_prefix)
     backend = TwilioBackend.from_settings(settings, delays=(0.01, 0.01, 0.01), pace=pace)
     monkeypatch.setattr(sms.jobs, "_gateway", backend)
