@@ -8,6 +8,8 @@ the message is sent again.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,16 +41,31 @@ from sms.send_rate import SendRate
 from web import metrics
 
 log = logging.getLogger(__name__)
-_gateway: Gateway | None = None
+_choosing = threading.Lock()
+_chosen: tuple[Settings, Gateway] | None = None  # the settings jobs last ran with, their gateway
+_given: Gateway | None = None  # one given by `use_gateway`, whatever the settings
+
+
+def use_gateway(gateway: Gateway | None) -> None:
+    """Jobs send through `gateway` whatever their settings (a test recording what is sent,
+    a Twilio paced its own way); None gives them back the gateway their settings name."""
+    global _given
+    _given = gateway
 
 
 def gateway() -> Gateway:
-    global _gateway
-    if _gateway is None:
-        settings = job_settings()
-        redis_url = settings.redis_url
-        _gateway = _paced_twilio(settings, redis_url) if redis_url else make_gateway(settings)
-    return _gateway
+    """The gateway jobs send through: the one the settings they run with name, built once for
+    that settings object, so an app with other settings never sends through an earlier one's."""
+    global _chosen
+    if _given is not None:
+        return _given
+    settings = job_settings()
+    with _choosing:  # a batch's sender threads ask at once: one gateway, built once
+        if _chosen is None or _chosen[0] is not settings:
+            redis_url = settings.redis_url
+            built = _paced_twilio(settings, redis_url) if redis_url else make_gateway(settings)
+            _chosen = settings, built
+        return _chosen[1]
 
 
 def _paced_twilio(settings: Settings, redis_url: str) -> Gateway:
@@ -71,7 +88,7 @@ def send_message(message_id: int) -> None:
 # so a claim is never presumed dead while its worker may still send it.
 BATCH_BUDGET = 20.0
 SEND_THREADS = 8  # sends of one batch waiting on the provider at once
-_senders: ThreadPoolExecutor | None = None
+_senders: tuple[int, ThreadPoolExecutor] | None = None  # the process it was made in, the pool
 # What to do with a message once the gateway answered: a `notifications` change and its value.
 Settlement = tuple[int, Callable[[Session, Message, Any], None], Any]
 
@@ -116,10 +133,11 @@ class _Batch:
 
 
 def _pool() -> ThreadPoolExecutor:
+    """This process's sender threads: a pool made before a fork has no threads after it."""
     global _senders
-    if _senders is None:
-        _senders = ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="sms-send")
-    return _senders
+    if _senders is None or _senders[0] != os.getpid():
+        _senders = os.getpid(), ThreadPoolExecutor(SEND_THREADS, thread_name_prefix="sms-send")
+    return _senders[1]
 
 
 def _prepare(session: Session, message: Message) -> OutgoingSms | None:

@@ -29,6 +29,7 @@ from core.db import make_engine
 from core.queue import use_job_context
 from core.settings import Environment, Settings
 from schema import migrate
+from sms.jobs import use_gateway
 
 pytest_plugins = [
     "tests.plugins.fake_twilio",
@@ -214,10 +215,11 @@ def _clock_follows_the_machine_after_each_test() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _jobs_forget_each_tests_store() -> Iterator[None]:
-    """What a test gave jobs (its app's store and settings) ends with it."""
+def _jobs_forget_each_tests_store_and_gateway() -> Iterator[None]:
+    """What a test gave jobs (its app's store and settings, a recording gateway) ends with it."""
     yield
     use_job_context(None)
+    use_gateway(None)
 
 
 @pytest.fixture

@@ -29,11 +29,8 @@ RECORDING = f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT_SID}/Recording
 
 @pytest.fixture
 def room_site(
-    tmp_path: Path, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fake_twilio: FakeTwilio
 ) -> Iterator[tuple[str, dict[str, str], Flask, Session]]:
-    import sms.jobs
-
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     app, engine, output = demo_service(
         tmp_path,
         sms_backend=SmsBackend.TWILIO,

@@ -43,11 +43,7 @@ def room_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
-    import sms.jobs
-
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     settings = twilio_settings(
         engine, twilio_api_base_url=fake_twilio.url, twilio_voice_number=VOICE_NUMBER
     )

@@ -18,7 +18,6 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 import ivr.voice
-import sms.jobs
 from assembly.app import create_app
 from core.applications import Application
 from core.calls import Call, CallStatus
@@ -82,13 +81,10 @@ def ivr_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     settings = twilio_settings(engine, twilio_api_base_url=fake_twilio.url)
     flask_app = create_app(settings, session_factory=session_factory)
     flask_app.config["TESTING"] = True
-    # Inline jobs keep one gateway per process: this test's must talk to this fake Twilio.
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     return flask_app
 
 

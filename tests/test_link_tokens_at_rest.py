@@ -25,6 +25,7 @@ from core.db import make_engine, make_sessionmaker, transaction, utcnow
 from core.links import Channel, Link, issue_link
 from core.messages import Message, MessageStatus
 from core.programme import set_window
+from core.queue import job_context, use_job_context
 from schema import migrate
 from sms.gateway import OutgoingSms, RetryableSendError, SendResult
 from tests.plugins.fake_twilio import FakeTwilio
@@ -80,10 +81,9 @@ def sqlite_file(tmp_path: Path) -> Iterator[tuple[Engine, Path]]:
 
 
 def test_the_sqlite_file_holds_no_live_token_after_a_link_is_texted(
-    sqlite_file: tuple[Engine, Path], fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+    sqlite_file: tuple[Engine, Path], fake_twilio: FakeTwilio
 ) -> None:
     engine, path = sqlite_file
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     app = create_app(twilio_settings(engine, twilio_api_base_url=fake_twilio.url))
     app.extensions["test.fake_twilio"] = fake_twilio
     with transaction(make_sessionmaker(engine)) as session:
@@ -128,15 +128,13 @@ def test_no_row_holds_the_token_of_a_link_texted_by_sms(
     assert sms_client.get(f"/f/{token}").status_code == 200
 
 
-def test_a_retried_send_texts_the_same_link(
-    sms_app: Flask, db: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_retried_send_texts_the_same_link(sms_app: Flask, db: Session) -> None:
     """The token is derived again on every attempt: a retry sends exactly the first text."""
     from web.citizen_requests import send_form_link
 
     open_round(db)
     recorder = Recorder(failures=1)
-    monkeypatch.setattr(sms.jobs, "_gateway", recorder)
+    sms.jobs.use_gateway(recorder)
     with sms_app.test_request_context():
         owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
     db.commit()
@@ -153,19 +151,17 @@ def test_a_retried_send_texts_the_same_link(
     assert found and sms_app.test_client().get(f"/f/{found.group(1)}").status_code == 200
 
 
-def test_a_link_whose_key_changed_is_failed_not_sent_dead(
-    sms_app: Flask, db: Session, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_link_whose_key_changed_is_failed_not_sent_dead(sms_app: Flask, db: Session) -> None:
     from web.citizen_requests import send_form_link
 
     open_round(db)
     recorder = Recorder()
-    monkeypatch.setattr(sms.jobs, "_gateway", recorder)
+    sms.jobs.use_gateway(recorder)
     with sms_app.test_request_context():
         owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
     db.commit()
     rotated = replace(sms_app.config["INTAKE_SETTINGS"], secret_key="another-key-" + "y" * 40)
-    monkeypatch.setattr(sms.jobs, "job_settings", lambda: rotated)
+    use_job_context(replace(job_context(), settings=rotated))  # the app's store, another key
 
     sms.jobs.send_message(owed.message_ids[0])
 
@@ -211,14 +207,14 @@ def test_the_migration_redacts_the_tokens_of_link_sms_already_sent(tmp_path: Pat
 
 
 def test_a_link_sms_owed_before_the_upgrade_loses_its_token_once_sent(
-    sms_app: Flask, db: Session, monkeypatch: pytest.MonkeyPatch
+    sms_app: Flask, db: Session
 ) -> None:
     """Written with the token (before migration 0011): sent as written, then redacted."""
     from core.notifications import Sms, owe_text
     from core.sms_policy import Occasion
 
     recorder = Recorder()
-    monkeypatch.setattr(sms.jobs, "_gateway", recorder)
+    sms.jobs.use_gateway(recorder)
     legacy = "1766: fill the assistance form once, here: https://x.test/f/" + "C" * 24
     owing = owe_text(db, Sms(CITIZEN, legacy, "en", "form_link"), Occasion.ANSWER)
     db.commit()

@@ -47,7 +47,6 @@ def senders(
     fake_twilio: FakeTwilio,
     redis_url: str,
     queue_prefix: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[RedisRunner]:
     """Jobs on this test's queues; the send job's gateway is Twilio (the fake) at 5 a second,
     paced through Redis, with short pauses after a 429."""
@@ -55,7 +54,7 @@ def senders(
     use_job_context(JobContext(settings, session_factory))
     pace = SendRate(Redis.from_url(redis_url), SENDER, 5, prefix=queue_prefix)
     backend = TwilioBackend.from_settings(settings, delays=(0.01, 0.01, 0.01), pace=pace)
-    monkeypatch.setattr(sms.jobs, "_gateway", backend)
+    sms.jobs.use_gateway(backend)
     yield RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
 
 

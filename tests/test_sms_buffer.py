@@ -20,7 +20,6 @@ from redis import Redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import sms.jobs
 from assembly.app import create_app
 from assembly.jobs import JOBS
 from core.inbox import PendingSms
@@ -42,11 +41,9 @@ def service(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
     **overrides: object,
 ) -> Flask:
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     settings = twilio_settings(
         engine, twilio_api_base_url=fake.url, redis_url=redis_url, **overrides
     )
@@ -107,11 +104,10 @@ def buffered_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
     clean_stream: Redis,
 ) -> Flask:
-    return service(engine, session_factory, fake_twilio, monkeypatch, redis_url)
+    return service(engine, session_factory, fake_twilio, redis_url)
 
 
 def test_the_webhook_only_buffers_and_a_consumer_decides_and_replies(
@@ -153,14 +149,11 @@ def test_a_full_buffer_answers_503_and_the_fallback_url_keeps_the_message(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
     redis_url: str,
     clean_stream: Redis,
     db: Session,
 ) -> None:
-    buffered_app = service(
-        engine, session_factory, fake_twilio, monkeypatch, redis_url, sms_buffer_max=1
-    )
+    buffered_app = service(engine, session_factory, fake_twilio, redis_url, sms_buffer_max=1)
     client = client_of(buffered_app)
     first, second = unique_sms(), unique_sms()
     assert post_signed(client, "/sms/inbound", first).status_code == 200
@@ -323,11 +316,10 @@ def test_redis_stopped_during_a_burst_loses_and_doubles_nothing(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
     private_redis: PrivateRedis,
     db: Session,
 ) -> None:
-    buffered_app = service(engine, session_factory, fake_twilio, monkeypatch, private_redis.url)
+    buffered_app = service(engine, session_factory, fake_twilio, private_redis.url)
     client = client_of(buffered_app)
     forms = [unique_sms() for _ in range(40)]
 

@@ -17,7 +17,6 @@ from redis import Redis
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-import sms.jobs
 from assembly.app import create_app
 from cli import reconcile as reconcile_command
 from core import inbox
@@ -50,10 +49,8 @@ def reconciling_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """Without Redis (the embedded defaults): what is ingested is decided by the command."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)  # not a gateway to an earlier test's fake
     return service(engine, session_factory, fake_twilio)
 
 
@@ -152,10 +149,8 @@ def test_the_buffer_lost_entirely_is_brought_back_once(
     db: Session,
     fake_twilio: FakeTwilio,
     redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The webhook buffered every SMS in Redis; Redis lost them all before any was decided."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
     reconciling_app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
@@ -192,11 +187,9 @@ def test_a_message_still_in_the_buffer_when_a_run_passes_is_decided_once(
     db: Session,
     fake_twilio: FakeTwilio,
     redis_url: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The scheduled run meets an SMS the consumers have not reached yet: two copies, one
     decision, one reply owed."""
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     redis = Redis.from_url(redis_url)
     redis.delete(STREAM)
     reconciling_app = service(engine, session_factory, fake_twilio, redis_url=redis_url)
@@ -266,9 +259,7 @@ def test_with_a_messaging_service_only_its_inbound_messages_are_read(
     session_factory: sessionmaker[Session],
     db: Session,
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     service_sid = "MG" + "1" * 32
     reconciling_app = service(
         engine,

@@ -18,10 +18,9 @@ def sms_app(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake_twilio: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """The service on Twilio, whose REST calls reach this test's fake Twilio (jobs inline)."""
-    return service_on_fake_twilio(engine, session_factory, fake_twilio, monkeypatch)
+    return service_on_fake_twilio(engine, session_factory, fake_twilio)
 
 
 @pytest.fixture

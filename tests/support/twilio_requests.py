@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
@@ -36,13 +35,10 @@ def service_on_fake_twilio(
     engine: Engine,
     session_factory: sessionmaker[Session],
     fake: FakeTwilio,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Flask:
     """The service on Twilio settings, its SMS reaching `fake` (jobs inline, a fresh gateway)."""
-    import sms.jobs
     from assembly.app import create_app
 
-    monkeypatch.setattr(sms.jobs, "_gateway", None)
     app = create_app(
         twilio_settings(engine, twilio_api_base_url=fake.url), session_factory=session_factory
     )
