@@ -25,11 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.run import fresh_store, median_seconds
-from core.applications import submit
 from core.db import make_sessionmaker, utcnow
 from core.links import Channel, issue_link
 from core.programme import Programme, set_window
 from core.queue import JobContext, use_job_context
+from core.submissions import submit
 from scoring import jobs
 from scoring.formula import load_formula
 from scoring.list_verify import verify_list

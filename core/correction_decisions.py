@@ -15,12 +15,13 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.applications import Application, revise
+from core.applications import Application
 from core.correction_changes import MAX_REASON, Change, apply_changes, as_text
 from core.corrections import CorrectionRequest, CorrectionSource, CorrectionStatus
 from core.db import utcnow
 from core.roles import Permission, can
 from core.scopes import Viewer
+from core.submissions import revise
 from core.tickets import Ticket, TicketStatus, link_application
 
 

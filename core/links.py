@@ -362,7 +362,7 @@ def consume(session: Session, link: Link, now: datetime | None = None) -> None:
     family's data live in the application alone. Raises `OutsideWindow` or `LinkUnavailable`.
     """
     now = now or utcnow()
-    # Core on the session's connection (the statement loads nothing; see core/applications.py).
+    # Core on the session's connection (the statement loads nothing; see core/submissions.py).
     result = session.connection().execute(_CONSUME, {"link_id": link.id, "now": now})
     if getattr(result, "rowcount", 0):
         set_committed_value(link, "used_at", now)

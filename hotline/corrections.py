@@ -6,7 +6,7 @@ from flask import abort, current_app, g, redirect, render_template, request, url
 from flask.typing import ResponseReturnValue
 
 from core import audit
-from core.applications import Application, DuplicateFamily, versions_of
+from core.applications import Application, versions_of
 from core.clock import beirut_today
 from core.correction_changes import (
     MAX_CHANGES,
@@ -38,6 +38,7 @@ from core.phones import masked
 from core.roles import Permission, can
 from core.score_requests import dispatch_scoring
 from core.sms_policy import Occasion
+from core.submissions import DuplicateFamily
 from core.tickets import CLOSED
 from core.users import StaffUser
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.applications import Application, ApplicationStatus, DuplicateFamily, versions_of
+from core.applications import Application, ApplicationStatus, versions_of
 from core.audit import AuditEvent
 from core.clock import beirut_today
 from core.correction_changes import Change, CorrectionInvalid, NothingToCorrect
@@ -30,6 +30,7 @@ from core.corrections import CorrectionRequest, CorrectionSource
 from core.db import utcnow
 from core.programme import set_window
 from core.roles import Role
+from core.submissions import DuplicateFamily
 from core.tickets import Ticket, TicketCategory, TicketStatus, open_ticket
 from core.users import StaffUser
 from scoring.formula import load_formula

@@ -369,7 +369,8 @@ def test_the_family_lookup_reads_the_value_index_however_young_the_table(
     The lookup once narrowed by round only and filtered every key of it, on young tables
     whose statistics lag (PostgreSQL), so each form cost more than the one before.
     """
-    from core.applications import _KNOWN_KEYS, FamilyKey
+    from core.applications import FamilyKey
+    from core.submissions import _KNOWN_KEYS
 
     fill(app.test_client(), f"/f/{citizen_link}", pages(14))
     application = db.scalars(select(Application)).one()

@@ -11,7 +11,7 @@ from flask.testing import FlaskCliRunner
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from core.applications import Application, ApplicationStatus, submit
+from core.applications import Application, ApplicationStatus
 from core.audit import AuditEvent
 from core.db import utcnow
 from core.links import Channel, issue_link
@@ -19,6 +19,7 @@ from core.messages import Message, MessageStatus
 from core.opt_outs import stop
 from core.programme import Programme, set_window
 from core.references import grouped
+from core.submissions import submit
 from scoring import jobs
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
 from tests.support.factories import load_sample_geography

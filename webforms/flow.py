@@ -15,13 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
-from core.applications import (
-    Application,
-    DuplicateFamily,
-    IncompleteForm,
-    application_for_link,
-    submit,
-)
+from core.applications import Application, application_for_link
 from core.clock import beirut_today
 from core.fields import FieldError
 from core.geography import Locality
@@ -29,6 +23,7 @@ from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
 from core.score_requests import dispatch_scoring
+from core.submissions import DuplicateFamily, IncompleteForm, submit
 from texts import forms as form_text
 from web import store
 from webforms.localities import resolve_locality_fields

@@ -79,9 +79,9 @@ def cleaned(n: int = 1, **kwargs: Any) -> dict[str, Any]:
 
 
 def submitted(session: Any, n: int = 1, phone: str = "+9613123456", **kwargs: Any) -> Any:
-    """A family's application stored through `core.applications.submit` (a round must be open)."""
-    from core.applications import submit
+    """A family's application stored through `core.submissions.submit` (a round must be open)."""
     from core.links import Channel, issue_link
+    from core.submissions import submit
 
     data = cleaned(n, **kwargs)
     data["personal"]["phone"] = phone
