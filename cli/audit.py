@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 
-from cli.common import operator, settings, unit_of_work
+from cli.common import operator, repeat, settings, unit_of_work
 from core.audit import ChainReport, record
 from core.audit_checkpoints import Checkpoint, CheckpointRefused, parse_line, take, verify_against
 from core.audit_key import (
@@ -93,7 +92,8 @@ def audit_checkpoint(out: Path | None, every: int | None) -> None:
     checks the store against them later.
     """
     key = _service_key()
-    while True:
+
+    def one_round() -> None:
         try:
             with unit_of_work() as session:
                 line = take(session, key)
@@ -105,9 +105,8 @@ def audit_checkpoint(out: Path | None, every: int | None) -> None:
             with out.open("a", encoding="ascii") as handle:
                 handle.write(line + "\n")
             click.echo(f"checkpoint appended to {out}")
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("audit checkpoint", every, one_round)
 
 
 @audit_group.command("keygen")

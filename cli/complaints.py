@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import click
 from flask.cli import AppGroup
 
-from cli.common import unit_of_work
+from cli.common import repeat, unit_of_work
 from core.tickets import escalate_overdue
 
 tickets_group = AppGroup("tickets", help="The complaint room's tickets.")
@@ -22,10 +20,10 @@ tickets_group = AppGroup("tickets", help="The complaint room's tickets.")
 )
 def tickets_escalate(every: int | None) -> None:
     """Escalate every open ticket past its deadline to the supervisors' view (once each)."""
-    while True:
+
+    def one_round() -> None:
         with unit_of_work() as session:
             escalated = escalate_overdue(session)
         click.echo(f"escalated {escalated}")
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("tickets escalate", every, one_round)

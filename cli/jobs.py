@@ -8,10 +8,8 @@ import time
 import click
 from flask import current_app
 from flask.cli import AppGroup
-from redis.exceptions import RedisError
-from sqlalchemy.exc import OperationalError
 
-from cli.common import settings
+from cli.common import OUTAGES, repeat, settings
 from core.queue import RedisRunner
 from core.relay import BATCH, relay_once, relay_stale
 from web import store
@@ -40,21 +38,20 @@ def relay_command(every: float, batch: int, once: bool) -> None:
     runner = RedisRunner(redis_url, jobs=current_app.extensions["intake.job_table"])
     factory = store.session_factory()
     stale_due = time.monotonic()
-    while True:
-        try:
-            report = relay_once(factory, runner, batch)
-            if time.monotonic() >= stale_due:
-                relay_stale(factory, runner, batch)
-                stale_due = time.monotonic() + STALE_EVERY
-        except (RedisError, OSError, OperationalError) as exc:
-            # Redis or the store is away: the work stays owed in the store; try again shortly.
-            log.warning("relay paused: %s", type(exc).__name__)
-            if once:
-                raise click.ClickException(f"relay failed: {type(exc).__name__}") from None
-            time.sleep(max(every, 1.0))
-            continue
+
+    def one_round() -> bool:
+        nonlocal stale_due
+        report = relay_once(factory, runner, batch)
+        if time.monotonic() >= stale_due:
+            relay_stale(factory, runner, batch)
+            stale_due = time.monotonic() + STALE_EVERY
         if once:
             click.echo(f"relayed {report.messages} SMS, {report.scores} scores")
-            return
-        if report.total < batch:
-            time.sleep(every)  # a full batch means more is waiting: go round at once
+        return report.total >= batch  # a full batch means more is waiting: go round at once
+
+    # Redis or the store away: the work stays owed in the store; the next round tries again.
+    try:
+        repeat("relay", None if once else every, one_round, pause_after_outage=1.0)
+    except OUTAGES as exc:  # only once: a repeated relay waits an outage out
+        log.warning("relay paused: %s", type(exc).__name__)
+        raise click.ClickException(f"relay failed: {type(exc).__name__}") from None

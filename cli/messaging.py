@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import click
 from flask.cli import AppGroup
 
+from cli.common import repeat
 from sms.jobs import sweep
 
 sms_group = AppGroup("sms", help="Outgoing SMS.")
@@ -29,15 +29,15 @@ sms_group = AppGroup("sms", help="Outgoing SMS.")
 )
 def sms_sweep(every: int | None, claim_timeout: int) -> None:
     """Reconcile stale claims with the provider and enqueue every owed SMS that is due."""
-    while True:
+
+    def one_round() -> None:
         report = sweep(timedelta(seconds=claim_timeout))
         click.echo(
             f"reconciled {report.reconciled}, released {report.released}, "
             f"dispatched {report.dispatched}"
         )
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("sms sweep", every, one_round)
 
 
 @sms_group.command("consume")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from cli.common import unit_of_work
+from cli.common import repeat, unit_of_work
 from core.clock import in_beirut
 from core.db import utcnow
 from core.needs import deadline, remind, week_of
@@ -50,7 +49,8 @@ def needs_remind(every: int | None, fixed: datetime | None) -> None:
     """Text each focal point whose municipality missed this week's deadline (once a week)."""
     if every is not None and fixed is not None:
         raise click.UsageError("--now runs once at a fixed time: it cannot be used with --every")
-    while True:
+
+    def one_round() -> None:
         now = fixed or utcnow()
         with unit_of_work() as session:
             owed = remind(session, now, reminder_sms)
@@ -58,6 +58,5 @@ def needs_remind(every: int | None, fixed: datetime | None) -> None:
         week = week_of(now)
         due = in_beirut(deadline(week)).strftime("%Y-%m-%d %H:%M")
         click.echo(f"week of {week.isoformat()} (due {due} Beirut): reminders owed {len(owed)}")
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("needs remind", every, one_round)

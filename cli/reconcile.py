@@ -8,14 +8,13 @@ ten minutes by the Procfile's `reconciler` process over the last two hours. It b
 from __future__ import annotations
 
 import re
-import time
 from datetime import datetime, timedelta
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from cli.common import settings, unit_of_work
+from cli.common import repeat, settings, unit_of_work
 from core.clock import BEIRUT
 from core.db import utcnow
 from core.programme import WindowError, parse_beirut_time
@@ -87,16 +86,16 @@ def sms_reconcile(since_text: str, every: int | None, numbers: tuple[str, ...], 
         log = reconcile.MessageLog.from_settings(settings(), numbers)
     except reconcile.NotOnTwilio as exc:
         raise click.ClickException(f"there is no Twilio log to read: {exc}") from None
-    while True:
+
+    def one_round() -> None:
         try:
             click.echo(_run_once(log, since_moment(since_text, utcnow()), limit))
         except reconcile.LogUnreachable as exc:
             if every is None:
                 raise click.ClickException(str(exc)) from None
             click.echo(f"reconcile failed, next try in {every}s: {exc}", err=True)
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("sms reconcile", every, one_round)
 
 
 def _run_once(log: reconcile.MessageLog, since: datetime, limit: int) -> str:

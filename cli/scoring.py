@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
+from cli.common import StoreUnreachable, repeat
 from scoring.fit import Targeting, fit_formula, r_squared, split_rows, targeting_errors
 from scoring.formula import SHIPPED_FORMULA, Formula, FormulaError, load_formula
 from scoring.jobs import sweep
@@ -180,14 +180,16 @@ def show_command(formula_file: Path | None) -> None:
 )
 def scoring_sweep(every: int | None) -> None:
     """Queue a score for every application whose current version has none (what Redis lost)."""
-    while True:
+
+    def one_round() -> None:
         try:
             report = sweep()
         except SQLAlchemyError as exc:
-            raise click.ClickException(
-                f"the store could not be read: {type(exc).__name__}"
-            ) from None
+            # Unreachable is an outage a repeated sweep waits out; any other error stops it.
+            refusal = (
+                StoreUnreachable if isinstance(exc, OperationalError) else click.ClickException
+            )
+            raise refusal(f"the store could not be read: {type(exc).__name__}") from None
         click.echo(f"queued {report.queued}")
-        if every is None:
-            return
-        time.sleep(every)
+
+    repeat("scoring sweep", every, one_round)
