@@ -27,7 +27,7 @@ from scoring.lists import (
 )
 from scoring.publishing import AlreadyPublished, publish_batch
 from scoring.scores import FormulaMismatch
-from texts.lists import result_sms
+from texts.sms import compose
 
 lists_group = AppGroup("lists", help="Beneficiary lists: build, verify, publish.")
 
@@ -129,7 +129,7 @@ def lists_publish(list_id: int) -> None:
         try:
             with unit_of_work() as session:
                 chosen = _list_or_fail(session, list_id)
-                batch = publish_batch(session, chosen, result_sms)
+                batch = publish_batch(session, chosen, compose)
                 if not batch.remaining:
                     audit.record(session, operator(), "list.published", "list", str(list_id))
         except AlreadyPublished:

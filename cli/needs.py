@@ -14,7 +14,7 @@ from core.db import utcnow
 from core.needs import deadline, remind, week_of
 from core.notifications import dispatch
 from core.programme import WindowError, parse_beirut_time
-from texts.needs import reminder_sms
+from texts.sms import compose
 
 needs_group = AppGroup("needs", help="The municipalities' weekly reports of needs.")
 
@@ -53,7 +53,7 @@ def needs_remind(every: int | None, fixed: datetime | None) -> None:
     def one_round() -> None:
         now = fixed or utcnow()
         with unit_of_work() as session:
-            owed = remind(session, now, reminder_sms)
+            owed = remind(session, now, compose)
         dispatch(current_app.extensions["intake.jobs"], owed, new=True)
         week = week_of(now)
         due = in_beirut(deadline(week)).strftime("%Y-%m-%d %H:%M")

@@ -67,7 +67,7 @@ from core.needs import NeedsReport
 from core.scopes import area_condition
 from core.tickets import ACTIVE, Ticket, TicketCategory
 
-RECEIPT = "receipt"  # the purpose of the acknowledgement SMS (webforms/receipts.py)
+RECEIPT = "receipt"  # the purpose of the acknowledgement SMS (core/receipts.py)
 SENT_CHANNELS = (Channel.SMS_LINK, Channel.HOTLINE)
 OWED = NOT_HANDED  # not (yet) handed to the gateway: owed, being sent, or withheld
 

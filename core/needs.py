@@ -10,7 +10,6 @@ uniqueness is what makes "once" hold when the job runs twice or two copies of it
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from core.geography import Locality
 from core.notifications import Sms, may_text, owe_text
 from core.opt_outs import SmsOptOut
 from core.roles import Permission, Role, can
+from core.sayings import Compose, NeedsOverdue
 from core.scopes import AreaScoped, Viewer, visible
 from core.sms_policy import Occasion
 from core.users import StaffUser
@@ -290,8 +290,6 @@ def not_filed(session: Session, viewer: Viewer, week_start: date) -> list[Locali
 
 # --- the reminder job ---------------------------------------------------------------------------
 
-Compose = Callable[[StaffUser, date], str]  # the SMS body for a focal point, in its language
-
 
 def remind(session: Session, now: datetime, compose: Compose) -> list[int]:
     """Owe one SMS to each focal point whose municipality missed this week's deadline.
@@ -301,7 +299,7 @@ def remind(session: Session, now: datetime, compose: Compose) -> list[int]:
     a later run tries again) and who has no reminder for the week yet, gets its
     `needs_reminders` row and its SMS in the caller's transaction; a second copy of the job
     racing this one finds the row taken (ON CONFLICT DO NOTHING) and owes nothing. The caller
-    commits, then dispatches.
+    commits, then dispatches; `compose` writes the SMS in the focal point's language.
     """
     week = week_of(now)
     if now <= deadline(week):
@@ -315,7 +313,7 @@ def remind(session: Session, now: datetime, compose: Compose) -> list[int]:
         reminder_id = _claim_reminder(session, user.id, week, now)
         if reminder_id is None:
             continue  # another run reminded this focal point a moment ago
-        body = compose(user, week)
+        body = compose(NeedsOverdue(week), user.language)
         sms = Sms(user.phone, body, user.language, REMINDER_PURPOSE, user.area)
         message_id = owe_text(session, sms, Occasion.NOTICE).message_id
         session.execute(

@@ -86,6 +86,11 @@ def grouped(reference: str) -> str:
     return f"{plain[:3]} {plain[3:6]} {plain[6:]}"
 
 
+def grouped_ticket(number: str) -> str:
+    """`1234 5678`: a ticket's eight digits as they are said and written to the citizen."""
+    return f"{number[:4]} {number[4:]}"
+
+
 def parse_reference(text: str) -> str | None:
     """The ten plain digits of a typed reference, or None if it is not a valid one."""
     if len(text) > _MAX_INPUT:

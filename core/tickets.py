@@ -50,7 +50,7 @@ class TicketCategory(StrEnum):
     OTHER = "other"  # anything else
 
 
-# The IVR's complaint menu: digit n picks MENU_CATEGORIES[n - 1] (ivr/prompts.py says them).
+# The IVR's complaint menu: digit n picks MENU_CATEGORIES[n - 1] (texts/voice.py says them).
 MENU_CATEGORIES = (
     TicketCategory.INFORMATION,
     TicketCategory.CORRECTION,

@@ -16,12 +16,14 @@ from flask.typing import ResponseReturnValue
 from core import audit
 from core.applications import applications_of_phone
 from core.calls import call_for, take_next_call, waiting_calls
+from core.citizen_requests import is_lebanese_mobile
 from core.corrections import CorrectionStatus, corrections_visible_to
 from core.db import utcnow
 from core.geography import UnknownArea, locality_area
 from core.notifications import Sms
 from core.phones import masked
 from core.roles import Permission, can
+from core.sayings import ComplaintTicket, TicketDecision
 from core.sms_policy import Occasion
 from core.tickets import (
     CLOSED,
@@ -44,9 +46,9 @@ from hotline.dialer import Dialer, DialFailed, dialer_for
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from texts import complaint_room as texts
 from texts.scores import score_view
+from texts.sms import compose
 from web import store
 from web.auth import staff_required
-from web.citizen_requests import is_lebanese_mobile, ticket_text
 from web.cross_site import same_site_only
 
 # --- the room's home: the queue and the work waiting --------------------------------------
@@ -174,7 +176,7 @@ def _ticket_number_sms(ticket: Ticket) -> str:
     if not is_lebanese_mobile(ticket.phone):
         store.db().commit()
         return "no_mobile"
-    body = ticket_text(ticket, ticket.language)
+    body = compose(ComplaintTicket(ticket.number), ticket.language)
     return owe_and_send(Sms(ticket.phone, body, ticket.language, "ticket"), Occasion.NOTICE)
 
 
@@ -234,7 +236,8 @@ def decide_ticket(ticket_id: int) -> ResponseReturnValue:
         session.rollback()
         error = "note" if isinstance(refused, NoteRequired) else "closed"
         return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error=error))
-    sms = Sms(found.phone, texts.decision_sms(found), found.language, "ticket_decision")
+    decision = TicketDecision(found.number, TicketStatus(found.status), found.resolution or "")
+    sms = Sms(found.phone, compose(decision, found.language), found.language, "ticket_decision")
     sent = owe_and_send(sms, Occasion.DECISION)  # commits
     return redirect(url_for("hotline.ticket", ticket_id=ticket_id, decided="1", sms=sent))
 

@@ -36,6 +36,7 @@ from core.links import TooManyLinks, stored_url
 from core.notifications import Sms, may_text
 from core.phones import masked
 from core.roles import Permission, can
+from core.sayings import CorrectionDecision, CorrectionLink
 from core.score_requests import dispatch_scoring
 from core.sms_policy import Occasion
 from core.submissions import DuplicateFamily
@@ -44,6 +45,7 @@ from core.users import StaffUser
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from texts import complaint_room as texts
 from texts.forms import error_text, field_label, value_text
+from texts.sms import compose
 from web import store
 from web.auth import staff_required
 
@@ -158,7 +160,7 @@ def send_link(ticket_id: int) -> ResponseReturnValue:
         session, user.username, "correction_link.sent", "link", str(link.id), {"ticket": found.id}
     )
     url = stored_url(settings().public_base_url, link)
-    body = texts.correction_link_sms(application, found.language, url)
+    body = compose(CorrectionLink(application.reference, url), found.language)
     sent = owe_and_send(
         Sms(application.phone, body, found.language, "correction_link"), Occasion.NOTICE
     )
@@ -195,7 +197,8 @@ def decide(correction_id: int) -> ResponseReturnValue:
         return redirect(url_for("hotline.ticket", ticket_id=correction.ticket_id, error=error))
     application = session.get_one(Application, correction.application_id)
     language = application.language
-    body = texts.correction_sms(application, language, approve, correction.decision_note or "")
+    decision = CorrectionDecision(application.reference, approve, correction.decision_note or "")
+    body = compose(decision, language)
     sms = Sms(application.phone, body, language, "correction_decision")
     sent = owe_and_send(sms, Occasion.DECISION)  # commits
     if approve:  # the new version is scored; were the queue down, `scoring sweep` finds it

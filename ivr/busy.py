@@ -10,12 +10,11 @@ from __future__ import annotations
 
 from flask import current_app, request
 
-from core.tickets import request_callback
-from ivr import prompts
+from core.citizen_requests import LANGUAGES, ask_callback
 from ivr.errands import caller_phone
 from ivr.flow import CallInput, Context, Outcome
 from ivr.turns import Ask, Hangup, Target, Turn, render
-from web.citizen_requests import LANGUAGES, Owed
+from texts import voice as prompts
 
 STEP = "busy"
 EXTENSION = "intake.ivr_busy"  # language -> TwiML, rendered on first use in this process
@@ -45,8 +44,6 @@ def call_back(ctx: Context, call: CallInput) -> Outcome:
     languages = (call.language,) if "lang" in call.args else LANGUAGES
     if call.digits != "1":
         return Outcome(Turn(tuple(map(prompts.goodbye, languages)), Hangup()), "busy-left")
-    request_callback(
-        ctx.session, phone=caller_phone(call), language=call.language, town_recording_url=None
-    )
-    said = tuple(map(prompts.callback_noted, languages))
-    return Outcome(Turn(said, Hangup()), "busy-callback", Owed())
+    done = ask_callback(ctx.session, caller_phone(call), call.language, None)
+    said = tuple(prompts.reply(done.said, code) for code in languages)
+    return Outcome(Turn(said, Hangup()), "busy-callback", done.owed)

@@ -1,8 +1,9 @@
 """The errands of the voice menu: a form link, a status, a complaint, a call back.
 
-Each works through `web.citizen_requests` (the same rules as the console and SMS) in the
-request's transaction; an errand that did work returns the SMS it owes, and the view commits,
-remembers the reply under the call and step, then dispatches.
+Each works through `core.citizen_requests` (the same rules as the console and SMS) in the
+request's transaction and says its answer with `texts.voice`; an errand that did work returns
+the SMS it owes, and the view commits, remembers the reply under the call and step, then
+dispatches.
 """
 
 from __future__ import annotations
@@ -10,15 +11,16 @@ from __future__ import annotations
 import phonenumbers
 
 from core.applications import application_by_reference
-from core.links import OutsideWindow, TooManyLinks
+from core.citizen_requests import ask_callback, ask_status, file_ticket, send_form_link
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.references import parse_reference
-from core.sms_policy import Withheld
-from core.tickets import MENU_CATEGORIES, TicketCategory, request_callback
-from ivr import prompts
+from core.sayings import Reply, Status
+from core.tickets import MENU_CATEGORIES, TicketCategory
 from ivr.flow import CallInput, Context, Outcome, back_to_menu, farewell, retry
 from ivr.turns import Ask, Record, Target, Turn
-from web.citizen_requests import Owed, file_ticket, send_form_link, send_status, status_text
+from scoring.status import status_of
+from texts import voice as prompts
+from texts.sms import compose
 
 MOBILE_DIGITS = 8  # every Lebanese mobile has 8 national digits (03 123 456, 71 123 456)
 COMPLAINT_SECONDS = 120
@@ -75,17 +77,14 @@ def confirm_mobile(ctx: Context, call: CallInput) -> Outcome:
 
 
 def _send_link(ctx: Context, call: CallInput, phone: str) -> Outcome:
-    try:
-        owed = send_form_link(ctx.session, phone, call.language, ctx.settings, call.mobile)
-    except OutsideWindow:
-        return Outcome(back_to_menu(call.language, prompts.window_closed(call.language)), "closed")
-    except TooManyLinks:
-        return Outcome(back_to_menu(call.language, prompts.too_many_links(call.language)), "limit")
-    if owed.withheld is not None:  # STOP, or a keyed-in number's cap: no link was issued
-        stopped = owed.withheld is Withheld.STOPPED
-        notice = prompts.sms_withheld(call.language, stopped)
-        return Outcome(back_to_menu(call.language, notice), f"withheld={owed.withheld.value}")
-    return Outcome(farewell(call.language, prompts.link_sent(call.language)), "link-sent", owed)
+    done = send_form_link(ctx.session, phone, call.language, ctx.settings, call.mobile, compose)
+    said = prompts.reply(done.said, call.language)
+    if done.said is Reply.LINK_SENT:
+        return Outcome(farewell(call.language, said), "link-sent", done.owed)
+    if done.owed.withheld is not None:  # STOP, or a keyed-in number's cap: no link was issued
+        return Outcome(back_to_menu(call.language, said), f"withheld={done.owed.withheld.value}")
+    event = "closed" if done.said is Reply.WINDOW_CLOSED else "limit"
+    return Outcome(back_to_menu(call.language, said), event)
 
 
 # -- 2: application status ----------------------------------------------------------------
@@ -106,18 +105,17 @@ def status(ctx: Context, call: CallInput) -> Outcome:
     if application is None:
         notice = prompts.unknown_reference(call.language, reference)
         return retry(call, lambda n: ask_reference(call, n), notice)
-    if call.mobile is not None and call.mobile == application.phone:
-        said = prompts.spoken_status(
-            call.language, status_text(application, call.language), reference
-        )
+    done = ask_status(ctx.session, application, status_of(application), call.mobile, compose)
+    if isinstance(done.said, Status):  # the caller's own application
+        said = prompts.spoken_status(call.language, done.said)
         return Outcome(farewell(call.language, said), "status-spoken")
     # The family reads the SMS: in the language of its application, not the caller's. STOP
     # and the daily cap decide whether it goes (core/sms_policy.py); the caller hears the
     # same either way, so a stranger holding a reference learns nothing from it.
-    owed = send_status(ctx.session, application, application.language)
-    sent = prompts.status_sent_by_sms(call.language)
-    outcome = "status-sms" if owed.withheld is None else f"status-withheld={owed.withheld.value}"
-    return Outcome(farewell(call.language, sent), outcome, owed)
+    withheld = done.owed.withheld
+    outcome = "status-sms" if withheld is None else f"status-withheld={withheld.value}"
+    sent = prompts.reply(done.said, call.language)
+    return Outcome(farewell(call.language, sent), outcome, done.owed)
 
 
 # -- 3: complaint or correction -------------------------------------------------------------
@@ -152,16 +150,18 @@ def file_complaint(ctx: Context, call: CallInput) -> Outcome:
     if call.recording_url is None:
         notice = prompts.nothing_recorded(call.language)
         return retry(call, lambda n: record_complaint(call, category, n), notice)
-    ticket, owed = file_ticket(
+    _ticket, done = file_ticket(
         ctx.session,
         phone=caller_phone(call),
         channel="ivr",
         language=call.language,
         category=category,
+        settings=ctx.settings,
+        compose=compose,
         recording_url=call.recording_url,
     )
-    said = prompts.ticket_registered(call.language, ticket.number)
-    return Outcome(farewell(call.language, said), "ticket", owed)
+    said = prompts.ticket_registered(call.language, done.said)
+    return Outcome(farewell(call.language, said), "ticket", done.owed)
 
 
 def _category_for_digit(digits: str) -> TicketCategory | None:
@@ -184,15 +184,9 @@ def ask_town(ctx: Context, call: CallInput) -> Outcome:
 
 
 def callback(ctx: Context, call: CallInput) -> Outcome:
-    request_callback(
-        ctx.session,
-        phone=caller_phone(call),
-        language=call.language,
-        town_recording_url=call.recording_url,
-    )
-    return Outcome(
-        farewell(call.language, prompts.callback_noted(call.language)), "callback", Owed()
-    )
+    done = ask_callback(ctx.session, caller_phone(call), call.language, call.recording_url)
+    said = prompts.reply(done.said, call.language)
+    return Outcome(farewell(call.language, said), "callback", done.owed)
 
 
 def caller_phone(call: CallInput) -> str:

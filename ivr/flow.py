@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from core.citizen_requests import Owed
 from core.settings import Settings
-from ivr import prompts
-from ivr.prompts import Speech
 from ivr.turns import Hangup, Redirect, Target, Turn
-from web.citizen_requests import Owed
+from texts import voice as prompts
+from texts.voice import Speech
 
 MAX_ATTEMPTS = 3  # the third invalid key or silence at one prompt ends the call politely
 

@@ -6,12 +6,13 @@ from dataclasses import replace
 from datetime import datetime, time
 
 from core.calls import COMPLAINT_ROOM_QUEUE
+from core.citizen_requests import LANGUAGES
 from core.clock import in_beirut
 from core.db import utcnow
-from ivr import calllog, errands, prompts
+from ivr import calllog, errands
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Outcome, Step, retry
 from ivr.turns import Ask, Enqueue, Hangup, Pause, Target, Turn
-from web.citizen_requests import LANGUAGES
+from texts import voice as prompts
 
 LANGUAGE_KEYS = {"1": "ar", "2": "en", "3": "fr"}
 HOLD_SECONDS = 30  # between two hold messages; then Twilio asks the hold URL again

@@ -49,8 +49,8 @@ class StaleSteps:
         return [body]
 
     def _busy(self, language: str) -> bytes:
+        from core.citizen_requests import LANGUAGES
         from ivr import busy
-        from web.citizen_requests import LANGUAGES
 
         code = language if language in LANGUAGES else ""  # one entry per language, no more
         if code not in self.rendered:

@@ -16,9 +16,27 @@ from urllib.parse import urlencode
 
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
-from ivr.prompts import VOICES, Speech
+from texts.voice import Speech
 
 PREFIX = "/ivr"
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A `<Say>` voice and the language code it must be paired with (or the Say fails)."""
+
+    name: str
+    language: str
+
+
+# One table: a `<Say>` whose voice and language code do not match fails (Polly.Zeina speaks
+# only with `arb`), and one Say speaks one language. No Lebanese-dialect voice exists:
+# recorded prompts played with `<Play>` are the way to one.
+VOICES = {
+    "ar": Voice("Polly.Zeina", "arb"),
+    "en": Voice("Polly.Joanna", "en-US"),
+    "fr": Voice("Polly.Celine", "fr-FR"),
+}
 
 
 @dataclass(frozen=True)

@@ -15,15 +15,16 @@ import re
 from flask import Blueprint, Request, Response, current_app, request
 from sqlalchemy.exc import IntegrityError
 
+from core.citizen_requests import LANGUAGES, Owed
 from core.notifications import dispatch
 from core.phones import NotLebaneseMobile, masked, normalise_mobile
 from core.settings import Settings
 from core.webhook_replies import earlier_reply, remember_reply
-from ivr import busy, calllog, errands, menu, prompts
+from ivr import busy, calllog, errands, menu
 from ivr.flow import MAX_ATTEMPTS, CallInput, Context, Step
 from ivr.turns import Hangup, Turn, render
+from texts import voice as prompts
 from web import metrics, store
-from web.citizen_requests import LANGUAGES, Owed
 from web.overload import STORE_TROUBLE
 from web.twilio_auth import twilio_webhook
 

@@ -7,13 +7,13 @@ SMS is stored as withheld, and its family hears the outcome when it asks for its
 Publishing runs in batches, each its own transaction: the batch's SMS are owed (outbox rows)
 and its entries marked notified in the same commit, so a crash mid-way loses nothing and a
 second run continues where the first stopped without telling anyone twice. The list counts
-as published when its last entry is notified. The words are the adapter's (`compose`): the
-domain says who is told what, not how it is said in Arabic, English or French.
+as published when its last entry is notified. The words are the caller's (`compose`, from
+texts/): the domain says who is told what (`core.sayings.ListResult`), not how it is said in
+Arabic, English or French.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -22,13 +22,12 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.db import utcnow
 from core.notifications import Sms, owe_text
+from core.sayings import Compose, ListResult
 from core.sms_policy import Occasion
-from scoring.lists import BeneficiaryList, ListEntry
+from scoring.lists import BeneficiaryList, ListEntry, Outcome
 
 PURPOSE = "list_result"
 BATCH = 1000
-
-Compose = Callable[[Application, ListEntry], str]  # the SMS body, in the family's language
 
 
 @dataclass(frozen=True)
@@ -74,5 +73,6 @@ def publish_batch(
 
 def _outcome_sms(application: Application, entry: ListEntry, compose: Compose) -> Sms:
     """The family's outcome: a decision on its case, so never held back by the daily cap."""
-    body = compose(application, entry)
+    result = ListResult(application.reference, entry.outcome == Outcome.SELECTED, entry.reason)
+    body = compose(result, application.language)
     return Sms(application.phone, body, application.language, PURPOSE, application.area())

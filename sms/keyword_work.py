@@ -1,11 +1,12 @@
 """What each SMS keyword does, decided in the background by the consumers (sms/consumer.py).
 
 `decide` reads one raw SMS (`core.inbox.RawSms`), does what it asks (the work the IVR shares,
-in `web.citizen_requests`), logs it in `messages` under its MessageSid (unique: a message read
+in `core.citizen_requests`), logs it in `messages` under its MessageSid (unique: a message read
 twice is decided once) and owes the reply as an SMS of its own through the outbox, so STOP,
-the cap and the gateway's retries apply to replies like to every other SMS. The caller holds
-the transaction; nothing here commits. One number cannot flood the service: past `FLOOD` it
-gets one notice, then silence.
+the cap and the gateway's retries apply to replies like to every other SMS. A keyword's answer
+is a key (`core.sayings`), written in the sender's language by `texts.sms.compose`. The caller
+holds the transaction; nothing here commits. One number cannot flood the service: past `FLOOD`
+it gets one notice, then silence.
 """
 
 from __future__ import annotations
@@ -18,26 +19,26 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from flask_babel import force_locale
-from flask_babel import gettext as _
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from core import opt_outs, throttle
-from core.applications import Application, application_by_reference
+from core.applications import application_by_reference
+from core.citizen_requests import Owed, ask_status, file_ticket, send_form_link
 from core.db import table
 from core.inbox import RawSms
 from core.keywords import MAX_INPUT, Command, Keyword, parse, reference_text
-from core.links import OutsideWindow, TooManyLinks
 from core.messages import Direction, Message, MessageStatus
 from core.notifications import Sms, owe_text
 from core.phones import NotLebaneseMobile, masked, normalise_mobile
 from core.references import parse_reference
+from core.sayings import Reply, Saying, Status
 from core.segments import segments
 from core.settings import Settings
 from core.sms_policy import OPT_CHOICE_PURPOSE, Occasion
 from core.tickets import TicketCategory
-from web.citizen_requests import Owed, file_ticket, send_form_link, send_status, status_text
+from scoring.status import status_of
+from texts.sms import compose
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ class Answer:
     """What a keyword did: the reply, what it owes, and what the log says."""
 
     outcome: str  # for the service log, e.g. "link_sent"
-    text: str | None = None  # the reply SMS; None when the keyword's own SMS is the answer
+    reply: Saying | None = None  # the reply SMS; None when the keyword's own SMS is the answer
     owed: Owed = field(default_factory=Owed)
     kept_body: str | None = None  # what the message log keeps instead of the text, if not it
     occasion: Occasion = Occasion.ANSWER
@@ -115,11 +116,10 @@ def decide(
     them in one statement; alone (None), the message is counted and logged by itself.
     """
     sms = read_inbound(raw)
-    with force_locale(sms.language):
-        answer = _flood_answer(session, sms, within_limit) or HANDLERS[sms.command.keyword](
-            session, sms
-        )
-        reply = _owe_reply(session, sms, answer.text, answer.occasion)
+    answer = _flood_answer(session, sms, within_limit) or HANDLERS[sms.command.keyword](
+        session, sms
+    )
+    reply = _owe_reply(session, sms, answer.reply, answer.occasion)
     row = _log_row(sms, answer, raw)
     if log_rows is None:
         write_log(session, [row])
@@ -134,19 +134,19 @@ def decide_failed(session: Session, raw: RawSms, error: Exception) -> Decided:
     so that the citizen hears back and the message is not read again and again."""
     sms = read_inbound(raw)
     _log_failure(sms, error)
-    with force_locale(sms.language):
-        reply = _owe_reply(session, sms, _apology(), Occasion.ANSWER)
+    reply = _owe_reply(session, sms, Reply.FAILED, Occasion.ANSWER)
     write_log(session, [_log_row(sms, Answer("failed", kept_body=""), raw)])
     return Decided("failed", reply)
 
 
 def _owe_reply(
-    session: Session, sms: Inbound, text: str | None, occasion: Occasion
+    session: Session, sms: Inbound, reply: Saying | None, occasion: Occasion
 ) -> tuple[int, ...]:
     """The reply as an SMS of its own to the sender (STOP and the policy apply)."""
-    if not text or not _TEXTABLE.fullmatch(sms.number):
+    if reply is None or not _TEXTABLE.fullmatch(sms.number):
         return ()  # nothing to say, or a sender no SMS can reach (an alphanumeric id)
     purpose = OPT_CHOICE_PURPOSE if occasion is Occasion.OPT_CHOICE else "reply"
+    text = compose(reply, sms.language)
     owing = owe_text(session, Sms(sms.number, text, sms.language, purpose), occasion)
     return owing.to_dispatch
 
@@ -161,14 +161,7 @@ def _flood_answer(session: Session, sms: Inbound, within_limit: bool | None) -> 
     notice_key = f"sms:in-notice:{sms.number}"
     if not throttle.take(session, notice_key, FLOOD_NOTICE):
         return Answer("throttled", kept_body="")
-    return Answer(
-        "throttle_notice",
-        _(
-            "1766: too many messages from this number. "
-            "Please wait before writing again, or call 1766."
-        ),
-        kept_body="",  # not read, so not kept
-    )
+    return Answer("throttle_notice", Reply.TOO_MANY_MESSAGES, kept_body="")  # not read, not kept
 
 
 def _keep_opt_choice(session: Session, sms: Inbound) -> None:
@@ -178,122 +171,69 @@ def _keep_opt_choice(session: Session, sms: Inbound) -> None:
         opt_outs.start(session, sms.sender)
 
 
-# -- the keywords (each runs under the sender's locale) ------------------------------------
+# -- the keywords ---------------------------------------------------------------------------
 
 
 def _link(session: Session, sms: Inbound) -> Answer:
     if sms.sender is None:
-        return Answer(
-            "not_lebanese",
-            _(
-                "1766: form links are sent only to Lebanese mobile numbers. "
-                "Send LINK from a Lebanese mobile."
-            ),
-        )
-    settings: Settings = current_app.config["INTAKE_SETTINGS"]
-    try:
-        owed = send_form_link(session, sms.sender, sms.language, settings, sms.sender)
-    except OutsideWindow:
-        return Answer(
-            "window_closed",
-            _("1766: forms are not being accepted at the moment, so no link can be sent."),
-        )
-    except TooManyLinks:
-        return Answer(
-            "too_many_links",
-            _(
-                "1766: this number has had its form links for today. "
-                "Use the latest one, or try again tomorrow."
-            ),
-        )
-    if owed.withheld is not None:  # it sent STOP: no link, and no reply
+        return Answer("not_lebanese", Reply.LINK_NOT_LEBANESE)
+    done = send_form_link(session, sms.sender, sms.language, _settings(), sms.sender, compose)
+    if done.said is Reply.LINK_SENT:
+        return Answer("link_sent", owed=done.owed)  # the link SMS itself is the answer
+    if done.owed.withheld is not None:  # it sent STOP: no link, and no reply
         return Answer("link_withheld")
-    return Answer("link_sent", owed=owed)  # the link SMS itself is the answer
+    outcome = "window_closed" if done.said is Reply.WINDOW_CLOSED else "too_many_links"
+    return Answer(outcome, done.said)
 
 
 def _status(session: Session, sms: Inbound) -> Answer:
     reference = parse_reference(reference_text(sms.command.argument))
     if reference is None:  # no digits, or a wrong check digit: a slip of the thumb
-        return Answer(
-            "bad_reference",
-            _(
-                "1766: please check the reference. "
-                "Send STATUS followed by the 10 digits of your reference."
-            ),
-        )
+        return Answer("bad_reference", Reply.BAD_REFERENCE)
     application = application_by_reference(session, reference)
-    if application is not None and application.phone == sms.sender:
-        return Answer("status_given", status_text(application, sms.language))
-    owed = _push_status(session, application)
     # One reply whether the reference exists, its phone opted out or had enough today: a
     # stranger holding a reference learns nothing about the family from it.
-    return Answer(
-        "status_pushed" if owed.message_ids else "status_withheld",
-        _("1766: the status of an application is sent only to the phone number on its form."),
-        owed,
-    )
-
-
-def _push_status(session: Session, application: Application | None) -> Owed:
-    """The status to the family's own phone, in its language (STOP and the cap apply)."""
     if application is None:
-        return Owed()
-    return send_status(session, application, application.language)
+        return Answer("status_withheld", Reply.STATUS_SENT)
+    done = ask_status(session, application, status_of(application), sms.sender, compose)
+    if isinstance(done.said, Status):  # asked from the application's own phone
+        return Answer("status_given", done.said)
+    outcome = "status_pushed" if done.owed.message_ids else "status_withheld"
+    return Answer(outcome, done.said, done.owed)
 
 
 def _complaint(session: Session, sms: Inbound) -> Answer:
     if sms.sender is None:
-        return Answer(
-            "not_lebanese",
-            _(
-                "1766: complaints by SMS are taken only from Lebanese mobile numbers. "
-                "Please call 1766."
-            ),
-        )
+        return Answer("not_lebanese", Reply.COMPLAINT_NOT_LEBANESE)
     if not sms.command.argument:
-        return Answer(
-            "complaint_empty",
-            _("1766: write your complaint after the word COMPLAINT, in the same SMS."),
-        )
-    ticket, owed = file_ticket(
+        return Answer("complaint_empty", Reply.COMPLAINT_EMPTY)
+    ticket, done = file_ticket(
         session,
         phone=sms.sender,
         channel="sms",
         language=sms.language,
         category=TicketCategory.OTHER,
+        settings=_settings(),
+        compose=compose,
         text=sms.command.argument,
     )
     # Its number comes in the SMS the ticket owes; the text is kept on the ticket alone.
-    return Answer("ticket", owed=owed, kept_body=f"ticket {ticket.number}")
+    return Answer("ticket", owed=done.owed, kept_body=f"ticket {ticket.number}")
 
 
 def _help(session: Session, sms: Inbound) -> Answer:
     outcome = "help" if sms.command.keyword is Keyword.HELP else "unknown"
-    return Answer(
-        outcome,
-        _(
-            "1766: send LINK for a form, STATUS and your reference, COMPLAINT and your text, "
-            "or STOP to receive no more messages. Or call 1766."
-        ),
-    )
+    return Answer(outcome, Reply.HELP)
 
 
 def _stop(session: Session, sms: Inbound) -> Answer:
     _keep_opt_choice(session, sms)  # another number than a Lebanese mobile is never written to
-    return Answer(
-        "stopped",
-        _("1766: you will receive no more messages. Send START to receive them again."),
-        occasion=Occasion.OPT_CHOICE,
-    )
+    return Answer("stopped", Reply.STOPPED, occasion=Occasion.OPT_CHOICE)
 
 
 def _start(session: Session, sms: Inbound) -> Answer:
     _keep_opt_choice(session, sms)
-    return Answer(
-        "started",
-        _("1766: you will receive messages from 1766 again. Send STOP to stop them."),
-        occasion=Occasion.OPT_CHOICE,
-    )
+    return Answer("started", Reply.STARTED, occasion=Occasion.OPT_CHOICE)
 
 
 HANDLERS: dict[Keyword, Callable[[Session, Inbound], Answer]] = {
@@ -307,10 +247,9 @@ HANDLERS: dict[Keyword, Callable[[Session, Inbound], Answer]] = {
 }
 
 
-def _apology() -> str:
-    return _(
-        "1766: sorry, your message could not be handled. Please try again later, or call 1766."
-    )
+def _settings() -> Settings:
+    settings: Settings = current_app.config["INTAKE_SETTINGS"]
+    return settings
 
 
 # -- the message log, the service log --------------------------------------------------------

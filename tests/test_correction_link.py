@@ -259,14 +259,14 @@ def test_a_form_link_takes_no_correction(
 def test_the_ticket_sms_fits_one_segment_in_every_language(
     app: Flask, db: Session, closed_round_application: Application
 ) -> None:
+    from core.receipts import owe_correction_ticket
     from core.segments import segments
-    from webforms.receipts import owe_correction_ticket
+    from texts.sms import compose
 
     ticket = Ticket(number="12345678")
     with app.test_request_context():
         for language, encoding in (("ar", "UCS-2"), ("en", "GSM-7"), ("fr", "GSM-7")):
-            body = db.get_one(
-                Message, owe_correction_ticket(db, closed_round_application, ticket, language)
-            ).body
+            owed = owe_correction_ticket(db, closed_round_application, ticket, language, compose)
+            body = db.get_one(Message, owed).body
             assert segments(body) == (encoding, 1), (language, body)
             assert "1234 5678" in body

@@ -309,15 +309,16 @@ def test_each_form_page_is_small(app: Flask, citizen_link: str) -> None:
 def test_the_receipt_sms_fits_one_segment_in_every_language(
     app: Flask, db: Session, open_round: None
 ) -> None:
+    from core.receipts import owe_receipt
     from core.segments import segments
-    from webforms.receipts import owe_receipt
+    from texts.sms import compose
 
     with app.test_request_context():
         for language, encoding in (("ar", "UCS-2"), ("en", "GSM-7"), ("fr", "GSM-7")):
             application = Application(
                 reference="9" * 9 + "9", phone="+9613123456", language=language, locality_code=HOME
             )
-            body = db.get(Message, owe_receipt(db, application)).body
+            body = db.get(Message, owe_receipt(db, application, compose)).body
             assert segments(body) == (encoding, 1), (language, body)
             assert references.grouped("9999999999") in body
 
@@ -408,13 +409,14 @@ def test_the_family_lookup_reads_the_value_index_however_young_the_table(
 def test_status_and_ticket_sms_fit_one_segment_in_every_language(
     app: Flask, status: ApplicationStatus
 ) -> None:
+    from core.sayings import ComplaintTicket
     from core.segments import segments
-    from core.tickets import Ticket
-    from web.citizen_requests import status_text, ticket_text
+    from scoring.status import status_of
+    from texts.sms import compose
 
     application = Application(reference="9999999999", phone="+9613123456", status=status)
-    ticket = Ticket(number="12345678")
+    sayings = (status_of(application), ComplaintTicket("12345678"))
     with app.test_request_context():
         for language, encoding in (("ar", "UCS-2"), ("en", "GSM-7"), ("fr", "GSM-7")):
-            for text in (status_text(application, language), ticket_text(ticket, language)):
+            for text in (compose(said, language) for said in sayings):
                 assert segments(text) == (encoding, 1), (language, text)

@@ -704,7 +704,7 @@ def test_a_failure_inside_still_answers_twiml_apologises_and_keeps_nothing(
     def broken_sms(*args: object, **kwargs: object) -> int:
         raise RuntimeError(f"gateway refused {CALLER}")
 
-    monkeypatch.setattr("web.citizen_requests.owe_text", broken_sms)
+    monkeypatch.setattr("core.citizen_requests.owe_text", broken_sms)
     with caplog.at_level(logging.INFO, logger="ivr.voice"):
         twiml = phone.hear(url, RecordingUrl=RECORDING)
 

@@ -130,13 +130,15 @@ def test_no_row_holds_the_token_of_a_link_texted_by_sms(
 
 def test_a_retried_send_texts_the_same_link(sms_app: Flask, db: Session) -> None:
     """The token is derived again on every attempt: a retry sends exactly the first text."""
-    from web.citizen_requests import send_form_link
+    from core.citizen_requests import send_form_link
+    from texts.sms import compose
 
     open_round(db)
     recorder = Recorder(failures=1)
     sms.jobs.use_gateway(recorder)
     with sms_app.test_request_context():
-        owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
+        settings = sms_app.config["INTAKE_SETTINGS"]
+        owed = send_form_link(db, CITIZEN, "en", settings, CITIZEN, compose).owed
     db.commit()
     (message_id,) = owed.message_ids
 
@@ -152,13 +154,15 @@ def test_a_retried_send_texts_the_same_link(sms_app: Flask, db: Session) -> None
 
 
 def test_a_link_whose_key_changed_is_failed_not_sent_dead(sms_app: Flask, db: Session) -> None:
-    from web.citizen_requests import send_form_link
+    from core.citizen_requests import send_form_link
+    from texts.sms import compose
 
     open_round(db)
     recorder = Recorder()
     sms.jobs.use_gateway(recorder)
     with sms_app.test_request_context():
-        owed = send_form_link(db, CITIZEN, "en", sms_app.config["INTAKE_SETTINGS"], CITIZEN)
+        settings = sms_app.config["INTAKE_SETTINGS"]
+        owed = send_form_link(db, CITIZEN, "en", settings, CITIZEN, compose).owed
     db.commit()
     rotated = replace(sms_app.config["INTAKE_SETTINGS"], secret_key="another-key-" + "y" * 40)
     use_job_context(replace(job_context(), settings=rotated))  # the app's store, another key

@@ -22,9 +22,10 @@ from core.references import grouped
 from core.submissions import submit
 from scoring import jobs
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
+from scoring.status import status_of
 from tests.support.factories import load_sample_geography
 from tests.support.households import varied
-from web.citizen_requests import status_text
+from texts.status import status_text
 
 FAMILIES = 240
 
@@ -206,7 +207,7 @@ def test_publishing_tells_each_family_once_in_its_language(
     seen = set()
     with app.test_request_context():
         for application in families:
-            said = status_text(application, "en")
+            said = status_text(status_of(application), "en")
             seen.add(entries[application.id].outcome)
             if entries[application.id].outcome == Outcome.SELECTED:
                 assert "on the assistance list" in said and "not on" not in said

@@ -37,6 +37,7 @@ from core.needs import (
 )
 from core.opt_outs import start, stop
 from core.roles import Role
+from core.sayings import NeedsOverdue
 from core.segments import segments
 from core.users import StaffUser
 from tests.plugins.cli import assert_refused
@@ -52,7 +53,7 @@ from tests.support.factories import (
 )
 from tests.support.quick_accounts import account
 from tests.support.staff_web import csrf, signed_in
-from texts.needs import reminder_sms
+from texts.sms import compose
 
 WEEK = date(2020, 4, 13)  # a Monday, in Lebanon's summer time (UTC+3)
 BEFORE = datetime(2020, 4, 15, 12, 0, tzinfo=BEIRUT)  # the deadline itself: still on time
@@ -160,8 +161,8 @@ def test_no_one_is_reminded_until_the_deadline_has_passed(
     app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
-        assert remind(db, datetime(2020, 4, 13, 8, 0, tzinfo=BEIRUT), reminder_sms) == []
-        assert remind(db, BEFORE, reminder_sms) == []
+        assert remind(db, datetime(2020, 4, 13, 8, 0, tzinfo=BEIRUT), compose) == []
+        assert remind(db, BEFORE, compose) == []
     assert reminders(db) == [] and count(db, NeedsReminder) == 0
 
 
@@ -172,7 +173,7 @@ def test_after_the_deadline_each_focal_point_of_a_silent_municipality_gets_one_s
         db, focal_points.texted["next-door"], FIGURES, BEFORE
     )  # Furn Ech-Chebbak filed in time
     with app.app_context():
-        owed = remind(db, AFTER, reminder_sms)
+        owed = remind(db, AFTER, compose)
     db.commit()
 
     sent = reminders(db)
@@ -194,13 +195,13 @@ def test_running_again_the_same_week_sends_nothing_more_and_next_week_reminds_ag
     app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
-        first = remind(db, AFTER, reminder_sms)
+        first = remind(db, AFTER, compose)
         db.commit()
-        again = remind(db, AFTER + timedelta(days=3), reminder_sms)  # Saturday
+        again = remind(db, AFTER + timedelta(days=3), compose)  # Saturday
         db.commit()
         # Next week Chiyah files in time; the others do not.
         file_needs(db, focal_points.texted["home-en"], FIGURES, BEFORE + timedelta(days=7))
-        next_week = remind(db, AFTER + timedelta(days=7), reminder_sms)
+        next_week = remind(db, AFTER + timedelta(days=7), compose)
         db.commit()
 
     assert (len(first), again, len(next_week)) == (4, [], 2)
@@ -213,21 +214,17 @@ def test_a_focal_point_who_sent_stop_is_not_texted_until_start(
     app: Flask, db: Session, focal_points: World
 ) -> None:
     with app.app_context():
-        remind(db, AFTER, reminder_sms)
+        remind(db, AFTER, compose)
         assert "+9613100006" not in {m.phone for m in reminders(db)}
         start(db, "+9613100006")
-        later = remind(db, AFTER + timedelta(hours=1), reminder_sms)
+        later = remind(db, AFTER + timedelta(hours=1), compose)
     assert [db.get_one(Message, i).phone for i in later] == ["+9613100006"]
 
 
-def test_the_reminders_are_short_in_every_language(
-    app: Flask, db: Session, focal_points: World
-) -> None:
-    user = focal_points.texted["home-en"]
+def test_the_reminders_are_short_in_every_language(app: Flask) -> None:
     with app.app_context():
         for language in ("ar", "en", "fr"):
-            user.language = language
-            body = reminder_sms(user, date(2020, 12, 28))  # the longest week: 28/12
+            body = compose(NeedsOverdue(date(2020, 12, 28)), language)  # the longest week: 28/12
             assert segments(body)[1] == 1, (language, body)
 
 
@@ -286,7 +283,7 @@ def test_two_copies_of_the_job_at_once_text_each_focal_point_once(
     def run(n: int) -> None:
         together.wait()
         try:
-            owed[n] = remind(sessions[n], AFTER, lambda user, week: f"{user.username} {week}")
+            owed[n] = remind(sessions[n], AFTER, lambda said, language: f"{said} {language}")
             sessions[n].commit()
         except BaseException as error:  # reported below, not lost in the thread
             failures.append(error)

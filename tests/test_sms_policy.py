@@ -384,12 +384,13 @@ def test_the_acknowledgement_is_exempt_from_the_cap_but_not_from_stop(
     sms_app: Flask, db: Session, fake_twilio: FakeTwilio, staffed_round: None
 ) -> None:
     from core.receipts import owe_receipt
+    from texts.sms import compose
 
     use_up_the_day(db, FAMILY)
     with sms_app.test_request_context():
-        capped_day = owe_receipt(db, submitted(db, 1, phone=FAMILY))
+        capped_day = owe_receipt(db, submitted(db, 1, phone=FAMILY), compose)
         stop(db, "+9613999999")
-        stopped = owe_receipt(db, submitted(db, 2, phone="+9613999999"))
+        stopped = owe_receipt(db, submitted(db, 2, phone="+9613999999"), compose)
     assert db.get_one(Message, capped_day).status == MessageStatus.PENDING
     assert db.get_one(Message, stopped).error_code == "stopped"
 
@@ -461,7 +462,7 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
     app: Flask, db: Session, clock: ModuleType
 ) -> None:
     from core.needs import remind
-    from texts.needs import reminder_sms
+    from texts.sms import compose
 
     load_sample_geography(db)
     make_user(db, Role.FOCAL_POINT, HOME, "focal-r").phone = FAMILY
@@ -470,9 +471,9 @@ def test_a_reminder_waits_while_the_focal_points_day_is_used_up(
     use_up_the_day(db, FAMILY)
 
     with app.app_context():
-        assert remind(db, after, reminder_sms) == []  # a notice past the cap: not yet
+        assert remind(db, after, compose) == []  # a notice past the cap: not yet
         next_day = clock.advance(timedelta(days=1, seconds=1))  # Thursday: the same week
-        (later,) = remind(db, next_day, reminder_sms)
+        (later,) = remind(db, next_day, compose)
 
     assert db.get_one(Message, later).status == MessageStatus.PENDING
 
@@ -485,7 +486,7 @@ def test_a_list_outcome_is_a_decision_past_the_cap(db: Session, staffed_round: N
     unpublished = make_list(db, [application], published=False)
     use_up_the_day(db, FAMILY)
 
-    batch = publish_batch(db, unpublished, lambda _a, _e: "1766: you are on the list.")
+    batch = publish_batch(db, unpublished, lambda _said, _language: "1766: you are on the list.")
 
     assert len(batch.message_ids) == 1 and batch.stopped == 0
     assert db.get_one(Message, batch.message_ids[0]).status == MessageStatus.PENDING
@@ -604,11 +605,12 @@ def test_the_citizens_own_correction_ticket_is_an_answer_past_the_cap(
     sms_app: Flask, db: Session, family: Application
 ) -> None:
     from core.receipts import owe_correction_ticket
+    from texts.sms import compose
 
     ticket = open_ticket(
         db, phone=FAMILY, channel="sms", language="en", category=TicketCategory.CORRECTION
     )
     use_up_the_day(db, FAMILY)
     with sms_app.test_request_context():
-        message_id = owe_correction_ticket(db, family, ticket, "en")
+        message_id = owe_correction_ticket(db, family, ticket, "en", compose)
     assert db.get_one(Message, message_id).status == MessageStatus.PENDING

@@ -1,21 +1,19 @@
 """What a published list tells each family by SMS: selected, or not and why, and how to complain.
 
-Short, whole sentences in the family's language; the reference lets the complaint room find
-the application when the family calls 1766.
+Short, whole sentences in the family's language (texts.sms.compose sets it); the reference
+lets the complaint room find the application when the family calls 1766.
 """
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
-from core.applications import Application
 from core.household import Ineligible
 from core.references import grouped
-from core.segments import strip_invisibles
-from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, ListEntry, Outcome
+from core.sayings import ListResult
+from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW
 
 # Shorter than the form's own explanations: an SMS, not a page.
 REASONS: dict[str, LazyString] = {
@@ -36,21 +34,18 @@ def reason_text(reason: str | None) -> str:
     return str(REASONS.get(reason, reason))
 
 
-def result_sms(application: Application, entry: ListEntry) -> str:
+def result_sms(result: ListResult) -> str:
     """The one SMS a family receives when the list is published."""
-    with force_locale(application.language):
-        reference = grouped(application.reference)
-        if entry.outcome == Outcome.SELECTED:
-            body = _(
-                "1766: your family (reference %(reference)s) is on the assistance list. "
-                "The army will hand the aid over; the head of household must show an ID.",
-                reference=reference,
-            )
-        else:
-            body = _(
-                "1766: your family (reference %(reference)s) is not on the assistance list: "
-                "%(reason)s. To complain, call 1766.",
-                reference=reference,
-                reason=reason_text(entry.reason),
-            )
-    return strip_invisibles(body)
+    reference = grouped(result.reference)
+    if result.selected:
+        return _(
+            "1766: your family (reference %(reference)s) is on the assistance list. "
+            "The army will hand the aid over; the head of household must show an ID.",
+            reference=reference,
+        )
+    return _(
+        "1766: your family (reference %(reference)s) is not on the assistance list: "
+        "%(reason)s. To complain, call 1766.",
+        reference=reference,
+        reason=reason_text(result.reason),
+    )

@@ -15,11 +15,11 @@ from jinja2.utils import pass_context
 from markupsafe import Markup
 
 from core.users import LANGUAGES, set_language
+from texts.languages import NAMES
 from web import store
 
 DEFAULT = "ar"
 TRANSLATIONS = Path(__file__).parent / "translations"
-NAMES = {"ar": "العربية", "en": "English", "fr": "Français"}
 DIRECTIONS = {"ar": "rtl"}  # the others are left-to-right
 
 bp = Blueprint("i18n", __name__)

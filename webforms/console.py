@@ -24,6 +24,7 @@ from core.links import (
 from core.notifications import dispatch, may_text
 from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobile
 from core.programme import current_programme
+from core.receipts import owe_link_sms
 from core.references import grouped
 from core.roles import PERMISSIONS, Permission, Role
 from core.sms_policy import Occasion, Withheld
@@ -38,10 +39,10 @@ from core.tickets import (
 from core.users import StaffUser
 from texts import complaints as complaint_text
 from texts import forms as form_text
+from texts.sms import compose
 from web import store
 from web.auth import staff_required
 from webforms.flow import FlowUrls, post_page, show_page
-from webforms.receipts import owe_link_sms
 
 bp = Blueprint("console", __name__, template_folder="templates")
 
@@ -176,7 +177,7 @@ def _send_link() -> str | None:
     except TooManyLinks:
         session.rollback()
         return str(_l("This number has received three links today. Try again tomorrow."))
-    owing = owe_link_sms(session, link, settings.public_base_url)
+    owing = owe_link_sms(session, link, settings.public_base_url, compose)
     audit.record(session, g.user.username, "link.sent", "link", str(link.id))
     session.commit()
     dispatch(current_app.extensions["intake.jobs"], owing.to_dispatch, new=True)

@@ -19,10 +19,12 @@ from core.correction_changes import MAX_REASON, CorrectionInvalid, NothingToCorr
 from core.correction_links import correction_link_application, submit_citizen_correction
 from core.links import Link, LinkUnavailable
 from core.notifications import dispatch
-from core.references import grouped
+from core.receipts import owe_correction_ticket
+from core.references import grouped, grouped_ticket
 from core.tickets import Ticket
 from texts import corrections as correction_text
 from texts.forms import field_label
+from texts.sms import compose
 from web import store
 from webforms.correction_rows import (
     MAX_ROWS,
@@ -35,7 +37,6 @@ from webforms.correction_rows import (
     posted_rows,
     to_changes,
 )
-from webforms.receipts import owe_correction_ticket, ticket_number
 
 LAYOUT = "form/citizen_layout.html"
 
@@ -105,10 +106,12 @@ def _submit(
 def _registered(application: Application, ticket: Ticket, language: str) -> str:
     """Commit, then queue the SMS: it is owed before it is queued."""
     session = store.db()
-    message_id = owe_correction_ticket(session, application, ticket, language)
+    message_id = owe_correction_ticket(session, application, ticket, language, compose)
     session.commit()
     dispatch(current_app.extensions["intake.jobs"], [message_id], new=True)
-    return render_template("form/correction_sent.html", layout=LAYOUT, number=ticket_number(ticket))
+    return render_template(
+        "form/correction_sent.html", layout=LAYOUT, number=grouped_ticket(ticket.number)
+    )
 
 
 def _render(application: Application, action: str, rows: list[Row], problems: Problems) -> str:

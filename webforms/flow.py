@@ -22,12 +22,13 @@ from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
 from core.links import Link, LinkUnavailable, OutsideWindow, save_page
 from core.notifications import dispatch
+from core.receipts import owe_receipt
 from core.score_requests import dispatch_scoring
 from core.submissions import DuplicateFamily, IncompleteForm, submit
 from texts import forms as form_text
+from texts.sms import compose
 from web import store
 from webforms.localities import resolve_locality_fields
-from webforms.receipts import owe_receipt
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def _submit(
         if late is not None:  # a double click or a second tab: the first one won
             return receipt(late, urls)
         return refused(refusal, urls)
-    message_id = owe_receipt(session, application)
+    message_id = owe_receipt(session, application, compose)
     session.commit()
     jobs = current_app.extensions["intake.jobs"]
     dispatch(jobs, [message_id], new=True)
