@@ -80,7 +80,8 @@ def test_a_submitted_form_is_scored_with_its_reasons(
 
 
 def _opening(db: Session) -> tuple[int, int, int]:
-    from core.programme import Programme, in_beirut
+    from core.clock import in_beirut
+    from core.programme import Programme
 
     opened = in_beirut(db.scalars(select(Programme)).one().opens_at)
     return opened.year, opened.month, opened.day
