@@ -26,7 +26,8 @@ from sqlalchemy.orm import Session
 
 from bench.run import fresh_store, median_seconds
 from core.db import make_sessionmaker, utcnow
-from core.links import Channel, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Channel
 from core.programme import Programme, set_window
 from core.queue import JobContext, use_job_context
 from core.submissions import submit

@@ -34,7 +34,8 @@ from bench.load import print_table, wrk
 from core.applications import Application
 from core.db import make_engine
 from core.household import clean_page
-from core.links import Link, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Link
 from core.messages import Message, MessageStatus
 from core.users import StaffUser
 from tests.plugins.fake_twilio import FakeTwilio
@@ -87,7 +88,7 @@ def _draft(n: int, template: dict[str, dict[str, object]]) -> tuple[str, str]:
 
 
 def _row(model: Link, token: str, draft: str) -> dict[str, object]:
-    from core.links import hash_token
+    from core.link_tokens import hash_token
 
     return {
         "token_hash": hash_token(token),

@@ -15,7 +15,9 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from core.applications import Application
-from core.links import Channel, OutsideWindow, TooManyLinks, issue_link, stored_url
+from core.link_lifecycle import OutsideWindow, TooManyLinks, issue_link
+from core.link_tokens import stored_url
+from core.links import Channel
 from core.notifications import Owing, Sms, may_text, owe_text
 from core.phones import NotLebaneseMobile, normalise_mobile
 from core.sayings import ComplaintTicket, Compose, FormLink, Reply, Saying, Status

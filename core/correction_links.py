@@ -16,16 +16,9 @@ from core.correction_changes import Change, apply_changes
 from core.correction_decisions import log_correction
 from core.corrections import CorrectionRequest, CorrectionSource
 from core.db import utcnow
-from core.links import (
-    DEFAULT_TTL_DAYS,
-    Channel,
-    Link,
-    LinkUnavailable,
-    consume_correction_link,
-    hash_token,
-    new_token,
-    one_active_link_per_phone,
-)
+from core.link_lifecycle import DEFAULT_TTL_DAYS, consume_correction_link, one_active_link_per_phone
+from core.link_tokens import hash_token, new_token
+from core.links import Channel, Link, LinkUnavailable
 from core.tickets import (
     DEFAULT_DEADLINES,
     Deadline,

@@ -4,52 +4,28 @@ Circular part 5.1(d): the focal point, the mukhtar or a volunteer sends the citi
 fill the form. Only a hash of the token is stored; the link is consumed in the transaction
 that commits the application. An assisted entry (the focal point fills the form during a
 call) is the same object with no SMS and no citizen token.
+
+This module holds the stored link, its state and who reads it; `core.link_lifecycle` issues
+and consumes links, `core.link_tokens` makes, derives and looks up their tokens.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
-import re
-import secrets
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import (
-    Date,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    Update,
-    and_,
-    bindparam,
-    select,
-    update,
-)
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text, and_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
-from sqlalchemy.orm.attributes import set_committed_value
 
-from core import throttle
-from core.db import Base, UTCDateTime, table, utcnow
+from core.db import Base, UTCDateTime, utcnow
 from core.household import PAGES
 from core.messages import Message, MessageStatus
-from core.programme import Programme, beirut_day_of, current_programme
+from core.programme import beirut_day_of
 from core.roles import Permission
 from core.scopes import AreaScoped, Viewer, visible
 from core.users import StaffUser
-
-TOKEN_BYTES = 18  # 144 bits
-TOKEN_LENGTH = 24  # characters of a token in a URL (base64url of TOKEN_BYTES)
-# What a stored SMS holds where its link's token goes; the token is put in at send time.
-_LINK_IN_STORE = re.compile(r"<link (\d+)>")
-DEFAULT_TTL_DAYS = 7
-LINKS_PER_PHONE = throttle.Limit(3, timedelta(days=1))  # a lost SMS may be re-sent, not spammed
-GUESSES_PER_ADDRESS = throttle.Limit(30, timedelta(minutes=10))
 
 
 class Channel(StrEnum):
@@ -144,164 +120,6 @@ class LinkUnavailable(LookupError):
     """Unknown, expired, revoked or used: deliberately one error, so a guess learns nothing."""
 
 
-class OutsideWindow(Exception):
-    """The programme's submission window is closed (or no round is set)."""
-
-
-class TooManyLinks(Exception):
-    """This phone has had its share of links today."""
-
-
-class TooManyGuesses(Exception):
-    """This address has tried too many unknown tokens; it must wait."""
-
-
-class LinkTokenLost(Exception):
-    """A stored SMS names a link whose token can no longer be derived (SECRET_KEY changed)."""
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def derive_token(key: str, salt: str) -> str:
-    """The link's token: HMAC-SHA256 of its salt under SECRET_KEY, cut to 144 bits.
-
-    The store keeps the salt and the token's hash, never the token: a copy of the database or
-    of a backup opens no form. The send job derives the same token again, so a retried or
-    reconciled send carries exactly the text the first attempt carried.
-    """
-    digest = hmac.new(key.encode("utf-8"), b"1766 link token\0" + salt.encode(), "sha256")
-    return base64.urlsafe_b64encode(digest.digest()[:TOKEN_BYTES]).decode("ascii")
-
-
-def new_token(key: str | None) -> tuple[str, str | None]:
-    """A fresh token and its salt: derived from SECRET_KEY when given, else random, unsalted."""
-    if key is None:
-        return secrets.token_urlsafe(TOKEN_BYTES), None
-    salt = secrets.token_hex(16)
-    return derive_token(key, salt), salt
-
-
-def stored_url(public_base_url: str, link: Link) -> str:
-    """The link's URL as a stored SMS holds it: its id where the token will go."""
-    return f"{public_base_url}/f/<link {link.id}>"
-
-
-def with_tokens(session: Session, body: str, key: str) -> str:
-    """A stored SMS as it is sent: each `<link N>` replaced by link N's token.
-
-    Raises `LinkTokenLost` when a token cannot be derived again (the link is unknown or
-    unsalted, or SECRET_KEY changed since it was issued): sending it would send a dead link.
-    """
-
-    def token(match: re.Match[str]) -> str:
-        link = session.get(Link, int(match.group(1)))
-        if link is None or link.token_salt is None:
-            raise LinkTokenLost()
-        found = derive_token(key, link.token_salt)
-        if not hmac.compare_digest(hash_token(found), link.token_hash):
-            raise LinkTokenLost()
-        return found
-
-    return _LINK_IN_STORE.sub(token, body)
-
-
-def as_sent_length(body: str) -> str:
-    """A stand-in of the sent text, as long, to count its segments at rest."""
-    return _LINK_IN_STORE.sub("x" * TOKEN_LENGTH, body)
-
-
-def open_programme(session: Session, now: datetime | None = None) -> Programme:
-    """Circular part 5.1(a): nothing is issued or accepted outside the submission window."""
-    programme = current_programme(session)
-    if programme is None or not programme.is_open(now):
-        raise OutsideWindow()
-    return programme
-
-
-def issue_link(
-    session: Session,
-    sender: StaffUser | None,
-    phone: str | None,
-    language: str,
-    channel: Channel = Channel.SMS_LINK,
-    ttl_days: int = DEFAULT_TTL_DAYS,
-    *,
-    token_key: str | None = None,
-) -> tuple[Link, str]:
-    """A new link and its token (shown once: only the hash is kept).
-
-    With no `sender` the citizen asked the hotline: the link has no municipality, and the
-    application takes its area from the town the family lives in. A link to be texted is
-    given `token_key` (SECRET_KEY), so that its SMS can be stored without the token.
-    """
-    programme = open_programme(session)
-    now = utcnow()
-    if phone is not None:
-        _one_active_link_per_phone(session, phone, now)
-    token, salt = new_token(token_key)
-    link = Link(
-        token_hash=hash_token(token),
-        token_salt=salt,
-        channel=channel,
-        programme_id=programme.id,
-        sender_id=sender.id if sender else None,
-        phone=phone,
-        language=language,
-        draft="{}",
-        created_at=now,
-        expires_at=min(programme.closes_at, now + timedelta(days=ttl_days)),
-    )
-    if sender is not None:
-        link.place_in(sender.area)
-    session.add(link)
-    session.flush()
-    return link, token
-
-
-def one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
-    """Three links a day to a phone, and a new one replaces the ones still open."""
-    _one_active_link_per_phone(session, phone, now)
-
-
-def _one_active_link_per_phone(session: Session, phone: str, now: datetime) -> None:
-    key = f"links:phone:{phone}"
-    if not throttle.take(session, key, LINKS_PER_PHONE, now):
-        raise TooManyLinks()
-    session.execute(
-        update(Link)
-        .where(
-            Link.phone == phone,
-            Link.used_at.is_(None),
-            Link.revoked_at.is_(None),
-            Link.expires_at > now,
-        )
-        .values(revoked_at=now)
-    )
-
-
-_BY_TOKEN = select(Link).where(Link.token_hash == bindparam("token_hash"))
-
-
-def link_for_token(session: Session, token: str, address: str) -> Link:
-    """The link a token opens; raises `LinkUnavailable` or `TooManyGuesses`.
-
-    Only misses are counted and only misses are throttled: mobile operators put many phones
-    behind one address, and a guesser next to them must not lock out citizens holding real
-    links. A throttled address still gets nothing for its guesses.
-    """
-    link = None
-    if 16 <= len(token) <= 64:
-        link = session.scalar(_BY_TOKEN, {"token_hash": hash_token(token)})
-    if link is not None:
-        return link
-    key = f"links:guess:{address}"
-    if not throttle.take(session, key, GUESSES_PER_ADDRESS):
-        raise TooManyGuesses()
-    raise LinkUnavailable()
-
-
 def usable(link: Link) -> Link:
     if not link.is_usable():
         raise LinkUnavailable()
@@ -323,75 +141,6 @@ def save_page(link: Link, page: str, data: dict[str, Any]) -> None:
     pages = link.pages()
     pages[page] = data
     link.draft = json.dumps(pages, ensure_ascii=False, sort_keys=True)
-
-
-def _consume_statement() -> Update:
-    """Built once: this runs for every submission, and building it costs more than running it."""
-    links, programmes = table(Link), table(Programme)
-    now = bindparam("now", type_=UTCDateTime())
-    window_open = (
-        select(programmes.c.id)
-        .where(
-            programmes.c.id == links.c.programme_id,
-            programmes.c.opens_at <= now,
-            programmes.c.closes_at > now,
-        )
-        .exists()
-    )
-    return (
-        update(links)
-        .where(
-            links.c.id == bindparam("link_id"),
-            links.c.used_at.is_(None),
-            links.c.revoked_at.is_(None),
-            links.c.expires_at > now,
-            window_open,
-        )
-        .values(used_at=now, draft="{}")
-    )
-
-
-_CONSUME = _consume_statement()
-
-
-def consume(session: Session, link: Link, now: datetime | None = None) -> None:
-    """Mark the link used, in the caller's transaction; only one transaction can win.
-
-    One statement checks everything a submission needs of its link: unused, not revoked,
-    not expired, and its round's window open. The draft is emptied: from now on the
-    family's data live in the application alone. Raises `OutsideWindow` or `LinkUnavailable`.
-    """
-    now = now or utcnow()
-    # Core on the session's connection (the statement loads nothing; see core/submissions.py).
-    result = session.connection().execute(_CONSUME, {"link_id": link.id, "now": now})
-    if getattr(result, "rowcount", 0):
-        set_committed_value(link, "used_at", now)
-        set_committed_value(link, "draft", "{}")
-        return
-    programme = session.get(Programme, link.programme_id, populate_existing=True)
-    if programme is None or not programme.is_open(now):
-        raise OutsideWindow()
-    raise LinkUnavailable()
-
-
-def consume_correction_link(session: Session, link: Link, now: datetime | None = None) -> None:
-    """Like `consume`, without the round's window: corrections come after it has closed."""
-    now = now or utcnow()
-    result = session.execute(
-        update(Link)
-        .where(
-            Link.id == link.id,
-            Link.channel == Channel.CORRECTION,
-            Link.used_at.is_(None),
-            Link.revoked_at.is_(None),
-            Link.expires_at > now,
-        )
-        .values(used_at=now, draft="{}")
-        .execution_options(synchronize_session=False)
-    )
-    if not getattr(result, "rowcount", 0):
-        raise LinkUnavailable()
-    set_committed_value(link, "used_at", now)
 
 
 def link_state(link: Link, message: Message | None, now: datetime | None = None) -> LinkState:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.db import table, utcnow
 from core.geography import Area
-from core.links import as_sent_length, with_tokens
+from core.link_tokens import as_sent_length, with_tokens
 from core.messages import Direction, Message, MessageStatus
 from core.opt_outs import has_stopped
 from core.queue import JobRunner, Work
@@ -266,5 +266,5 @@ def withhold_if_stopped(session: Session, message: Message) -> bool:
 
 
 def text_to_send(session: Session, message: Message, key: str) -> str:
-    """The stored body with each link's token put back (`core.links.with_tokens`)."""
+    """The stored body with each link's token put back (`core.link_tokens.with_tokens`)."""
     return with_tokens(session, message.body, key)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.geography import Locality, locality_area
-from core.links import Link, stored_url
+from core.link_tokens import stored_url
+from core.links import Link
 from core.notifications import Owing, Sms, owe_text
 from core.sayings import Compose, CorrectionTicket, MunicipalityLink, Receipt
 from core.sms_policy import Occasion

@@ -29,7 +29,8 @@ from core.applications import (
 from core.db import table, utcnow
 from core.geography import UnknownArea, locality_area
 from core.household import FamilyKeys, family_keys, ineligibility, is_complete
-from core.links import Link, consume
+from core.link_lifecycle import consume
+from core.links import Link
 
 _INSERT_KEY = insert(table(FamilyKey))
 

@@ -32,7 +32,8 @@ from core.corrections import (
     corrections_of_ticket,
     corrections_visible_to,
 )
-from core.links import TooManyLinks, stored_url
+from core.link_lifecycle import TooManyLinks
+from core.link_tokens import stored_url
 from core.notifications import Sms, may_text
 from core.phones import masked
 from core.roles import Permission, can

@@ -28,7 +28,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from core.links import LinkTokenLost
+from core.link_tokens import LinkTokenLost
 from core.messages import Direction, Message
 from core.notifications import text_to_send
 from core.phones import NotLebaneseMobile, normalise_mobile

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from core import notifications
 from core.db import utcnow
-from core.links import LinkTokenLost
+from core.link_tokens import LinkTokenLost
 from core.messages import Message
 from core.queue import Work, job_settings, job_transaction, make_runner
 from core.settings import Settings, SmsBackend

@@ -16,7 +16,8 @@ from playwright.sync_api import Page
 from sqlalchemy.orm import Session
 
 from core.db import make_sessionmaker, utcnow
-from core.links import Channel, Link, hash_token
+from core.link_tokens import hash_token
+from core.links import Channel, Link
 from core.programme import current_programme
 from tests.support.browser import chromium, demo_service, live_server, sign_in
 from tests.support.factories import AKKAR, ELSEWHERE, HOME, area

@@ -247,7 +247,8 @@ def test_a_used_link_shows_the_unavailable_page(app: Flask, db: Session, token: 
 def test_a_form_link_takes_no_correction(
     app: Flask, db: Session, closed_round_application: Application
 ) -> None:
-    from core.links import Channel, issue_link
+    from core.link_lifecycle import issue_link
+    from core.links import Channel
 
     set_window(db, utcnow() - timedelta(days=1), utcnow() + timedelta(days=10), "test")
     _link, form_token = issue_link(db, None, "+96171123456", "ar", Channel.HOTLINE)

@@ -252,7 +252,8 @@ def test_a_citizens_correction_link_lands_as_a_correction_once(
     db: Session, correction_room: tuple
 ) -> None:
     from core.correction_links import issue_correction_link, submit_citizen_correction
-    from core.links import Channel, LinkUnavailable, link_for_token
+    from core.link_tokens import link_for_token
+    from core.links import Channel, LinkUnavailable
 
     _, committee, _ = correction_room
     application = submitted(db, 11)

@@ -28,7 +28,8 @@ from core.dashboard import Chart, chart, dashboard
 from core.db import UTCDateTime, make_engine
 from core.decisions import Decision, DecisionCategory, DecisionKind
 from core.geography import NATIONAL, Area
-from core.links import Channel, Link, hash_token, save_page
+from core.link_tokens import hash_token
+from core.links import Channel, Link, save_page
 from core.messages import Message, MessageStatus
 from core.needs import NeedsReport
 from core.programme import current_programme, set_window

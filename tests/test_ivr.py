@@ -21,7 +21,8 @@ import ivr.voice
 from assembly.app import create_app
 from core.applications import Application
 from core.calls import Call, CallStatus
-from core.links import Channel, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Channel
 from core.messages import Message
 from core.references import check_digit, grouped
 from core.tickets import MENU_CATEGORIES, CallbackRequest, Ticket

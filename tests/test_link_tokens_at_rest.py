@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 import sms.jobs
 from assembly.app import create_app
 from core.db import make_engine, make_sessionmaker, transaction, utcnow
-from core.links import Channel, Link, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Channel, Link
 from core.messages import Message, MessageStatus
 from core.programme import set_window
 from core.queue import job_context, use_job_context

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from core.applications import Application, ApplicationStatus
 from core.audit import AuditEvent
 from core.db import utcnow
-from core.links import Channel, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Channel
 from core.messages import Message, MessageStatus
 from core.opt_outs import stop
 from core.programme import Programme, set_window

@@ -26,7 +26,8 @@ import sms.keyword_work as keyword_work
 from core.applications import Application, ApplicationStatus
 from core.db import utcnow
 from core.inbox import RawSms
-from core.links import Channel, Link, issue_link
+from core.link_lifecycle import issue_link
+from core.links import Channel, Link
 from core.messages import Direction, Message
 from core.opt_outs import has_stopped
 from core.programme import set_window

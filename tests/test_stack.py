@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.db import utcnow
-from core.links import issue_link
+from core.link_lifecycle import issue_link
 from core.messages import Message, MessageStatus
 from core.references import grouped
 from core.users import StaffUser

@@ -12,15 +12,8 @@ from flask import Blueprint, g, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 
 from core.applications import application_for_link
-from core.links import (
-    Channel,
-    Link,
-    LinkUnavailable,
-    TooManyGuesses,
-    link_for_token,
-    mark_opened,
-    usable,
-)
+from core.link_tokens import TooManyGuesses, link_for_token
+from core.links import Channel, Link, LinkUnavailable, mark_opened, usable
 from web import store
 from web.overload import retry_after
 from webforms import correction_link

@@ -10,14 +10,12 @@ from flask_babel import lazy_gettext as _l
 from core import audit
 from core.applications import ApplicationStatus, applications_visible_to
 from core.geography import AreaLevel, District, Governorate, Locality
+from core.link_lifecycle import OutsideWindow, TooManyLinks, issue_link
 from core.links import (
     Channel,
     LinkState,
     LinkUnavailable,
-    OutsideWindow,
-    TooManyLinks,
     assisted_draft,
-    issue_link,
     link_state,
     links_visible_to,
 )

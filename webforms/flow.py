@@ -20,7 +20,8 @@ from core.clock import beirut_today
 from core.fields import FieldError
 from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
-from core.links import Link, LinkUnavailable, OutsideWindow, save_page
+from core.link_lifecycle import OutsideWindow
+from core.links import Link, LinkUnavailable, save_page
 from core.notifications import dispatch
 from core.receipts import owe_receipt
 from core.score_requests import dispatch_scoring

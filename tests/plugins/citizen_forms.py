@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.links import with_tokens
+from core.link_tokens import with_tokens
 from core.messages import Message
 from core.programme import set_window
 from core.roles import Role

@@ -80,7 +80,8 @@ def cleaned(n: int = 1, **kwargs: Any) -> dict[str, Any]:
 
 def submitted(session: Any, n: int = 1, phone: str = "+9613123456", **kwargs: Any) -> Any:
     """A family's application stored through `core.submissions.submit` (a round must be open)."""
-    from core.links import Channel, issue_link
+    from core.link_lifecycle import issue_link
+    from core.links import Channel
     from core.submissions import submit
 
     data = cleaned(n, **kwargs)
