@@ -14,17 +14,16 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.case_reports import (
+from core.case_reading import (
     active_cases_by,
     case_counts,
     case_for,
     cases_visible_to,
     events_of,
     may_follow_up,
-    record_event,
-    report_case,
     shows_details,
 )
+from core.case_reports import record_event, report_case
 from core.clock import beirut_today
 from core.covid_cases import CaseClosed, CaseEvent, CaseReport, HealthInvalid, QuarantineCentre
 from core.geography import AreaLevel

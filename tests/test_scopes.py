@@ -469,7 +469,7 @@ def test_cases_and_quarantine_centres_are_scoped(
 ) -> None:
     from datetime import date
 
-    from core.case_reports import case_for, cases_visible_to, shows_details
+    from core.case_reading import case_for, cases_visible_to, shows_details
     from core.covid_cases import CaseReport, QuarantineCentre
     from core.quarantine_centres import centres_visible_to
 

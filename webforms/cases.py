@@ -1,9 +1,9 @@
 """COVID-19 case reports, follow-ups and quarantine centres in the console.
 
-Thin views over `core.case_reports` and `core.quarantine_centres`: a refused form answers 400
-with its messages and what was typed, and nothing of it is kept (the request's transaction is
-rolled back unless the view commits). Opening a case whose contact details the page shows is
-on the record, like every look at personal data.
+Thin views over `core.case_reports`, `core.case_reading` and `core.quarantine_centres`: a
+refused form answers 400 with its messages and what was typed, and nothing of it is kept (the
+request's transaction is rolled back unless the view commits). Opening a case whose contact
+details the page shows is on the record, like every look at personal data.
 """
 
 from __future__ import annotations
@@ -15,17 +15,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 
 from core import audit
-from core.case_reports import (
+from core.case_reading import (
     CaseLine,
     case_counts,
     case_for,
     cases_visible_to,
     events_of,
     may_follow_up,
-    record_event,
-    report_case,
     shows_details,
 )
+from core.case_reports import record_event, report_case
 from core.covid_cases import CaseClosed, CaseStatus, HealthInvalid
 from core.quarantine_centres import add_centre, centre_for, centres_of, centres_visible_to
 from core.quarantine_centres import update_centre as update_figures
