@@ -15,6 +15,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.orm import Session
 
 from core.applications import Application
+from core.callback_requests import request_callback
 from core.link_lifecycle import OutsideWindow, TooManyLinks, issue_link
 from core.link_tokens import stored_url
 from core.links import Channel
@@ -23,7 +24,7 @@ from core.phones import NotLebaneseMobile, normalise_mobile
 from core.sayings import ComplaintTicket, Compose, FormLink, Reply, Saying, Status
 from core.settings import Settings
 from core.sms_policy import Occasion, Withheld
-from core.tickets import Ticket, TicketCategory, open_ticket, request_callback
+from core.tickets import Ticket, TicketCategory, open_ticket
 
 LANGUAGES = ("ar", "en", "fr")
 

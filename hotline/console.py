@@ -15,6 +15,7 @@ from flask.typing import ResponseReturnValue
 
 from core import audit
 from core.applications import applications_of_phone
+from core.callback_requests import assign_callback, callback_for, callbacks_visible_to
 from core.calls import call_for, take_next_call, waiting_calls
 from core.citizen_requests import is_lebanese_mobile
 from core.corrections import CorrectionStatus, corrections_visible_to
@@ -33,9 +34,6 @@ from core.tickets import (
     TicketChannel,
     TicketClosed,
     TicketStatus,
-    assign_callback,
-    callback_for,
-    callbacks_visible_to,
     decide,
     open_ticket,
     take,

@@ -2,6 +2,7 @@
 
 from core.applications import Application, ApplicationVersion, FamilyKey
 from core.audit import AuditEvent, AuditHead
+from core.callback_requests import CallbackRequest
 from core.calls import Call
 from core.corrections import CorrectionRequest
 from core.covid_cases import CaseEvent, CaseReport, QuarantineCentre
@@ -15,7 +16,7 @@ from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
 from core.throttle import ThrottleCounter, ThrottleHit
-from core.tickets import CallbackRequest, Ticket
+from core.tickets import Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
 from distribution.handovers import Handover, Voucher

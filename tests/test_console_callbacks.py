@@ -9,8 +9,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import AuditEvent
+from core.callback_requests import (
+    CallbackRequest,
+    CallbackStatus,
+    assign_callback,
+    request_callback,
+)
 from core.roles import Role
-from core.tickets import CallbackRequest, CallbackStatus, assign_callback, request_callback
 from tests.support.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
 from tests.support.staff_web import csrf, sign_in
 

@@ -20,12 +20,13 @@ from sqlalchemy.orm import Session, sessionmaker
 import ivr.voice
 from assembly.app import create_app
 from core.applications import Application
+from core.callback_requests import CallbackRequest
 from core.calls import Call, CallStatus
 from core.link_lifecycle import issue_link
 from core.links import Channel
 from core.messages import Message
 from core.references import check_digit, grouped
-from core.tickets import MENU_CATEGORIES, CallbackRequest, Ticket
+from core.tickets import MENU_CATEGORIES, Ticket
 from core.webhook_replies import WebhookReply, earlier_reply
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.households import pages

@@ -23,11 +23,11 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from assembly.app import create_app
+from core.callback_requests import CallbackRequest
 from core.db import make_engine, utcnow
 from core.inbox import RawSms, keep
 from core.links import Link
 from core.messages import Direction, Message, MessageStatus
-from core.tickets import CallbackRequest
 from tests.conftest import settings_for, unavailable
 from tests.plugins.citizen_forms import fill
 from tests.support.households import pages

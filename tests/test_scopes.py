@@ -190,12 +190,12 @@ def test_links_and_applications_are_scoped(
 def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.applications import Application
+    from core.callback_requests import CallbackRequest
     from core.corrections import CorrectionRequest
     from core.covid_cases import CaseReport, QuarantineCentre
     from core.decisions import Decision
     from core.links import Link
     from core.needs import NeedsReport
-    from core.tickets import CallbackRequest
 
     scoped = {m.class_ for m in Base.registry.mappers if issubclass(m.class_, AreaScoped)}
     assert scoped == {
@@ -280,7 +280,8 @@ COMPLAINT_READERS = {Role.FOCAL_POINT} | {
 
 def _seed_room(db: Session) -> None:
     """In every place: a complaint, a misconduct report, an open and an assigned call-back."""
-    from core.tickets import CallbackRequest, TicketCategory, open_ticket
+    from core.callback_requests import CallbackRequest
+    from core.tickets import TicketCategory, open_ticket
 
     load_sample_geography(db)
     for place in PLACES:
@@ -328,7 +329,7 @@ def test_tickets_are_scoped_and_misconduct_is_hidden_from_municipalities(
 def test_call_backs_go_to_the_room_and_then_to_the_assigned_municipality(
     db: Session, role: Role, area_code: str, expected: set[str]
 ) -> None:
-    from core.tickets import CallbackRequest, callback_for, callbacks_visible_to
+    from core.callback_requests import CallbackRequest, callback_for, callbacks_visible_to
 
     _seed_room(db)
     viewer = make_user(db, role, area_code)

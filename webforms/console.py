@@ -9,6 +9,13 @@ from flask_babel import lazy_gettext as _l
 
 from core import audit
 from core.applications import ApplicationStatus, applications_visible_to
+from core.callback_requests import (
+    CallbackRequest,
+    CallbackStatus,
+    callback_done,
+    callback_for,
+    callbacks_visible_to,
+)
 from core.geography import AreaLevel, District, Governorate, Locality
 from core.link_lifecycle import OutsideWindow, TooManyLinks, issue_link
 from core.links import (
@@ -26,14 +33,7 @@ from core.receipts import owe_link_sms
 from core.references import grouped
 from core.roles import PERMISSIONS, Permission, Role
 from core.sms_policy import Occasion, Withheld
-from core.tickets import (
-    CallbackRequest,
-    CallbackStatus,
-    callback_done,
-    callback_for,
-    callbacks_visible_to,
-    tickets_visible_to,
-)
+from core.tickets import tickets_visible_to
 from core.users import StaffUser
 from texts import complaints as complaint_text
 from texts import forms as form_text
