@@ -33,7 +33,8 @@ from sqlalchemy.orm import Session
 from bench.load import print_table, wrk
 from core.applications import Application
 from core.db import make_engine
-from core.household import clean_page
+from core.fields import Context
+from core.household import clean_page_in
 from core.link_lifecycle import issue_link
 from core.links import Link
 from core.messages import Message, MessageStatus
@@ -57,8 +58,9 @@ def prepare_links(database_url: str, count: int, first: int = 1) -> list[str]:
     """`count` links whose first three pages are saved, each for a different family (families
     `first` to `first + count - 1`: calls with ranges apart never name one family twice)."""
     engine = make_engine(database_url)
+    every_locality = Context(date.today(), lambda _code: True)
     template = {
-        page: clean_page(page, values, today=date.today(), locality_exists=lambda _code: True)[0]
+        page: clean_page_in(page, values, every_locality)[0]
         for page, values in pages(0).items()
         if page != "finances"
     }

@@ -7,11 +7,13 @@ cleaned again whole, so a correction can never store what the form itself would 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from core.fields import ErrorCode, FieldError
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES, clean_page
@@ -111,11 +113,11 @@ def _new_posted(field: str, text: str, old: Any) -> list[str]:
 
 
 def apply_changes(
+    session: Session,
     pages: dict[str, Any],
     changes: Iterable[Change],
     *,
     today: date,
-    locality_exists: Callable[[str], bool],
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The corrected pages and the change records (old and new cleaned values).
 
@@ -152,7 +154,7 @@ def apply_changes(
         raise CorrectionInvalid(errors)
     corrected = dict(pages)
     for page, form in forms.items():
-        data, page_errors = clean_page(page, form, today=today, locality_exists=locality_exists)
+        data, page_errors = clean_page(page, form, today=today, session=session)
         errors += page_errors
         corrected[page] = data
     if errors:

@@ -8,7 +8,7 @@ rejection keeps the application as it was.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import date
 from typing import Protocol
 
@@ -58,12 +58,9 @@ def log_correction(
     logged_by_id: int | None,
     actor: str,
     today: date,
-    locality_exists: Callable[[str], bool],
 ) -> CorrectionRequest:
     """Check the changes against the form's rules and store them for the committee."""
-    _pages, records = apply_changes(
-        application.pages(), changes, today=today, locality_exists=locality_exists
-    )
+    _pages, records = apply_changes(session, application.pages(), changes, today=today)
     if ticket.application_id != application.id:
         link_application(ticket, application)
     correction = CorrectionRequest(
@@ -112,7 +109,6 @@ def decide_correction(
     approve: bool,
     note: str,
     today: date,
-    locality_exists: Callable[[str], bool],
 ) -> Application:
     """Approve (a new version, a new score owed) or reject (with the reason) a correction.
 
@@ -129,7 +125,7 @@ def decide_correction(
     application = session.get_one(Application, correction.application_id, with_for_update=True)
     note = note.strip()[:MAX_REASON]
     if approve:
-        _approve(session, correction, application, today, locality_exists)
+        _approve(session, correction, application, today)
     elif not note:
         raise ReasonRequired()
     correction.status = CorrectionStatus.APPROVED if approve else CorrectionStatus.REJECTED
@@ -152,7 +148,6 @@ def _approve(
     correction: CorrectionRequest,
     application: Application,
     today: date,
-    locality_exists: Callable[[str], bool],
 ) -> None:
     if application.version != correction.base_version:
         raise StaleCorrection()
@@ -160,9 +155,7 @@ def _approve(
         Change(c["field"], as_text(c["new"]), c["reason"], c["proof"])
         for c in correction.change_list()
     ]
-    pages, _records = apply_changes(
-        application.pages(), changes, today=today, locality_exists=locality_exists
-    )
+    pages, _records = apply_changes(session, application.pages(), changes, today=today)
     # The new version has no score yet: the adapter enqueues it after the commit, and
     # `scoring sweep` finds it unscored if the queue was down.
     revise(session, application, pages, correction.id)

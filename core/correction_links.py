@@ -6,7 +6,7 @@ if an agent had logged it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -80,7 +80,6 @@ def submit_citizen_correction(
     changes: Iterable[Change],
     *,
     today: date,
-    locality_exists: Callable[[str], bool],
     deadlines: Mapping[TicketCategory, Deadline] = DEFAULT_DEADLINES,
 ) -> tuple[Ticket, CorrectionRequest]:
     """What the citizen sent through the link: a ticket and a correction for the committee.
@@ -89,7 +88,7 @@ def submit_citizen_correction(
     again; the link is then consumed in the same transaction (once only).
     """
     application = correction_link_application(session, link)
-    apply_changes(application.pages(), changes, today=today, locality_exists=locality_exists)
+    apply_changes(session, application.pages(), changes, today=today)
     consume_correction_link(session, link)
     ticket = open_ticket(
         session,
@@ -109,6 +108,5 @@ def submit_citizen_correction(
         logged_by_id=None,
         actor="citizen",
         today=today,
-        locality_exists=locality_exists,
     )
     return ticket, correction

@@ -123,6 +123,11 @@ def locality_area(session: Session, locality_code: str) -> Area:
     return area
 
 
+def locality_exists(session: Session, code: str) -> bool:
+    """Whether a locality code is known (what the form's cleaners ask of the store)."""
+    return session.get(Locality, code) is not None
+
+
 # --- loading the CSV of localities -------------------------------------------------------
 
 LOCALITY_COLUMNS = (

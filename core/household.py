@@ -17,7 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import partial
 from typing import Any
+
+from sqlalchemy.orm import Session
 
 from core import fields
 from core.digits import to_ascii_digits
@@ -33,6 +36,7 @@ from core.fields import (
     clean_fields,
     posted,
 )
+from core.geography import locality_exists
 
 # Circular part 5.2(e): the form has four pages.
 PAGES = ("personal", "family", "housing", "finances")
@@ -292,13 +296,20 @@ _PAGE_CLEANERS: dict[str, Callable[[FormInput, Context], PageResult]] = {
 }
 
 
-def clean_page(
-    page: str, form: FormInput, *, today: date, locality_exists: Callable[[str], bool]
-) -> PageResult:
-    """One page's cleaned data and its errors (none: the page is valid); unknown fields ignored."""
+def clean_page(page: str, form: FormInput, *, today: date, session: Session) -> PageResult:
+    """One page's cleaned data and its errors (none: the page is valid); unknown fields ignored.
+
+    A locality is known when the store's geography holds it.
+    """
+    return clean_page_in(page, form, Context(today, partial(locality_exists, session)))
+
+
+def clean_page_in(page: str, form: FormInput, ctx: Context) -> PageResult:
+    """`clean_page` with the cleaners' context given whole: tests and benchmarks that clean a
+    page without a store say which localities they know."""
     if page not in _PAGE_CLEANERS:
         raise ValueError(f"the household form has no page {page!r}")
-    return _PAGE_CLEANERS[page](form, Context(today, locality_exists))
+    return _PAGE_CLEANERS[page](form, ctx)
 
 
 # --- the circular's rules on a whole application -------------------------------------------

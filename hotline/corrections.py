@@ -106,7 +106,6 @@ def log(ticket_id: int) -> ResponseReturnValue:
             logged_by_id=user.id,
             actor=user.username,
             today=beirut_today(),
-            locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:
         session.rollback()
@@ -229,7 +228,6 @@ def _decide(correction: CorrectionRequest, user: StaffUser, approve: bool) -> st
             approve=approve,
             note=form_text("note", 300),
             today=beirut_today(),
-            locality_exists=store.locality_exists,
         )
     except tuple(_REFUSALS) as refused:
         return _REFUSALS[type(refused)]

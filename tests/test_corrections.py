@@ -38,8 +38,7 @@ from scoring.scores import unscored
 from tests.support.factories import load_sample_geography, make_user
 from tests.support.households import submitted
 
-KNOWN = {"21111", "21133", "22111", "10110", "35111", "34111"}
-RULES = {"today": beirut_today(), "locality_exists": KNOWN.__contains__}
+RULES = {"today": beirut_today()}
 
 
 @pytest.fixture
@@ -161,6 +160,7 @@ def test_rejection_needs_a_reason_and_changes_nothing(db: Session, correction_ro
         (Change("declaration", "", "typo"), "declaration", "unknown_field"),
         (Change("head_first_name", "سامي", " "), "head_first_name", "reason_required"),
         (Change("rooms", "3", "<script>"), "rooms", "invalid_characters"),
+        (Change("residence_locality", "21112", "moved"), "residence_locality", "unknown_locality"),
         (Change("housing_tenure", "owned", "moved"), None, None),  # rent then means nothing
     ],
     ids=[
@@ -170,6 +170,7 @@ def test_rejection_needs_a_reason_and_changes_nothing(db: Session, correction_ro
         "declaration",
         "no-reason",
         "markup",
+        "unknown-town",
         "valid",
     ],
 )

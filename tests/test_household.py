@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from core import household
 from core.digits import strip_marks, to_ascii_digits
-from core.fields import ErrorCode, FieldError, age_on
+from core.fields import Context, ErrorCode, FieldError, age_on
 from core.household import (
     MAX_MEMBERS,
     PAGES,
     Ineligible,
-    clean_page,
+    clean_page_in,
     family_keys,
     household_size,
     ineligibility,
@@ -34,7 +34,7 @@ Form = dict[str, list[str]]
 
 
 def clean(page: str, form: Any) -> tuple[dict[str, Any], list[FieldError]]:
-    return clean_page(page, form, today=TODAY, locality_exists=LOCALITIES.__contains__)
+    return clean_page_in(page, form, Context(TODAY, LOCALITIES.__contains__))
 
 
 def changed(base: Form, name: str, value: str | list[str] | None) -> Form:

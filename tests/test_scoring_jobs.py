@@ -40,7 +40,7 @@ from tests.support.factories import (
 from tests.support.households import pages, submitted
 from tests.support.staff_web import sign_in
 
-RULES = {"today": beirut_today(), "locality_exists": lambda code: True}
+RULES = {"today": beirut_today()}
 
 
 def _scores(db: Session, application_id: int) -> list[Score]:

@@ -541,7 +541,6 @@ def test_a_correction_decision_goes_past_the_cap_but_never_past_stop(
         logged_by_id=agent.id,
         actor=agent.username,
         today=beirut_today(),
-        locality_exists=lambda code: True,
     )
     use_up_the_day(db, FAMILY)
     if stopped:

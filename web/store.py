@@ -9,7 +9,6 @@ from flask import Flask, current_app, g
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import transaction
-from core.geography import Locality
 
 EXTENSION = "intake.sessionmaker"
 
@@ -49,8 +48,3 @@ def unit_of_work() -> Iterator[Session]:
     """A transaction outside a request (CLI commands)."""
     with transaction(session_factory()) as session:
         yield session
-
-
-def locality_exists(code: str) -> bool:
-    """Whether a locality code is known (what the form's cleaners ask of the store)."""
-    return db().get(Locality, code) is not None

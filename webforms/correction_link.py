@@ -87,7 +87,6 @@ def _submit(
             link,
             typed.changes,
             today=beirut_today(),
-            locality_exists=store.locality_exists,
         )
     except CorrectionInvalid as refused:
         session.rollback()

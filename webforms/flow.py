@@ -63,9 +63,7 @@ def post_page(
         return _render(link, page, _rearrange_members(form), [], urls)
     values = form.to_dict(flat=False)
     values, candidates = resolve_locality_fields(store.db(), page, values)
-    data, errors = clean_page(
-        page, values, today=beirut_today(), locality_exists=store.locality_exists
-    )
+    data, errors = clean_page(page, values, today=beirut_today(), session=store.db())
     if errors:
         return _render(link, page, form, errors, urls, candidates), 400
     if page != PAGES[-1]:

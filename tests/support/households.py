@@ -65,14 +65,14 @@ def pages(
 def cleaned(n: int = 1, **kwargs: Any) -> dict[str, Any]:
     """The four pages of `pages(n)` as the form stores them (cleaned, every locality known)."""
     from core.clock import beirut_today
-    from core.household import clean_page
+    from core.fields import Context
+    from core.household import clean_page_in
 
+    every_locality = Context(beirut_today(), lambda code: True)
     out: dict[str, Any] = {}
     for page, form in pages(n, **kwargs).items():
         posted = {k: v if isinstance(v, list) else [v] for k, v in form.items()}
-        data, errors = clean_page(
-            page, posted, today=beirut_today(), locality_exists=lambda code: True
-        )
+        data, errors = clean_page_in(page, posted, every_locality)
         assert not errors, errors
         out[page] = data
     return out
