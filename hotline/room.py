@@ -14,6 +14,7 @@ from flask import Blueprint, abort, current_app, g, request
 from flask.typing import ResponseReturnValue
 
 from core.notifications import Sms, dispatch, owe_text
+from core.references import grouped_ticket
 from core.roles import Permission, can
 from core.settings import Settings
 from core.sms_policy import Occasion
@@ -25,6 +26,12 @@ from web.auth import staff_required
 bp = Blueprint("hotline", __name__, url_prefix="/hotline", template_folder="templates")
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 MAX_TEXT = 1000
+
+
+@bp.context_processor
+def _ticket_numbers() -> dict[str, Callable[[str], str]]:
+    """The room's pages write a ticket's number as the citizen is told it."""
+    return {"grouped_ticket": grouped_ticket}
 
 
 def room_required(view: F) -> F:

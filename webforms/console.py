@@ -30,7 +30,7 @@ from core.notifications import dispatch, may_text
 from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobile
 from core.programme import current_programme
 from core.receipts import owe_link_sms
-from core.references import grouped
+from core.references import grouped, grouped_ticket
 from core.roles import PERMISSIONS, Permission, Role
 from core.sms_policy import Occasion, Withheld
 from core.tickets import tickets_visible_to
@@ -292,6 +292,7 @@ def complaints() -> ResponseReturnValue:
         "console/complaints.html",
         rows=tickets_visible_to(store.db(), g.user, limit=200),
         text=complaint_text,
+        grouped_ticket=grouped_ticket,
     )
 
 
