@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.case_cleaning import clean_case, clean_event
-from core.clock import in_beirut
+from core.clock import beirut_today
 from core.covid_cases import (
     CaseClosed,
     CaseEvent,
@@ -58,10 +58,6 @@ _CLOSES = {
     EventKind.RECOVERED: CaseOutcome.RECOVERED,
     EventKind.DIED: CaseOutcome.DIED,
 }
-
-
-def beirut_today() -> date:
-    return in_beirut(utcnow()).date()
 
 
 # --- reporting ------------------------------------------------------------------------------
