@@ -9,12 +9,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ISSUED = (
-    "tests/test_handovers.py::"
+    "tests/distribution/test_handovers.py::"
     "test_vouchers_are_issued_once_for_the_selected_families_of_the_municipality"
 )
-RACE = "tests/test_handovers.py::test_two_officers_at_once_cannot_both_hand_over"
-HEALTH_WITH_REDIS = "tests/test_queue_and_health.py::test_healthz_with_redis_configured"
-HEALTH_REDIS_DOWN = "tests/test_queue_and_health.py::test_healthz_reports_redis_down_but_stays_up"
+RACE = "tests/distribution/test_handovers.py::test_two_officers_at_once_cannot_both_hand_over"
+HEALTH_WITH_REDIS = "tests/core/test_queue_and_health.py::test_healthz_with_redis_configured"
+HEALTH_REDIS_DOWN = (
+    "tests/core/test_queue_and_health.py::test_healthz_reports_redis_down_but_stays_up"
+)
 
 
 def selected(marker: str, *paths: str) -> set[str]:
@@ -28,13 +30,13 @@ def selected(marker: str, *paths: str) -> set[str]:
 
 
 def test_a_test_on_the_postgresql_store_or_a_database_of_its_own_is_marked_postgres() -> None:
-    marked = selected("postgres", "tests/test_handovers.py")
+    marked = selected("postgres", "tests/distribution/test_handovers.py")
     assert f"{ISSUED}[postgresql]" in marked
     assert f"{ISSUED}[sqlite]" not in marked
     assert RACE in marked  # race_engine: a PostgreSQL database of its own
 
 
 def test_a_test_that_asks_for_redis_is_marked_redis() -> None:
-    marked = selected("redis", "tests/test_queue_and_health.py")
+    marked = selected("redis", "tests/core/test_queue_and_health.py")
     assert {f"{HEALTH_WITH_REDIS}[sqlite]", f"{HEALTH_WITH_REDIS}[postgresql]"} <= marked
     assert HEALTH_REDIS_DOWN not in marked  # a Redis that is not there: no server needed

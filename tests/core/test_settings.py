@@ -14,7 +14,7 @@ from core import audit_key
 from core.settings import Environment, Settings, SettingsError, SmsBackend
 from distribution.voucher_keys import write_new_key
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # A signing key made for these tests (production requires one); never a key of the service.
 _KEYS = Path(tempfile.mkdtemp(prefix="intake-settings-"))
 write_new_key(_KEYS / "voucher-signing-key.pem")

@@ -36,7 +36,7 @@ from distribution import voucher_keys
 from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher, Problem, sign, verify
 from tests.plugins.vouchers import SERVICE_KEY
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KEY = generate_private_key()  # made at test time; no key lives in the repository
 PUBLIC = KEY.public_key()
 CLAIM = Claim("482930174" + check_digit("482930174"), 12, "5930184726", "21111", date(2020, 5, 10))

@@ -382,7 +382,7 @@ def test_corrections_are_read_by_the_room_the_committee_and_inspection_only(
 
 # Who reads a municipality's decisions and weekly needs (the reports permission): its focal
 # point, its qaimaqam and governor, the national readers. Circulars carry no area and are read
-# by everyone (tests/test_decisions.py); they are not in this matrix.
+# by everyone (tests/webforms/test_decisions.py); they are not in this matrix.
 REPORTS_MATRIX = [
     (Role.FOCAL_POINT, HOME, {HOME}),
     (Role.MUKHTAR, HOME, set()),

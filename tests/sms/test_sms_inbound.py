@@ -3,7 +3,7 @@ replies a citizen reads, the SMS that reach the fake Twilio, retries, floods and
 
 Here the service has no Redis (the embedded defaults): the webhook keeps each SMS in the
 store's inbox and decides it in the same request, as inline jobs run, so a reply has reached
-the fake Twilio when the webhook answers. tests/test_sms_buffer.py runs the same path through
+the fake Twilio when the webhook answers. tests/sms/test_sms_buffer.py runs the same path through
 the Redis Stream and separate consumers."""
 
 from __future__ import annotations

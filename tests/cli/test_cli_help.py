@@ -53,7 +53,7 @@ def test_top_level_help_lists_every_group(fresh_runner: FlaskCliRunner) -> None:
 
 # --- help without settings -------------------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _command_paths(command: click.Command, path: list[str]) -> Iterator[list[str]]:

@@ -26,7 +26,7 @@ from core.roles import Role
 from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.staff_web import csrf, sign_in
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 NUMBERS = [
     "99999999999999999999",
     "3000000000",

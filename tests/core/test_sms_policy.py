@@ -496,7 +496,7 @@ def test_owe_text_is_the_only_way_to_owe_an_sms() -> None:
     """Every path goes through core.notifications.owe_text: nothing else writes outbound SMS."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     writers = []
     for package in ("core", "scoring", "web", "webforms", "sms", "ivr", "hotline", "cli"):
         for path in (root / package).rglob("*.py"):
