@@ -1,1 +1,1 @@
-"""What every web adapter shares: the app factory, store per request, sign-in, languages."""
+"""What every web adapter shares: the store per request, sign-in, languages, errors, health."""
