@@ -9,7 +9,6 @@ from pathlib import Path
 
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,6 +20,7 @@ from core.housekeeping import purge_throttle_hits
 from core.queue import InlineRunner, JobContext, RedisRunner, job_context, use_job_context
 from core.throttle import ThrottleCounter
 from tests.conftest import settings_for
+from tests.support.rq_worker import work_through
 
 
 def _old_and_new_hits(db: Session) -> None:
@@ -51,7 +51,7 @@ def test_job_runs_in_a_worker_through_real_redis(
     queue = runner.queue("default")
     assert queue.count == 1
     assert _remaining(db) == 2  # nothing ran yet: the work waits in Redis
-    SimpleWorker([queue], connection=Redis.from_url(redis_url)).work(burst=True)
+    work_through([queue], Redis.from_url(redis_url))
     assert _remaining(db) == 1
     assert runner.state() == "ok"
 

@@ -12,7 +12,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +32,7 @@ from tests.plugins.citizen_forms import fill, newest_token, send_link
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.factories import PASSWORD
 from tests.support.households import pages, submitted
+from tests.support.rq_worker import work_through
 from tests.support.staff_web import sign_in
 from tests.support.twilio_requests import twilio_settings
 
@@ -69,7 +69,7 @@ def owe(db: Session, count: int) -> list[int]:
 
 def work(runner: RedisRunner, redis_url: str) -> None:
     """The Procfile's worker class, in this process, until the queue is empty."""
-    SimpleWorker([runner.queue("sms")], connection=Redis.from_url(redis_url)).work(burst=True)
+    work_through([runner.queue("sms")], Redis.from_url(redis_url))
 
 
 def statuses(db: Session, ids: list[int]) -> Counter[str]:

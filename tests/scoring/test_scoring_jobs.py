@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 from redis import Redis
-from rq import SimpleWorker
 from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
 
@@ -38,6 +37,7 @@ from tests.support.factories import (
     make_user,
 )
 from tests.support.households import pages, submitted
+from tests.support.rq_worker import work_through
 from tests.support.staff_web import sign_in
 
 RULES = {"today": beirut_today()}
@@ -125,7 +125,7 @@ def test_scoring_runs_in_a_worker_through_real_redis(
     queue = runner.queue("scoring")
     assert queue.count == 1
     assert _scores(db, application.id) == []  # it waits in Redis
-    SimpleWorker([queue], connection=Redis.from_url(redis_url)).work(burst=True)
+    work_through([queue], Redis.from_url(redis_url))
     assert len(_scores(db, application.id)) == 1
 
 
