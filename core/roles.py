@@ -17,9 +17,9 @@ class Role(StrEnum):
     FOCAL_POINT = "focal_point"  # a municipality's focal point: links, assisted forms
     MUKHTAR = "mukhtar"  # helps the municipality fill forms
     VOLUNTEER = "volunteer"  # civil society helping the municipality
-    QAIMAQAM = "qaimaqam"  # a district, read-only
-    GOVERNOR = "governor"  # a governorate, read-only
-    MINISTRY = "ministry"  # national, read-only reports; publishes circulars
+    QAIMAQAM = "qaimaqam"  # a district: reads; decisions and information SMS for it
+    GOVERNOR = "governor"  # a governorate: reads; decisions and information SMS for it
+    MINISTRY = "ministry"  # national reports; circulars, information SMS, home visits
     HEALTH_MINISTRY = "health_ministry"  # national: case reports in full, circulars
     INSPECTOR = "inspector"  # central inspection: national, read-only, audit trail
     AGENT = "agent"  # 1766 complaint room: calls, complaints, correction requests
@@ -48,6 +48,12 @@ class Permission(StrEnum):
     RECORD_DECISIONS = "record_decisions"  # record the municipality's decisions
     PUBLISH_CIRCULARS = "publish_circulars"  # publish a ministry's circular to everyone
     FILE_NEEDS = "file_needs"  # file the municipality's weekly report of needs
+    REQUEST_ACCOUNTS = "request_accounts"  # ask the admin for more accounts of the municipality
+    SEND_BROADCASTS = "send_broadcasts"  # write information SMS to the residents of the area
+    FLAG_APPLICATIONS = "flag_applications"  # flag an application's data for the focal point
+    REVIEW_FLAGS = "review_flags"  # confirm a flag to the committee, or clear it
+    HOME_VISITS = "home_visits"  # draw samples of applications and record home visits
+    VIEW_STAFF_WORK = "view_staff_work"  # follow each account's daily work in the area
 
 
 P = Permission
@@ -64,15 +70,32 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.VIEW_CASE_DETAILS,
         P.RECORD_DECISIONS,
         P.FILE_NEEDS,
+        P.REQUEST_ACCOUNTS,
+        P.SEND_BROADCASTS,
+        P.REVIEW_FLAGS,
+        P.VIEW_STAFF_WORK,
     },
-    Role.MUKHTAR: _MUNICIPAL,
-    Role.VOLUNTEER: _MUNICIPAL,
-    Role.QAIMAQAM: _AREA_READ,
-    Role.GOVERNOR: _AREA_READ,
-    Role.MINISTRY: _AREA_READ | {P.VIEW_LISTS, P.PUBLISH_CIRCULARS},
+    # Circular §4.2b, §4.4b: mukhtars and civil society flag what looks wrong; the focal
+    # point decides what reaches the committee.
+    Role.MUKHTAR: _MUNICIPAL | {P.FLAG_APPLICATIONS},
+    Role.VOLUNTEER: _MUNICIPAL | {P.FLAG_APPLICATIONS},
+    # Circular §3.3: qaimaqams and governors issue decisions for their area, and tell its
+    # residents by SMS (§4.1b); otherwise they read.
+    Role.QAIMAQAM: _AREA_READ | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK},
+    Role.GOVERNOR: _AREA_READ | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK},
+    # The social affairs ministry also checks entered data by home visits (§5.4b) and
+    # follows each account's work.
+    Role.MINISTRY: _AREA_READ
+    | {
+        P.VIEW_LISTS,
+        P.PUBLISH_CIRCULARS,
+        P.SEND_BROADCASTS,
+        P.HOME_VISITS,
+        P.VIEW_STAFF_WORK,
+    },
     # The health ministry follows cases in full, and nothing of families' social records.
     Role.HEALTH_MINISTRY: frozenset({P.VIEW_REPORTS, P.VIEW_CASE_DETAILS, P.PUBLISH_CIRCULARS}),
-    Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS},
+    Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS, P.VIEW_STAFF_WORK},
     Role.AGENT: frozenset(
         {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.HANDLE_COMPLAINTS}
     ),

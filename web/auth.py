@@ -136,7 +136,8 @@ def _retry_after(retry_at: datetime) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil((retry_at - utcnow()).total_seconds())))}
 
 
-@bp.route("/account/password", methods=["GET", "POST"])
+@bp.route("/account/password", methods=["GET", "POST"])  # the address of the first version
+@bp.route("/console/password", methods=["GET", "POST"])  # registered first: url_for's choice
 @staff_required()
 def change_password() -> ResponseReturnValue:
     """A member of staff changes their own password; their other sessions end."""

@@ -77,6 +77,12 @@ DUTIES = {
     Permission.RECORD_DECISIONS: _l("Record the decisions of your municipality"),
     Permission.PUBLISH_CIRCULARS: _l("Publish circulars to everyone"),
     Permission.FILE_NEEDS: _l("File the weekly report of your municipality's needs"),
+    Permission.REQUEST_ACCOUNTS: _l("Request accounts for your municipality's helpers"),
+    Permission.SEND_BROADCASTS: _l("Send information SMS to the residents of your area"),
+    Permission.FLAG_APPLICATIONS: _l("Flag a form whose data look wrong"),
+    Permission.REVIEW_FLAGS: _l("Review flagged forms and send them to the committee"),
+    Permission.HOME_VISITS: _l("Draw samples of forms for home visits and record the visits"),
+    Permission.VIEW_STAFF_WORK: _l("Follow the daily work of each account in your area"),
 }
 
 

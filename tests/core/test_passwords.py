@@ -108,9 +108,9 @@ def test_a_new_password_signs_out_the_sessions_made_before_it(
 
 
 def change(client: FlaskClient, current: str, new: str, repeat: str | None = None) -> TestResponse:
-    token = csrf(client, "/account/password")
+    token = csrf(client, "/console/password")
     form = {"current": current, "new": new, "repeat": new if repeat is None else repeat}
-    return client.post("/account/password", data={**form, "csrf_token": token})
+    return client.post("/console/password", data={**form, "csrf_token": token})
 
 
 @pytest.fixture

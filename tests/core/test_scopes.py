@@ -24,37 +24,13 @@ from tests.support.factories import (
     AKKAR,
     ELSEWHERE,
     HOME,
-    NORTH,
     SAME_DISTRICT,
     SAME_GOVERNORATE,
     area,
     load_sample_geography,
     make_user,
 )
-
-NO_AREA = "none"
-PLACES = (HOME, SAME_DISTRICT, SAME_GOVERNORATE, ELSEWHERE, AKKAR, NORTH, NO_AREA)
-EVERYWHERE = set(PLACES)
-
-# role, the account's area, what it sees of the SMS/call log
-MATRIX = [
-    (Role.FOCAL_POINT, HOME, {HOME}),
-    (Role.MUKHTAR, HOME, {HOME}),
-    (Role.VOLUNTEER, HOME, {HOME}),
-    (Role.FOCAL_POINT, ELSEWHERE, {ELSEWHERE}),
-    (Role.QAIMAQAM, "LB32", {HOME, SAME_DISTRICT}),
-    (Role.QAIMAQAM, "LB51", {AKKAR}),
-    (Role.GOVERNOR, "LB3", {HOME, SAME_DISTRICT, SAME_GOVERNORATE}),
-    (Role.GOVERNOR, "LB7", {AKKAR}),  # Akkar district LB51 belongs to governorate LB7
-    (Role.GOVERNOR, "LB5", {NORTH}),  # North: not Akkar, though Akkar's district is LB51
-    (Role.MINISTRY, "LB", EVERYWHERE),
-    (Role.INSPECTOR, "LB", EVERYWHERE),
-    (Role.HEALTH_MINISTRY, "LB", set()),  # cases, reports and circulars; no family's log
-    (Role.AGENT, "LB", EVERYWHERE),
-    (Role.COMMITTEE, "LB", EVERYWHERE),
-    (Role.ARMY, "LB3", set()),  # lists and handovers only, not the message log
-    (Role.ADMIN, "LB", set()),  # accounts only, no family's data
-]
+from tests.support.scope_matrix import EVERYWHERE, MATRIX, NO_AREA, PLACES
 
 _sids = itertools.count(1)
 
