@@ -1,8 +1,11 @@
-"""Decisions: every measure a municipality takes, and the ministries' circulars.
+"""Decisions: every measure a municipality, a qaimaqam or a governor takes, and the ministries'
+circulars.
 
-A municipality's decision is read within its area's chain (the municipality, its qaimaqam,
-its governor, the national level). A ministry's circular carries no area: it is published to
-everyone, staff and public alike.
+A decision is read within its area's chain. A municipality's decision by the municipality, its
+qaimaqam, its governor and the national level; a qaimaqam's (circular §3.3) also by every
+municipality of the district, a governor's by every district and municipality of the
+governorate: a decision binds the areas below the one that issued it. A ministry's circular
+carries no area: it is published to everyone, staff and public alike.
 """
 
 from __future__ import annotations
@@ -11,13 +14,25 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Integer, Select, String, Text, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ForeignKey,
+    Integer,
+    Select,
+    String,
+    Text,
+    and_,
+    false,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core import audit, fields
 from core.db import Base, UTCDateTime, utcnow
 from core.fields import FieldError, FormInput
-from core.geography import Locality
+from core.geography import AreaLevel, District, Governorate, Locality
 from core.roles import Permission, Role, can
 from core.scopes import AreaScoped, Viewer, covers, visible
 from core.users import StaffUser
@@ -25,6 +40,8 @@ from core.users import StaffUser
 
 class DecisionKind(StrEnum):
     MUNICIPAL = "municipal"  # a municipality's decision, scoped to its area
+    DISTRICT = "district"  # a qaimaqam's decision, for the district and its municipalities
+    GOVERNORATE = "governorate"  # a governor's decision, for the whole governorate
     CIRCULAR = "circular"  # a ministry's circular, published to everyone
 
 
@@ -42,13 +59,13 @@ class Decision(AreaScoped, Base):
     __tablename__ = "decisions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
     category: Mapped[str] = mapped_column(String(16), index=True)
     title: Mapped[str] = mapped_column(String(200))
     text: Mapped[str] = mapped_column(Text)
     effective_from: Mapped[date] = mapped_column(Date)
     effective_until: Mapped[date | None] = mapped_column(Date)  # None: until revoked
-    issuer: Mapped[str] = mapped_column(String(120))  # the municipality or ministry, as named
+    issuer: Mapped[str] = mapped_column(String(120))  # the area or ministry, as named
     issued_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
@@ -56,6 +73,19 @@ class Decision(AreaScoped, Base):
     # the decisions, in one more query); None for a circular.
     municipality: Mapped[Locality | None] = relationship(
         primaryjoin="foreign(Decision.locality_code) == Locality.code",
+        viewonly=True,
+        lazy="selectin",
+    )
+    # A district's or governorate's decision: the area, for its name in the reader's language.
+    district: Mapped[District | None] = relationship(
+        primaryjoin="and_(foreign(Decision.district_code) == District.code, "
+        "Decision.kind == 'district')",
+        viewonly=True,
+        lazy="selectin",
+    )
+    governorate: Mapped[Governorate | None] = relationship(
+        primaryjoin="and_(foreign(Decision.governorate_code) == Governorate.code, "
+        "Decision.kind == 'governorate')",
         viewonly=True,
         lazy="selectin",
     )
@@ -120,17 +150,29 @@ def clean_decision(form: FormInput) -> DecisionDraft:
 
 
 def record_decision(session: Session, user: StaffUser, draft: DecisionDraft) -> Decision:
-    """A focal point records a decision of its municipality, placed in the municipality.
+    """A focal point, a qaimaqam or a governor records a decision of its own area, placed in it.
 
     Decisions are never edited: a correction, an extension or a repeal is a new decision that
-    says so, and both stay on record, as in the municipality's own register.
+    says so, and both stay on record, as in the issuing office's own register.
     """
-    if not can(user.role, Permission.RECORD_DECISIONS) or user.locality_code is None:
+    level = user.area.level
+    if not can(user.role, Permission.RECORD_DECISIONS) or level not in _ISSUING_LEVELS:
         raise NotAnIssuer()
-    municipality = session.get_one(Locality, user.locality_code)
-    decision = _new(user, draft, DecisionKind.MUNICIPAL, municipality.name_en)
+    kind, name, key = _ISSUING_LEVELS[level]
+    code = user.area.code
+    issuer = session.execute(select(name).where(key == code)).scalar_one()
+    decision = _new(user, draft, kind, issuer)
     decision.place_in(user.area)
-    return _issue(session, user, decision, "decision.recorded", locality=user.locality_code)
+    details = {level.value: code, "kind": kind.value}
+    return _issue(session, user, decision, "decision.recorded", **details)
+
+
+# The kind of decision each level of account records, and its area's English name and code.
+_ISSUING_LEVELS: dict[AreaLevel, tuple[DecisionKind, Mapped[str], Mapped[str]]] = {
+    AreaLevel.LOCALITY: (DecisionKind.MUNICIPAL, Locality.name_en, Locality.code),
+    AreaLevel.DISTRICT: (DecisionKind.DISTRICT, District.name_en, District.code),
+    AreaLevel.GOVERNORATE: (DecisionKind.GOVERNORATE, Governorate.name_en, Governorate.code),
+}
 
 
 def publish_circular(session: Session, user: StaffUser, draft: DecisionDraft) -> Decision:
@@ -179,18 +221,51 @@ def _issue(
 def decisions_visible_to(
     session: Session, viewer: Viewer, category: DecisionCategory | None = None, limit: int = LIMIT
 ) -> list[Decision]:
-    """The municipal decisions of the viewer's area (with the reports permission), and every
-    circular, newest first."""
-    municipal = visible(
-        select(Decision.id).where(Decision.kind == DecisionKind.MUNICIPAL),
+    """The decisions of the viewer's area and of the areas above it (with the reports
+    permission), and every circular, newest first."""
+    within = visible(
+        select(Decision.id).where(Decision.kind != DecisionKind.CIRCULAR),
         viewer,
         Decision,
         Permission.VIEW_REPORTS,
     )
     stmt = select(Decision).where(
-        or_(Decision.kind == DecisionKind.CIRCULAR, Decision.id.in_(municipal))
+        or_(Decision.kind == DecisionKind.CIRCULAR, Decision.id.in_(within), issued_above(viewer))
     )
     return _newest(session, stmt, category, limit)
+
+
+def issued_above(viewer: Viewer) -> ColumnElement[bool]:
+    """The decisions of the district and governorate above the viewer's area: they bind it.
+
+    `visible` gives what lies inside the viewer's area; a qaimaqam's decision carries no
+    municipality, so a focal point reaches it by its district's code instead.
+    """
+    if not can(viewer.role, Permission.VIEW_REPORTS):
+        return false()
+    area = viewer.area
+    above = []
+    if area.level in (AreaLevel.DISTRICT, AreaLevel.LOCALITY):
+        gov = Decision.governorate_code == area.governorate_code
+        above.append(and_(Decision.kind == DecisionKind.GOVERNORATE, gov))
+    if area.level is AreaLevel.LOCALITY:
+        district = Decision.district_code == area.district_code
+        above.append(and_(Decision.kind == DecisionKind.DISTRICT, district))
+    return or_(*above) if above else false()
+
+
+def _binds(viewer: Viewer, decision: Decision) -> bool:
+    """`issued_above` for one decision already loaded."""
+    if not can(viewer.role, Permission.VIEW_REPORTS):
+        return False
+    area = viewer.area
+    if decision.kind == DecisionKind.GOVERNORATE:
+        below = area.level in (AreaLevel.DISTRICT, AreaLevel.LOCALITY)
+        return below and decision.governorate_code == area.governorate_code
+    if decision.kind == DecisionKind.DISTRICT:
+        below = area.level is AreaLevel.LOCALITY
+        return below and decision.district_code == area.district_code
+    return False
 
 
 def circulars(
@@ -211,13 +286,15 @@ def _newest(
 
 
 def decision_for(session: Session, viewer: Viewer, decision_id: int) -> Decision | None:
-    """One decision the viewer may read (a circular, or a municipal one its scope covers)."""
+    """One decision the viewer may read: a circular, one its scope covers, or one issued for
+    an area above the viewer's."""
     decision = session.get(Decision, decision_id)
     if decision is None:
         return None
     if decision.kind == DecisionKind.CIRCULAR:
         return decision
-    return decision if covers(viewer, decision, Permission.VIEW_REPORTS) else None
+    readable = covers(viewer, decision, Permission.VIEW_REPORTS) or _binds(viewer, decision)
+    return decision if readable else None
 
 
 def circular_by_id(session: Session, decision_id: int) -> Decision | None:

@@ -1,8 +1,10 @@
-"""Municipal decisions and ministries' circulars: recorded, published, read within scope.
+"""Decisions of every level and ministries' circulars: recorded, published, read within scope.
 
-Thin views over `core.decisions`. Who reads what (decided for issue 7): every signed-in member
-of staff reads the circulars; staff with the reports permission also read the municipal
-decisions of their area (a focal point its municipality's, a qaimaqam the district's, ...).
+Thin views over `core.decisions`. Who reads what (decided for issue 7, widened for issue 17):
+every signed-in member of staff reads the circulars; staff with the reports permission also
+read the decisions of their area (a focal point its municipality's, a qaimaqam the district's
+and its municipalities', ...) and those of the district and governorate above it, each marked
+with who issued it.
 Anyone, signed in or not, reads the circulars at `/circulars`, in the language the visitor
 chose (Arabic by default), like the citizen's pages. A refused form writes nothing (the
 request's transaction is rolled back) and comes back filled in, with the reasons, as 400.
@@ -39,6 +41,7 @@ from core.decisions import (
     record_decision,
 )
 from core.fields import FieldError
+from core.geography import AreaLevel
 from core.roles import Permission, can
 from core.users import StaffUser
 from texts.forms import error_text
@@ -59,7 +62,15 @@ CATEGORIES = {
 }
 KINDS = {
     DecisionKind.MUNICIPAL: _l("Municipal decision"),
+    DecisionKind.DISTRICT: _l("District decision"),
+    DecisionKind.GOVERNORATE: _l("Governorate decision"),
     DecisionKind.CIRCULAR: _l("Circular"),
+}
+# The form's heading for each level that records (circular §3.3).
+RECORD_HEADINGS = {
+    AreaLevel.LOCALITY: _l("Record a decision of your municipality"),
+    AreaLevel.DISTRICT: _l("Record a decision of your district"),
+    AreaLevel.GOVERNORATE: _l("Record a decision of your governorate"),
 }
 # The names `core.decisions.MINISTRIES` stores, in the reader's language.
 ISSUERS = {
@@ -74,11 +85,18 @@ ERRORS = {UNTIL_BEFORE_FROM: _l("The end date cannot be before the date it takes
 
 
 def issuer_name(decision: Decision) -> str:
-    """Who issued it, in the page's language: the municipality, or the ministry."""
-    place = decision.municipality
-    if place is not None:
-        name = place.name_ar if str(get_locale()) == "ar" else place.name_en
-        return str(_("Municipality of %(place)s", place=name))
+    """Who issued it, in the page's language: the municipality, the district (its qaimaqam),
+    the governorate (its governor), or the ministry."""
+    arabic = str(get_locale()) == "ar"
+    if decision.kind == DecisionKind.DISTRICT and decision.district is not None:
+        place = decision.district.name_ar if arabic else decision.district.name_en
+        return str(_("Qaimaqam of %(place)s", place=place))
+    if decision.kind == DecisionKind.GOVERNORATE and decision.governorate is not None:
+        place = decision.governorate.name_ar if arabic else decision.governorate.name_en
+        return str(_("Governor of %(place)s", place=place))
+    if decision.municipality is not None:
+        place = decision.municipality.name_ar if arabic else decision.municipality.name_en
+        return str(_("Municipality of %(place)s", place=place))
     return str(ISSUERS.get(decision.issuer, decision.issuer))
 
 
@@ -121,6 +139,7 @@ def _index_page(errors: dict[str, str] | None = None) -> ResponseReturnValue:
         rows=decisions_visible_to(store.db(), g.user, category),
         category=category,
         can_record=can(g.user.role, Permission.RECORD_DECISIONS),
+        record_heading=RECORD_HEADINGS.get(g.user.area.level, ""),
         can_publish=can(g.user.role, Permission.PUBLISH_CIRCULARS),
         form=request.form if errors else {},
         errors=errors or {},

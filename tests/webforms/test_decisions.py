@@ -1,5 +1,6 @@
 """Decisions and circulars over HTTP: a focal point records its municipality's decisions, read
-within the district and governorate and nowhere else; ministries publish circulars that every
+within the district and governorate and nowhere else; a qaimaqam's and a governor's decisions
+are read by every level below them and no one else; ministries publish circulars that every
 member of staff, and anyone on the public page, reads; refused input writes nothing."""
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from core.audit import AuditEvent
 from core.decisions import MAX_TEXT, MAX_TITLE, Decision, DecisionKind
 from core.roles import Role
 from core.users import StaffUser
-from tests.support.factories import AKKAR, HOME, SAME_DISTRICT, load_sample_geography
+from tests.support.factories import (
+    AKKAR,
+    HOME,
+    SAME_DISTRICT,
+    SAME_GOVERNORATE,
+    SAMPLE_CODES,
+    load_sample_geography,
+)
 from tests.support.quick_accounts import account
 from tests.support.staff_web import csrf, sign_in
 
@@ -24,10 +32,13 @@ from tests.support.staff_web import csrf, sign_in
 ACCOUNTS = {
     "focal": (Role.FOCAL_POINT, HOME),  # Chiyah, Baabda district (LB32), Mount Lebanon (LB3)
     "focal-next-door": (Role.FOCAL_POINT, SAME_DISTRICT),  # Furn Ech-Chebbak, also LB32
+    "focal-meten": (Role.FOCAL_POINT, SAME_GOVERNORATE),  # Bourj Hammoud, El Meten (LB36), LB3
+    "focal-akkar": (Role.FOCAL_POINT, AKKAR),  # Halba, Akkar district (LB51), Akkar (LB7)
     "mukhtar": (Role.MUKHTAR, HOME),
     "volunteer": (Role.VOLUNTEER, HOME),
     "qaimaqam": (Role.QAIMAQAM, "LB32"),
     "qaimaqam-akkar": (Role.QAIMAQAM, "LB51"),
+    "qaimaqam-meten": (Role.QAIMAQAM, "LB36"),
     "governor": (Role.GOVERNOR, "LB3"),
     "governor-north": (Role.GOVERNOR, "LB5"),
     "ministry": (Role.MINISTRY, "LB"),
@@ -56,8 +67,9 @@ CIRCULAR = {
 
 
 @pytest.fixture
-def four_localities(db: Session) -> None:
-    load_sample_geography(db, (HOME, SAME_DISTRICT, AKKAR, "34111"))
+def every_level(db: Session) -> None:
+    """Municipalities in two districts of Mount Lebanon, one in Akkar, one in the North."""
+    load_sample_geography(db, SAMPLE_CODES)
     db.commit()
 
 
@@ -102,7 +114,7 @@ def events(db: Session, action: str) -> list[AuditEvent]:
 
 
 def test_a_focal_point_records_a_decision_of_its_municipality(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
 
@@ -125,7 +137,7 @@ def test_a_focal_point_records_a_decision_of_its_municipality(
 
 
 def test_the_municipality_reads_its_decision_in_arabic(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     client.get("/language/ar")
@@ -162,7 +174,7 @@ LONG = "x" * (MAX_TITLE + 1)
 def test_refused_input_writes_nothing_and_says_why(
     client: FlaskClient,
     db: Session,
-    four_localities: None,
+    every_level: None,
     changes: dict[str, str],
     field: str,
     message: str,
@@ -181,7 +193,7 @@ def test_refused_input_writes_nothing_and_says_why(
 
 
 def test_a_decision_with_no_end_date_runs_until_revoked_and_arabic_digits_are_read(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     fields = {**DECISION, "effective_from": "٢٠٢٠-٠٤-٠١", "effective_until": ""}
     decision_id = issued(client, db, "focal", "/console/decisions", fields)
@@ -192,16 +204,16 @@ def test_a_decision_with_no_end_date_runs_until_revoked_and_arabic_digits_are_re
 
 
 def test_without_the_csrf_token_nothing_is_recorded(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     response = signed_in(client, db, "focal").post("/console/decisions", data=DECISION)
     assert response.status_code == 400
     assert decisions(db) == 0
 
 
-@pytest.mark.parametrize("username", ["qaimaqam", "mukhtar", "ministry"])
-def test_only_a_focal_point_records_a_municipal_decision(
-    client: FlaskClient, db: Session, four_localities: None, username: str
+@pytest.mark.parametrize("username", ["mukhtar", "volunteer", "ministry", "army", "admin"])
+def test_only_a_focal_point_qaimaqam_or_governor_records_a_decision(
+    client: FlaskClient, db: Session, every_level: None, username: str
 ) -> None:
     response = post(signed_in(client, db, username), "/console/decisions", DECISION)
     assert response.status_code == 403
@@ -214,7 +226,7 @@ def test_only_a_focal_point_records_a_municipal_decision(
 
 
 def test_the_municipality_its_district_governorate_and_ministries_read_it_and_no_one_else(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     for reader in ("focal", "qaimaqam", "governor", "ministry", "health", "inspector"):
@@ -232,7 +244,7 @@ def test_the_municipality_its_district_governorate_and_ministries_read_it_and_no
 
 
 def test_a_municipal_decision_is_not_public(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     decision_id = issued(client, db, "focal", "/console/decisions", DECISION)
     client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
@@ -240,14 +252,14 @@ def test_a_municipal_decision_is_not_public(
     assert "Night curfew" not in client.get("/circulars").get_data(as_text=True)
 
 
-def test_the_console_pages_need_a_sign_in(client: FlaskClient, four_localities: None) -> None:
+def test_the_console_pages_need_a_sign_in(client: FlaskClient, every_level: None) -> None:
     for path in ("/console/decisions", "/console/decisions/1"):
         response = client.get(path)
         assert response.status_code == 302 and "/sign-in" in response.headers["Location"]
 
 
 def test_a_missing_or_absurd_id_is_not_found(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     signed_in(client, db, "ministry")
     assert client.get("/console/decisions/999").status_code == 404
@@ -263,7 +275,7 @@ def test_a_missing_or_absurd_id_is_not_found(
     [("ministry", "Ministry of Social Affairs"), ("health", "Ministry of Public Health")],
 )
 def test_a_ministry_publishes_a_circular_to_everyone(
-    client: FlaskClient, db: Session, four_localities: None, username: str, issuer: str
+    client: FlaskClient, db: Session, every_level: None, username: str, issuer: str
 ) -> None:
     circular_id = issued(client, db, username, "/console/circulars", CIRCULAR)
 
@@ -281,7 +293,7 @@ def test_a_ministry_publishes_a_circular_to_everyone(
 
 
 def test_every_member_of_staff_reads_the_circulars(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     circular_id = issued(client, db, "ministry", "/console/circulars", CIRCULAR)
     for reader in ACCOUNTS:
@@ -292,7 +304,7 @@ def test_every_member_of_staff_reads_the_circulars(
 
 
 def test_the_public_reads_circulars_without_signing_in(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     circular_id = issued(client, db, "health", "/console/circulars", CIRCULAR)
     client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
@@ -310,7 +322,7 @@ def test_the_public_reads_circulars_without_signing_in(
 
 
 def test_only_ministries_publish_circulars(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     for username in ("focal", "qaimaqam", "inspector"):
         response = post(signed_in(client, db, username), "/console/circulars", CIRCULAR)
@@ -319,7 +331,7 @@ def test_only_ministries_publish_circulars(
 
 
 def test_the_list_is_newest_first_and_filters_by_category(
-    client: FlaskClient, db: Session, four_localities: None
+    client: FlaskClient, db: Session, every_level: None
 ) -> None:
     first = issued(client, db, "focal", "/console/decisions", DECISION)
     second = issued(client, db, "ministry", "/console/circulars", CIRCULAR)
@@ -331,3 +343,132 @@ def test_the_list_is_newest_first_and_filters_by_category(
     assert len(re.findall(r'data-decision="(\d+)"', unknown)) == 2  # an unknown filter: all
     public = client.get("/circulars?category=curfew").get_data(as_text=True)
     assert 'id="no-decisions"' in public
+
+
+# --- decisions of districts and governorates (circular §3.3) ---------------------------------
+
+
+def readers_of(
+    client: FlaskClient, db: Session, decision_id: int, usernames: tuple[str, ...]
+) -> list[str]:
+    """Which of `usernames` find the decision in their console's list and can open it."""
+    found = []
+    for reader in usernames:
+        listing = signed_in(client, db, reader).get("/console/decisions").get_data(as_text=True)
+        opens = client.get(f"/console/decisions/{decision_id}").status_code
+        listed = f'data-decision="{decision_id}"' in listing
+        assert listed == (opens == 200), reader  # the list and the page agree
+        if listed:
+            found.append(reader)
+    return found
+
+
+EVERYONE = (
+    "focal",
+    "focal-next-door",
+    "focal-meten",
+    "focal-akkar",
+    "mukhtar",
+    "qaimaqam",
+    "qaimaqam-meten",
+    "qaimaqam-akkar",
+    "governor",
+    "governor-north",
+    "ministry",
+    "inspector",
+    "agent",
+    "army",
+    "admin",
+)
+
+
+def test_a_qaimaqam_records_a_decision_of_the_district(
+    client: FlaskClient, db: Session, every_level: None
+) -> None:
+    page = signed_in(client, db, "qaimaqam").get("/console/decisions").get_data(as_text=True)
+    assert "Record a decision of your district" in page and 'id="record-reach"' in page
+
+    decision_id = issued(client, db, "qaimaqam", "/console/decisions", DECISION)
+
+    shown = client.get(f"/console/decisions/{decision_id}?done=recorded").get_data(as_text=True)
+    assert "The decision is recorded." in shown
+    assert re.search(r'id="issuer">Qaimaqam of Baabda<', shown)
+    decision = db.get_one(Decision, decision_id)
+    assert (decision.kind, decision.issuer) == (DecisionKind.DISTRICT, "Baabda")
+    place = (decision.governorate_code, decision.district_code, decision.locality_code)
+    assert place == ("LB3", "LB32", None)
+    [event] = events(db, "decision.recorded")
+    assert (event.actor, event.object_id) == ("qaimaqam", str(decision_id))
+    assert '"district":"LB32"' in event.details and '"kind":"district"' in event.details
+
+
+def test_a_district_decision_is_read_by_its_municipalities_and_not_by_another_district(
+    client: FlaskClient, db: Session, every_level: None
+) -> None:
+    decision_id = issued(client, db, "qaimaqam", "/console/decisions", DECISION)
+
+    assert readers_of(client, db, decision_id, EVERYONE) == [
+        "focal",
+        "focal-next-door",
+        "qaimaqam",
+        "governor",
+        "ministry",
+        "inspector",
+    ]
+    listing = signed_in(client, db, "focal").get("/console/decisions").get_data(as_text=True)
+    row = re.search(rf'<tr[^>]*data-decision="{decision_id}".*?</tr>', listing, re.S)
+    assert row and "Qaimaqam of Baabda" in row.group(0) and "District decision" in row.group(0)
+
+
+def test_a_governor_decision_is_read_by_every_district_and_municipality_of_the_governorate(
+    client: FlaskClient, db: Session, every_level: None
+) -> None:
+    page = signed_in(client, db, "governor").get("/console/decisions").get_data(as_text=True)
+    assert "Record a decision of your governorate" in page
+    decision_id = issued(client, db, "governor", "/console/decisions", DECISION)
+    decision = db.get_one(Decision, decision_id)
+    assert (decision.kind, decision.issuer) == (DecisionKind.GOVERNORATE, "Mount Lebanon")
+    place = (decision.governorate_code, decision.district_code, decision.locality_code)
+    assert place == ("LB3", None, None)
+
+    assert readers_of(client, db, decision_id, EVERYONE) == [
+        "focal",
+        "focal-next-door",
+        "focal-meten",
+        "qaimaqam",
+        "qaimaqam-meten",
+        "governor",
+        "ministry",
+        "inspector",
+    ]
+    shown = signed_in(client, db, "focal-meten").get(f"/console/decisions/{decision_id}")
+    assert re.search(r'id="issuer">Governor of Mount Lebanon<', shown.get_data(as_text=True))
+    client.get("/language/ar")
+    arabic = client.get(f"/console/decisions/{decision_id}").get_data(as_text=True)
+    assert '<html lang="ar" dir="rtl">' in arabic and "محافظ جبل لبنان" in arabic
+
+
+def test_a_correction_is_a_new_decision_and_the_first_stays_on_record(
+    client: FlaskClient, db: Session, every_level: None
+) -> None:
+    first = issued(client, db, "qaimaqam", "/console/decisions", DECISION)
+    fields = {**DECISION, "title": "Correction: night curfew from 20:00 to 05:00"}
+    second = issued(client, db, "qaimaqam", "/console/decisions", fields)
+
+    assert db.get_one(Decision, first).title == "Night curfew from 19:00 to 05:00"
+    listing = signed_in(client, db, "focal").get("/console/decisions").get_data(as_text=True)
+    assert re.findall(r'data-decision="(\d+)"', listing) == [str(second), str(first)]
+    assert len(events(db, "decision.recorded")) == 2
+
+
+def test_a_district_decision_is_not_public_and_a_refused_one_writes_nothing(
+    client: FlaskClient, db: Session, every_level: None
+) -> None:
+    refused = post(
+        signed_in(client, db, "governor"), "/console/decisions", {**DECISION, "title": ""}
+    )
+    assert refused.status_code == 400 and decisions(db) == 0
+    decision_id = issued(client, db, "qaimaqam", "/console/decisions", DECISION)
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
+    assert client.get(f"/circulars/{decision_id}").status_code == 404
+    assert "Night curfew" not in client.get("/circulars").get_data(as_text=True)
