@@ -8,7 +8,9 @@ from core.corrections import CorrectionRequest
 from core.covid_cases import CaseEvent, CaseReport, QuarantineCentre
 from core.db import Base
 from core.decisions import Decision
+from core.flags import ApplicationFlag
 from core.geography import District, Governorate, Locality
+from core.home_visits import SampleVisit, VisitSample
 from core.inbox import PendingSms
 from core.links import Link
 from core.messages import Message
@@ -25,6 +27,7 @@ from scoring.scores import FormulaRecord, Score
 
 __all__ = [
     "Application",
+    "ApplicationFlag",
     "ApplicationVersion",
     "AuditEvent",
     "AuditHead",
@@ -50,12 +53,14 @@ __all__ = [
     "PendingSms",
     "Programme",
     "QuarantineCentre",
+    "SampleVisit",
     "Score",
     "SmsOptOut",
     "StaffUser",
     "ThrottleCounter",
     "ThrottleHit",
     "Ticket",
+    "VisitSample",
     "Voucher",
     "WebhookReply",
 ]

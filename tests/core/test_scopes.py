@@ -170,6 +170,8 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     from core.corrections import CorrectionRequest
     from core.covid_cases import CaseReport, QuarantineCentre
     from core.decisions import Decision
+    from core.flags import ApplicationFlag
+    from core.home_visits import SampleVisit
     from core.links import Link
     from core.needs import NeedsReport
 
@@ -188,6 +190,8 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         QuarantineCentre,
         Decision,
         NeedsReport,
+        ApplicationFlag,
+        SampleVisit,
     }
 
 
