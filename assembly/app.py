@@ -133,6 +133,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.dashboard import bp as dashboard_bp
     from webforms.decisions import bp as decisions_bp
     from webforms.handover import bp as handover_bp
+    from webforms.help import bp as help_bp
     from webforms.inspection import bp as inspection_bp
     from webforms.needs import bp as needs_bp
 
@@ -143,6 +144,7 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(cases_bp)  # case reports, follow-ups, quarantine centres
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
     app.register_blueprint(needs_bp)  # weekly needs
+    app.register_blueprint(help_bp)  # /help: support numbers and a guide per role, for everyone
     app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential

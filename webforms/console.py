@@ -74,7 +74,7 @@ DUTIES = {
     Permission.MANAGE_USERS: _l("Manage staff accounts"),
     Permission.REPORT_CASES: _l("Report COVID-19 cases, their follow-ups and quarantine centres"),
     Permission.VIEW_CASE_DETAILS: _l("Read the contact details kept on a case"),
-    Permission.RECORD_DECISIONS: _l("Record the decisions of your municipality"),
+    Permission.RECORD_DECISIONS: _l("Record the decisions of your area"),
     Permission.PUBLISH_CIRCULARS: _l("Publish circulars to everyone"),
     Permission.FILE_NEEDS: _l("File the weekly report of your municipality's needs"),
     Permission.REQUEST_ACCOUNTS: _l("Request accounts for your municipality's helpers"),
