@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from cli import (
+    account_admin,
     accounts,
     audit,
     complaints,
@@ -23,6 +24,8 @@ from cli import (
 
 def register_commands(app: Flask) -> None:
     messaging.sms_group.add_command(reconcile.sms_reconcile)
+    for command in account_admin.COMMANDS:
+        accounts.users_group.add_command(command)
     for group in (
         store.db_group,
         territory.geo_group,

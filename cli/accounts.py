@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import os
 import sys
 from pathlib import Path
@@ -11,9 +10,17 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from cli.common import operator, unit_of_work
+from core.account_import import (
+    ImportProblem,
+    ImportRefused,
+    Row,
+    RowProblem,
+    check_rows,
+    create_accounts,
+    read_rows,
+)
 from core.phones import NotLebaneseMobile, normalise_desk_phone
 from core.roles import Role, parse_role
 from core.users import (
@@ -26,8 +33,6 @@ from core.users import (
 )
 
 users_group = AppGroup("users", help="Staff accounts.")
-MAX_IMPORT_BYTES = 5 * 1024 * 1024
-IMPORT_COLUMNS = ("username", "role", "area_code")
 
 
 class RowError(Exception):
@@ -127,28 +132,30 @@ def _desk_phone(text: str) -> str:
     help="New file that receives the generated passwords (created with mode 600).",
 )
 def users_import(csv_path: Path, out_path: Path) -> None:
-    """Create many accounts from a CSV with columns username,role,area_code.
+    """Create many accounts from a CSV with columns username,role,area_code (and phone).
 
-    All rows are checked first; if any is wrong, nothing is created and every problem is
-    listed. Generated passwords go only to OUT, never to the screen or the log.
+    All rows are checked first (core/account_import.py); if any is wrong, nothing is created
+    and every problem is listed. Generated passwords go only to OUT, never to the screen or
+    the log.
     """
     if out_path.exists() or out_path.is_symlink():
         raise click.ClickException(f"{out_path} exists; choose a new file for the passwords")
     if not out_path.parent.is_dir():
         raise click.ClickException(f"{out_path}: the folder {out_path.parent} does not exist")
     rows = _read_import(csv_path)
-    created: list[tuple[str, str, str, str]] = []
-    problems: list[str] = []
+    problems: list[RowProblem] = []
     written = False
     try:
         with unit_of_work() as session:
-            created, problems = _create_all(session, rows)
+            accounts, problems = check_rows(session, rows)
             if problems:
                 raise RowError()
-            written = _write_passwords(out_path, created)
+            created = create_accounts(session, accounts, operator(), generate_password)
+            lines = [(u.username, u.role_value, u.area_code, secret) for u, secret in created]
+            written = _write_passwords(out_path, lines)
     except RowError:
         for problem in problems:
-            click.echo(f"  {problem}", err=True)
+            click.echo(f"  {problem.message}", err=True)
         raise click.ClickException(
             f"{len(problems)} row(s) refused; no account was created"
         ) from None
@@ -156,47 +163,23 @@ def users_import(csv_path: Path, out_path: Path) -> None:
         if written:  # the accounts were not kept, so neither are their passwords
             out_path.unlink(missing_ok=True)
         raise
-    click.echo(f"created {len(created)} accounts; passwords are in {out_path}")
+    click.echo(f"created {len(lines)} accounts; passwords are in {out_path}")
 
 
-def _read_import(path: Path) -> list[tuple[int, dict[str, str]]]:
-    data = path.read_bytes()
-    if len(data) > MAX_IMPORT_BYTES:
-        raise click.ClickException(f"{path} is larger than 5 MiB")
+def _read_import(path: Path) -> list[Row]:
     try:
-        reader = csv.DictReader(io.StringIO(data.decode("utf-8-sig"), newline=""))
-        missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise click.ClickException(f"{path}: missing columns: {', '.join(missing)}")
-        return [(reader.line_num, row) for row in reader]
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not UTF-8") from None
-    except csv.Error as exc:
-        raise click.ClickException(f"{path}: not a readable CSV ({exc})") from None
-
-
-def _create_all(
-    session: Session, rows: list[tuple[int, dict[str, str]]]
-) -> tuple[list[tuple[str, str, str, str]], list[str]]:
-    created, problems = [], []
-    actor = operator()
-    for line, row in rows:
-        try:
-            role = parse_role(row.get("role") or "")
-            password = generate_password()
-            with session.begin_nested():
-                user = add_user(
-                    session,
-                    row.get("username") or "",
-                    role,
-                    row.get("area_code") or "",
-                    password,
-                    actor,
-                )
-            created.append((user.username, role.value, user.area_code, password))
-        except (ValueError, AccountError) as exc:
-            problems.append(f"line {line}: {exc}")
-    return created, problems
+        return read_rows(path.read_bytes())
+    except ImportRefused as refused:
+        problem = refused.problem
+        if problem is ImportProblem.TOO_LARGE:
+            raise click.ClickException(f"{path} is larger than 5 MiB") from None
+        if problem is ImportProblem.NOT_UTF8:
+            raise click.ClickException(f"{path} is not UTF-8") from None
+        if problem is ImportProblem.MISSING_COLUMNS:
+            raise click.ClickException(f"{path}: missing columns: {refused.detail}") from None
+        if problem is ImportProblem.TOO_MANY_ROWS:
+            raise click.ClickException(f"{path}: more than {refused.detail} rows") from None
+        raise click.ClickException(f"{path}: not a readable CSV ({refused.detail})") from None
 
 
 def _write_passwords(path: Path, created: list[tuple[str, str, str, str]]) -> bool:

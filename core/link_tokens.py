@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from core import throttle
 from core.links import Link, LinkUnavailable
+from core.reset_tokens import RESET_IN_STORE, TokenLost, with_reset_tokens
 
 TOKEN_BYTES = 18  # 144 bits
 TOKEN_LENGTH = 24  # characters of a token in a URL (base64url of TOKEN_BYTES)
@@ -78,11 +79,16 @@ def with_tokens(session: Session, body: str, key: str) -> str:
             raise LinkTokenLost()
         return found
 
+    try:  # a set-password link (core/reset_tokens.py) is put in the same way
+        body = with_reset_tokens(session, body, key)
+    except TokenLost:
+        raise LinkTokenLost() from None
     return _LINK_IN_STORE.sub(token, body)
 
 
 def as_sent_length(body: str) -> str:
     """A stand-in of the sent text, as long, to count its segments at rest."""
+    body = RESET_IN_STORE.sub("x" * TOKEN_LENGTH, body)  # the same length as a link's
     return _LINK_IN_STORE.sub("x" * TOKEN_LENGTH, body)
 
 

@@ -136,6 +136,15 @@ class ListResult:
     reason: str | None = None  # when not selected
 
 
+@dataclass(frozen=True)
+class SetPasswordLink:
+    """A member of staff's one-time link to set the account's password (core/password_resets)."""
+
+    username: str
+    url: str  # as stored: the token stands as `<reset N>` (core/reset_tokens.py)
+    minutes: int  # how long it stays valid
+
+
 Saying = (
     Reply
     | Status
@@ -149,5 +158,6 @@ Saying = (
     | CorrectionDecision
     | NeedsOverdue
     | ListResult
+    | SetPasswordLink
 )
 Compose = Callable[[Saying, str], str]  # (what, language) -> the SMS's text (texts.sms.compose)

@@ -1,5 +1,6 @@
 """Every table of the store, imported in one place so migrations and tests see them all."""
 
+from core.account_requests import AccountRequest
 from core.applications import Application, ApplicationVersion, FamilyKey
 from core.audit import AuditEvent, AuditHead
 from core.callback_requests import CallbackRequest
@@ -17,6 +18,7 @@ from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
+from core.reset_tokens import PasswordReset
 from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
 from core.users import StaffUser
@@ -26,6 +28,7 @@ from scoring.lists import BeneficiaryList, ListEntry
 from scoring.scores import FormulaRecord, Score
 
 __all__ = [
+    "AccountRequest",
     "Application",
     "ApplicationFlag",
     "ApplicationVersion",
@@ -50,6 +53,7 @@ __all__ = [
     "Message",
     "NeedsReminder",
     "NeedsReport",
+    "PasswordReset",
     "PendingSms",
     "Programme",
     "QuarantineCentre",

@@ -26,6 +26,7 @@ from core.sayings import (
     Receipt,
     Reply,
     Saying,
+    SetPasswordLink,
     Status,
     TicketDecision,
 )
@@ -118,6 +119,8 @@ def _written(saying: Saying, language: str) -> str:
             return reminder_sms(saying)
         case ListResult():
             return result_sms(saying)
+        case SetPasswordLink():
+            return _set_password_link(saying)
         case _:
             assert_never(saying)
 
@@ -127,5 +130,24 @@ def _municipality_link(link: MunicipalityLink, language: str) -> str:
     return _(
         "%(place)s municipality: fill the assistance form once, here: %(url)s",
         place=link.place_ar if language == "ar" else link.place_en,
+        url=link.url,
+    )
+
+
+def _set_password_link(link: SetPasswordLink) -> str:
+    """A member of staff's set-password link, with how long it works."""
+    if link.minutes < 120:
+        return _(
+            "1766 console: set the password of the account %(username)s within "
+            "%(minutes)s minutes, once, here: %(url)s",
+            username=link.username,
+            minutes=link.minutes,
+            url=link.url,
+        )
+    return _(
+        "1766 console: set the password of the account %(username)s within "
+        "%(hours)s hours, once, here: %(url)s",
+        username=link.username,
+        hours=link.minutes // 60,
         url=link.url,
     )
