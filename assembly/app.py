@@ -127,6 +127,7 @@ def _register_adapters(app: Flask) -> None:
     from sms.inbound import bp as sms_inbound_bp
     from sms.inbound import init_buffer
     from sms.status_callback import bp as sms_bp
+    from webforms.broadcasts import bp as broadcasts_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
@@ -143,6 +144,7 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)  # dashboards of each level, SVG and CSV
     app.register_blueprint(cases_bp)  # case reports, follow-ups, quarantine centres
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
+    app.register_blueprint(broadcasts_bp)  # information SMS to the residents of an area
     app.register_blueprint(needs_bp)  # weekly needs
     app.register_blueprint(help_bp)  # /help: support numbers and a guide per role, for everyone
     app.register_blueprint(hotline_bp)

@@ -6,6 +6,7 @@ the function itself, so a worker finds it by its real module.
 
 from __future__ import annotations
 
+from core.broadcast_jobs import send_broadcast
 from core.queue import JobTable, Work
 from scoring.jobs import score_application
 from sms.jobs import send_message, send_messages
@@ -14,4 +15,5 @@ JOBS: JobTable = {
     Work.SEND_MESSAGE: send_message,
     Work.SEND_MESSAGES: send_messages,
     Work.SCORE_APPLICATION: score_application,
+    Work.SEND_BROADCAST: send_broadcast,
 }

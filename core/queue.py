@@ -44,6 +44,7 @@ class Work(Enum):
     SEND_MESSAGE = "send_message"  # one owed SMS, by the SMS gateway
     SEND_MESSAGES = "send_messages"  # several, one job: what the relay queues
     SCORE_APPLICATION = "score_application"  # one version of a household, by the PMT
+    SEND_BROADCAST = "send_broadcast"  # a confirmed information SMS, recipients then chunks
 
 
 JobTable = Mapping[Work, Callable[..., Any]]

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -55,6 +56,7 @@ MIN_SECRET_LENGTH = 32
 IN_FLIGHT_IVR = 8  # a step is a few ms: 8 at once still answers within Twilio's patience
 IN_FLIGHT_FORM = 4  # a final page is ~9 ms of CPU: 4 keep the cores busy through store waits
 IN_FLIGHT_CONSOLE = 3  # staff are few; a dashboard is slow and must not crowd out citizens
+DEFAULT_SEGMENT_PRICE = Decimal("0.15")  # USD a segment (SMS_SEGMENT_PRICE_USD)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,10 @@ class Settings:
     # A bearer token /metrics asks for (METRICS_TOKEN); unset, /metrics answers anyone who
     # reaches it (it holds counts and queue depths, no personal data): keep it internal.
     metrics_token: str | None = None
+    # What the provider bills one SMS segment to a Lebanese mobile, in US dollars
+    # (SMS_SEGMENT_PRICE_USD): the cost an information SMS shows before it is sent. The default
+    # is about Twilio's list price to Lebanon; set the contract's price.
+    sms_segment_price_usd: Decimal = DEFAULT_SEGMENT_PRICE
 
     @property
     def is_development(self) -> bool:
@@ -166,6 +172,7 @@ class Settings:
                 "MAX_IN_FLIGHT_CONSOLE", env.get("MAX_IN_FLIGHT_CONSOLE"), IN_FLIGHT_CONSOLE, 10_000
             ),
             metrics_token=env.get("METRICS_TOKEN") or None,
+            sms_segment_price_usd=_price(env.get("SMS_SEGMENT_PRICE_USD")),
         )
         if sms_backend is SmsBackend.TWILIO:
             _check_twilio(settings)
@@ -329,6 +336,20 @@ def _hours(value: str | None) -> tuple[time, time]:
         if h1 < 24 and h2 < 24 and m1 < 60 and m2 < 60 and (h1, m1) < (h2, m2):
             return (time(h1, m1), time(h2, m2))
     raise SettingsError("COMPLAINT_ROOM_HOURS", f"{value!r} is not like 08:00-17:00")
+
+
+def _price(value: str | None) -> Decimal:
+    """A price in US dollars such as `0.15`: from 0 to 10, at most 4 decimals."""
+    if not value:
+        return DEFAULT_SEGMENT_PRICE
+    try:
+        price = Decimal(value.strip())
+    except InvalidOperation:
+        price = Decimal(-1)
+    if not price.is_finite() or not 0 <= price <= 10 or price != price.quantize(Decimal("0.0001")):
+        reason = f"{value!r} is not a price in US dollars from 0 to 10 (e.g. 0.15)"
+        raise SettingsError("SMS_SEGMENT_PRICE_USD", reason)
+    return price
 
 
 def _small_int(name: str, value: str | None, default: int, maximum: int) -> int:

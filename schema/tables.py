@@ -3,6 +3,7 @@
 from core.account_requests import AccountRequest
 from core.applications import Application, ApplicationVersion, FamilyKey
 from core.audit import AuditEvent, AuditHead
+from core.broadcasts import Broadcast, BroadcastRecipient
 from core.callback_requests import CallbackRequest
 from core.calls import Call
 from core.corrections import CorrectionRequest
@@ -36,6 +37,8 @@ __all__ = [
     "AuditHead",
     "Base",
     "BeneficiaryList",
+    "Broadcast",
+    "BroadcastRecipient",
     "Call",
     "CallbackRequest",
     "CaseEvent",

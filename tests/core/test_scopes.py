@@ -167,6 +167,7 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     """A new kind of personal record must be added to this matrix before it can ship."""
     from core.account_requests import AccountRequest
     from core.applications import Application
+    from core.broadcasts import Broadcast
     from core.callback_requests import CallbackRequest
     from core.corrections import CorrectionRequest
     from core.covid_cases import CaseReport, QuarantineCentre
@@ -194,6 +195,7 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         ApplicationFlag,
         SampleVisit,
         AccountRequest,
+        Broadcast,  # scoped in tests/core/test_broadcasts.py
     }
 
 
