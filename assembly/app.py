@@ -28,7 +28,7 @@ from core.audit_key import use_key_file
 from core.db import make_engine, make_sessionmaker
 from core.queue import JobContext, JobRunner, make_runner, use_job_context
 from core.settings import Environment, Settings, SettingsError
-from web import auth, errors, health, i18n, overload, params, store
+from web import auth, errors, health, i18n, overload, params, second_factor, store
 
 WEB_ROOT = str(Path(web.__file__).resolve().parent)  # templates, translations
 MAX_REQUEST_BYTES = 1024 * 1024  # a household form is a few KB; nothing legitimate is larger
@@ -57,6 +57,7 @@ def create_app(
     csrf.init_app(app)
     i18n.init_i18n(app)
     auth.init_auth(app)
+    second_factor.init_second_factor(app)  # its gate after the pledge's
     errors.init_errors(app)
     app.register_blueprint(health.bp)
     _register_adapters(app)
@@ -172,7 +173,7 @@ def _register_adapters(app: Flask) -> None:
 # Every staff-facing blueprint: one limit for them all, the plain busy page past it.
 CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
-    "hotline",
+    "hotline", "second_factor",
 )  # fmt: skip
 
 

@@ -16,6 +16,7 @@ from cli import (
     needs,
     reconcile,
     scoring,
+    second_factor,
     store,
     territory,
     vouchers,
@@ -26,6 +27,7 @@ def register_commands(app: Flask) -> None:
     messaging.sms_group.add_command(reconcile.sms_reconcile)
     for command in account_admin.COMMANDS:
         accounts.users_group.add_command(command)
+    accounts.users_group.add_command(second_factor.users_reset_second_factor)
     for group in (
         store.db_group,
         territory.geo_group,

@@ -19,6 +19,7 @@ from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
+from core.second_factor import RecoveryCode, SecondFactor
 from core.reset_tokens import PasswordReset
 from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
@@ -60,8 +61,10 @@ __all__ = [
     "PendingSms",
     "Programme",
     "QuarantineCentre",
+    "RecoveryCode",
     "SampleVisit",
     "Score",
+    "SecondFactor",
     "SmsOptOut",
     "StaffUser",
     "ThrottleCounter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -13,6 +13,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_time
 from flask_babel import gettext as _
 
+from core import second_factor
 from core.db import utcnow
 from core.passwords import PasswordProblem
 from core.roles import Permission, can
@@ -35,6 +36,7 @@ bp = Blueprint("auth", __name__)
 F = TypeVar("F", bound=Callable[..., ResponseReturnValue])
 
 MAX_FIELD = 300  # longer input is not a username or password anyone typed
+PENDING_CODE = timedelta(minutes=5)  # between a right password and its code
 # Pages a signed-in user may open before accepting the pledge.
 _BEFORE_PLEDGE = {
     "auth.pledge",
@@ -109,10 +111,31 @@ def sign_in() -> ResponseReturnValue:
             return _throttled(refused.retry_at, username)
         return _refused(_("The username or password is not correct."), username)
     store.commit()
-    session.clear()  # a fresh session at sign-in: nothing carried over from before
+    target = safe_next(request.args.get("next"))
+    if second_factor.is_confirmed(store.db(), user.id):
+        return _second_step(user, target)
+    start_session(user)
+    if second_factor.required_for(user.role):  # enrol first (after the pledge): web/second_factor
+        return redirect(url_for("second_factor.enrol", next=target))
+    return redirect(target)
+
+
+def start_session(user: StaffUser, second_factor: bool = False) -> None:
+    """A fresh session at sign-in: nothing carried over from before (nor a pending step)."""
+    session.clear()
     session.permanent = True
     session.update(uid=user.id, epoch=user.session_epoch, lang=user.language)
-    return redirect(safe_next(request.args.get("next")))
+    if second_factor:
+        session["factor"] = True  # this session passed a code: the enrolment gate lets it by
+
+
+def _second_step(user: StaffUser, target: str) -> ResponseReturnValue:
+    """The password was right; not signed in until a code is given on the next page."""
+    session.clear()
+    until = utcnow() + PENDING_CODE
+    session["pending"] = {"uid": user.id, "epoch": user.session_epoch, "until": until.timestamp()}
+    session["lang"] = user.language
+    return redirect(url_for("second_factor.code", next=target))
 
 
 def _refused(message: str, username: str) -> ResponseReturnValue:
@@ -121,18 +144,18 @@ def _refused(message: str, username: str) -> ResponseReturnValue:
 
 def _throttled(retry_at: datetime, username: str) -> ResponseReturnValue:
     """429 with the Beirut time from which this address may try again (and Retry-After)."""
-    page = render_template("sign_in.html", error=_wait_text(retry_at), username=username[:40])
-    return page, 429, _retry_after(retry_at)
+    page = render_template("sign_in.html", error=wait_text(retry_at), username=username[:40])
+    return page, 429, retry_after(retry_at)
 
 
-def _wait_text(retry_at: datetime) -> str:
+def wait_text(retry_at: datetime) -> str:
     return _(
         "Too many failed attempts from here. Try again after %(time)s.",
         time=format_time(retry_at, "short"),
     )
 
 
-def _retry_after(retry_at: datetime) -> dict[str, str]:
+def retry_after(retry_at: datetime) -> dict[str, str]:
     return {"Retry-After": str(max(1, math.ceil((retry_at - utcnow()).total_seconds())))}
 
 
@@ -154,7 +177,7 @@ def change_password() -> ResponseReturnValue:
     except SignInRefused as refused:
         store.commit()  # keep the count of failures
         if refused.retry_at is not None:
-            return _password_page(_wait_text(refused.retry_at), 429, _retry_after(refused.retry_at))
+            return _password_page(wait_text(refused.retry_at), 429, retry_after(refused.retry_at))
         return _password_page(_("Your current password is not correct."), 400)
     store.commit()
     session["epoch"] = user.session_epoch  # this browser stays signed in; every other one is out

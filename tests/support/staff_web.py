@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.support import second_factor
 from tests.support.factories import PASSWORD
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -21,10 +23,22 @@ def csrf(client: FlaskClient, path: str = "/sign-in") -> str:
 
 
 def sign_in(client: FlaskClient, username: str, password: str = PASSWORD) -> TestResponse:
+    """The password, then (for an account with a second factor, or a role that requires one:
+    tests/support/second_factor.py enrols it first) a real code; the last answer."""
+    phone = second_factor.ready(client.application, username)
     token = csrf(client)
-    return client.post(
+    response = client.post(
         "/sign-in", data={"username": username, "password": password, "csrf_token": token}
     )
+    location = response.headers.get("Location", "")
+    if phone is not None and urlsplit(location).path == "/sign-in/code":
+        return send_code(client, location, phone.code())
+    return response
+
+
+def send_code(client: FlaskClient, location: str, code: str) -> TestResponse:
+    """The sign-in's second step: the code page's form, sent with `code`."""
+    return client.post(location, data={"code": code, "csrf_token": csrf(client, location)})
 
 
 def from_address(client: FlaskClient, address: str) -> FlaskClient:
