@@ -138,6 +138,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.help import bp as help_bp
     from webforms.inspection import bp as inspection_bp
     from webforms.needs import bp as needs_bp
+    from webforms.staff_work import bp as staff_work_bp
 
     app.register_blueprint(console_bp)
     app.register_blueprint(inspection_bp)
@@ -148,6 +149,7 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(broadcasts_bp)  # information SMS to the residents of an area
     app.register_blueprint(needs_bp)  # weekly needs
     app.register_blueprint(help_bp)  # /help: support numbers and a guide per role, for everyone
+    app.register_blueprint(staff_work_bp)  # /console/staff-work: each account's work per day
     app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
