@@ -202,6 +202,15 @@ def flags_visible_to(
     return list(session.scalars(visible(stmt, viewer, ApplicationFlag, permission).limit(limit)))
 
 
+def references_of(session: Session, flags: list[ApplicationFlag]) -> dict[int, str]:
+    """The reference of each flagged application (what the pages show), by application id."""
+    ids = {f.application_id for f in flags}
+    if not ids:
+        return {}
+    stmt = select(Application.id, Application.reference).where(Application.id.in_(ids))
+    return {row.id: row.reference for row in session.execute(stmt)}
+
+
 def flag_for(session: Session, viewer: Viewer, flag_id: int) -> ApplicationFlag | None:
     """One flag by id, if the viewer may see it (the same rule as the list)."""
     permission = _reading_permission(viewer)
