@@ -129,6 +129,7 @@ def _register_adapters(app: Flask) -> None:
     from sms.inbound import init_buffer
     from sms.status_callback import bp as sms_bp
     from webforms.broadcasts import bp as broadcasts_bp
+    from webforms.account_requests import bp as account_requests_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
@@ -138,6 +139,9 @@ def _register_adapters(app: Flask) -> None:
     from webforms.help import bp as help_bp
     from webforms.inspection import bp as inspection_bp
     from webforms.needs import bp as needs_bp
+    from webforms.set_password import bp as set_password_bp
+    from webforms.staff_accounts import bp as staff_accounts_bp
+    from webforms.staff_import import bp as staff_import_bp
     from webforms.staff_work import bp as staff_work_bp
 
     app.register_blueprint(console_bp)
@@ -148,6 +152,10 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
     app.register_blueprint(broadcasts_bp)  # information SMS to the residents of an area
     app.register_blueprint(needs_bp)  # weekly needs
+    app.register_blueprint(staff_accounts_bp)  # /console/users: the admin's staff accounts
+    app.register_blueprint(staff_import_bp)  # /console/users/import: many accounts from a CSV
+    app.register_blueprint(account_requests_bp)  # focal points ask for accounts, admin decides
+    app.register_blueprint(set_password_bp)  # /console/set-password/<token>: one-time links
     app.register_blueprint(help_bp)  # /help: support numbers and a guide per role, for everyone
     app.register_blueprint(staff_work_bp)  # /console/staff-work: each account's work per day
     app.register_blueprint(hotline_bp)
