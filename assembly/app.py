@@ -135,8 +135,10 @@ def _register_adapters(app: Flask) -> None:
     from webforms.console import bp as console_bp
     from webforms.dashboard import bp as dashboard_bp
     from webforms.decisions import bp as decisions_bp
+    from webforms.flags import bp as flags_bp
     from webforms.handover import bp as handover_bp
     from webforms.help import bp as help_bp
+    from webforms.home_visits import bp as visits_bp
     from webforms.inspection import bp as inspection_bp
     from webforms.needs import bp as needs_bp
     from webforms.set_password import bp as set_password_bp
@@ -152,6 +154,8 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
     app.register_blueprint(broadcasts_bp)  # information SMS to the residents of an area
     app.register_blueprint(needs_bp)  # weekly needs
+    app.register_blueprint(flags_bp)  # flags on forms: mukhtars raise, focal points review
+    app.register_blueprint(visits_bp)  # /console/visits: samples for home visits, results
     app.register_blueprint(staff_accounts_bp)  # /console/users: the admin's staff accounts
     app.register_blueprint(staff_import_bp)  # /console/users/import: many accounts from a CSV
     app.register_blueprint(account_requests_bp)  # focal points ask for accounts, admin decides
