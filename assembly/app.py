@@ -130,6 +130,7 @@ def _register_adapters(app: Flask) -> None:
     from sms.status_callback import bp as sms_bp
     from webforms.broadcasts import bp as broadcasts_bp
     from webforms.account_requests import bp as account_requests_bp
+    from webforms.bulk_links import bp as bulk_links_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp
     from webforms.console import bp as console_bp
@@ -147,6 +148,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.staff_work import bp as staff_work_bp
 
     app.register_blueprint(console_bp)
+    app.register_blueprint(bulk_links_bp)  # /console/links/bulk: links to many numbers
     app.register_blueprint(inspection_bp)
     app.register_blueprint(handover_bp)  # lists, vouchers, handovers; the public key
     app.register_blueprint(dashboard_bp)  # dashboards of each level, SVG and CSV
@@ -187,7 +189,7 @@ def _register_adapters(app: Flask) -> None:
 # Every staff-facing blueprint: one limit for them all, the plain busy page past it.
 CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
-    "hotline", "second_factor",
+    "hotline", "second_factor", "bulk_links",
 )  # fmt: skip
 
 

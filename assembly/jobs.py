@@ -10,10 +10,12 @@ from core.broadcast_jobs import send_broadcast
 from core.queue import JobTable, Work
 from scoring.jobs import score_application
 from sms.jobs import send_message, send_messages
+from sms.link_batch_job import send_link_batch
 
 JOBS: JobTable = {
     Work.SEND_MESSAGE: send_message,
     Work.SEND_MESSAGES: send_messages,
     Work.SCORE_APPLICATION: score_application,
     Work.SEND_BROADCAST: send_broadcast,
+    Work.SEND_LINK_BATCH: send_link_batch,
 }

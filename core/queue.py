@@ -45,6 +45,7 @@ class Work(Enum):
     SEND_MESSAGES = "send_messages"  # several, one job: what the relay queues
     SCORE_APPLICATION = "score_application"  # one version of a household, by the PMT
     SEND_BROADCAST = "send_broadcast"  # a confirmed information SMS, recipients then chunks
+    SEND_LINK_BATCH = "send_link_batch"  # a confirmed batch of links, chunk by chunk
 
 
 JobTable = Mapping[Work, Callable[..., Any]]

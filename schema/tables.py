@@ -14,6 +14,7 @@ from core.flags import ApplicationFlag
 from core.geography import District, Governorate, Locality
 from core.home_visits import SampleVisit, VisitSample
 from core.inbox import PendingSms
+from core.link_batches import BatchRow, LinkBatch
 from core.links import Link
 from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
@@ -37,6 +38,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "BatchRow",
     "BeneficiaryList",
     "Broadcast",
     "BroadcastRecipient",
@@ -52,6 +54,7 @@ __all__ = [
     "Governorate",
     "Handover",
     "Link",
+    "LinkBatch",
     "ListEntry",
     "Locality",
     "Message",

@@ -174,6 +174,7 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     from core.decisions import Decision
     from core.flags import ApplicationFlag
     from core.home_visits import SampleVisit
+    from core.link_batches import LinkBatch
     from core.links import Link
     from core.needs import NeedsReport
 
@@ -196,6 +197,7 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         SampleVisit,
         AccountRequest,
         Broadcast,  # scoped in tests/core/test_broadcasts.py
+        LinkBatch,  # scoped in tests/webforms/test_bulk_links.py
     }
 
 
