@@ -32,7 +32,7 @@ from core.roles import Permission, can
 from web import store
 from web.auth import staff_required
 from webforms.console import ROLE_LABELS
-from webforms.staff_accounts import _sender
+from webforms.staff_accounts import link_sender
 
 bp = Blueprint("account_requests", __name__, template_folder="templates")
 MAX_FIELD = 60
@@ -136,7 +136,7 @@ def _request(request_id: int) -> Any:
 def approve_view(request_id: int) -> ResponseReturnValue:
     session = store.db()
     try:
-        delivery = approve(session, _request(request_id), g.user, _sender())
+        delivery = approve(session, _request(request_id), g.user, link_sender())
     except RequestInvalid as invalid:
         session.rollback()
         taken = invalid.problems.get("username") == "taken"

@@ -78,7 +78,8 @@ def _helpers() -> dict[str, Any]:
     }
 
 
-def _sender() -> Sender:
+def link_sender() -> Sender:
+    """What delivering a set-password link needs from this process (shared by the pages)."""
     settings = current_app.config["INTAKE_SETTINGS"]
     return Sender(settings.secret_key, settings.public_base_url, compose)
 
@@ -116,7 +117,7 @@ def create() -> ResponseReturnValue:
                 session,
                 user,
                 g.user.username,
-                _sender(),
+                link_sender(),
                 show="show" in request.form,
                 lifetime=FIRST_LIFETIME,
             )
@@ -221,7 +222,7 @@ def reset(user_id: int) -> ResponseReturnValue:
     user = _managed(user_id)
     try:
         delivery = issue_link(
-            store.db(), user, g.user.username, _sender(), show="show" in request.form
+            store.db(), user, g.user.username, link_sender(), show="show" in request.form
         )
     except SmsRefused:
         store.db().rollback()

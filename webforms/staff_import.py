@@ -32,7 +32,7 @@ from core.users import StaffUser, generate_password
 from web import store
 from web.auth import staff_required
 from webforms.csv_export import csv_download
-from webforms.staff_accounts import _sender
+from webforms.staff_accounts import link_sender
 
 bp = Blueprint("staff_import", __name__, template_folder="templates")
 
@@ -86,14 +86,14 @@ def upload() -> ResponseReturnValue:
 
 def _read(file: FileStorage | None) -> bytes:
     """At most one byte past the limit is read: enough to refuse a larger file."""
-    if file is None:
+    if file is None or not file.filename:  # the form sent without a file chosen
         raise ImportRefused(ImportProblem.NO_ROWS)
     return file.stream.read(MAX_IMPORT_BYTES + 1)
 
 
 def _deliver(user: StaffUser) -> tuple[StaffUser, Delivery]:
     """By SMS where the row has a mobile that takes it, else in the downloaded file."""
-    sender = _sender()
+    sender = link_sender()
     try:
         return user, issue_link(store.db(), user, g.user.username, sender, lifetime=FIRST_LIFETIME)
     except SmsRefused:
