@@ -189,7 +189,7 @@ def _register_adapters(app: Flask) -> None:
 # Every staff-facing blueprint: one limit for them all, the plain busy page past it.
 CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
-    "hotline", "second_factor", "bulk_links",
+    "hotline", "second_factor", "bulk_links", "staff_work",
 )  # fmt: skip
 
 
