@@ -9,18 +9,19 @@ When a broadcast is sent, its audience is written once into recipient rows (uniq
 broadcast and phone: the snapshot), then owed in chunks: one INSERT ... SELECT puts a chunk's
 SMS in the outbox (`messages`, PENDING) and one UPDATE ties each recipient to its message, in
 one transaction, so a chunk is owed whole or not at all and a resumed job skips what is owed.
-Each chunk is due a little later than the one before, at `PACE_SHARE` of the gateway's rate
-(`SMS_MAX_PER_SECOND`): the relay hands on only what is due, so a large broadcast never holds
-up an acknowledgement or a form link behind it. Broadcast SMS are not counted toward the daily
-cap of notices (core/sms_policy.py): one per broadcast, approved as above, and a family must
-not lose a link it asked for because the ministry informed it that morning. STOP is checked
-again when each SMS is sent (`sms.jobs`), so a number that stops meanwhile gets nothing.
+Each slice of `SLICE` SMS falls due a little later than the one before, at `PACE_SHARE` of
+the gateway's rate (`SMS_MAX_PER_SECOND`): the relay hands on only what is due, so a large
+broadcast never holds an acknowledgement or a form link behind more than a slice. Broadcast
+SMS are not counted toward the daily cap of notices (core/sms_policy.py): one per broadcast,
+approved as above, and a family must not lose a link it asked for because the ministry
+informed it that morning. STOP is checked again when each SMS is sent (`sms.jobs`), so a
+number that stops meanwhile gets nothing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -53,6 +54,7 @@ from core.scopes import AreaScoped, area_condition
 
 LEBANESE = "+961%"  # E.164 Lebanese numbers: a number from abroad is not a resident's
 PACE_SHARE = 0.5  # of the gateway's rate: the rest stays free for answers and links
+SLICE = 100  # recipients falling due together: at most ~2 s of sending ahead of an answer
 
 _R = table(BroadcastRecipient)
 _M = table(Message)
@@ -136,31 +138,49 @@ def snapshot(session: Session, broadcast: Broadcast) -> Audience:
 
 
 def owe_chunk(
-    session: Session, broadcast: Broadcast, after: int, size: int, due: datetime
+    session: Session,
+    broadcast: Broadcast,
+    after: int,
+    size: int,
+    due: datetime,
+    spacing: timedelta = timedelta(0),
 ) -> tuple[int, int] | None:
-    """Owe the SMS of the next `size` recipients after id `after`, due at `due`.
+    """Owe the SMS of the next `size` recipients after id `after`: the first `SLICE` due at
+    `due`, each next slice `spacing` later (so the outbox releases them at the gateway's pace).
 
     Returns the chunk's last recipient id and how many SMS it owed (0 for a chunk a
     previous run owed already), or None when no recipient is left after `after`.
     """
     window = select(_R.c.id).where(_R.c.broadcast_id == broadcast.id, _R.c.id > after)
-    last = session.scalar(select(func.max(window.order_by(_R.c.id).limit(size).subquery().c.id)))
-    if last is None:
+    ids = session.scalars(window.order_by(_R.c.id).limit(size)).all()
+    if not ids:
         return None
-    owed = and_(
+    for n, start in enumerate(range(0, len(ids), SLICE)):
+        low = ids[start - 1] if start else after
+        high = ids[min(start + SLICE, len(ids)) - 1]
+        rows = _messages(broadcast, _owed_between(broadcast, low, high), due + n * spacing)
+        session.execute(insert(_M).from_select(list(_MESSAGE_COLUMNS), rows))
+    message_id = select(_M.c.id).where(
+        _M.c.phone == _R.c.phone, _M.c.purpose == purpose_of(broadcast)
+    )
+    tied = session.execute(
+        update(_R)
+        .where(_owed_between(broadcast, after, ids[-1]))
+        .values(message_id=message_id.scalar_subquery())
+        .returning(_R.c.id)
+    )
+    return int(ids[-1]), len(tied.all())
+
+
+def _owed_between(broadcast: Broadcast, low: int, high: int) -> ColumnElement[bool]:
+    """Its recipients with ids in (low, high] still owed an SMS (not STOP, not owed yet)."""
+    return and_(
         _R.c.broadcast_id == broadcast.id,
-        _R.c.id > after,
-        _R.c.id <= last,
+        _R.c.id > low,
+        _R.c.id <= high,
         _R.c.message_id.is_(None),
         _R.c.stopped == false(),
     )
-    purpose = purpose_of(broadcast)
-    session.execute(insert(_M).from_select(list(_MESSAGE_COLUMNS), _messages(broadcast, owed, due)))
-    message_id = select(_M.c.id).where(_M.c.phone == _R.c.phone, _M.c.purpose == purpose)
-    tied = session.execute(
-        update(_R).where(owed).values(message_id=message_id.scalar_subquery()).returning(_R.c.id)
-    )
-    return int(last), len(tied.all())
 
 
 def purpose_of(broadcast: Broadcast) -> str:

@@ -15,21 +15,22 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from core import audit
-from core.broadcast_audience import PACE_SHARE, owe_chunk, progress, snapshot
+from core.broadcast_audience import PACE_SHARE, SLICE, owe_chunk, progress, snapshot
 from core.broadcasts import Broadcast, BroadcastStatus
 from core.db import utcnow
 from core.queue import job_settings, job_transaction
 
 log = logging.getLogger(__name__)
 
-CHUNK = 1000  # recipients owed per transaction
+CHUNK = 5000  # recipients owed per transaction (well under a second each; ~100 s of sending)
 
 
 def send_broadcast(broadcast_id: int, chunk: int = CHUNK) -> None:
     """Snapshot the audience of a SENDING broadcast and owe every recipient's SMS, once."""
     if not _snapshot(broadcast_id):
         return
-    pace = max(1.0, job_settings().sms_max_per_second * PACE_SHARE)
+    pace = max(1.0, job_settings().sms_max_per_second * PACE_SHARE)  # SMS a second
+    spacing = timedelta(seconds=SLICE / pace)
     start, after, owed = utcnow(), 0, 0
     while True:
         with job_transaction() as session:
@@ -37,7 +38,7 @@ def send_broadcast(broadcast_id: int, chunk: int = CHUNK) -> None:
             if broadcast is None:
                 return
             due = start + timedelta(seconds=owed / pace)
-            step = owe_chunk(session, broadcast, after, chunk, due)
+            step = owe_chunk(session, broadcast, after, chunk, due, spacing)
             if step is None:
                 _finish(session, broadcast)
                 return

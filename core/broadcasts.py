@@ -24,6 +24,7 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -103,7 +104,11 @@ class BroadcastRecipient(Base):
     as counts; its phone is never listed on a page."""
 
     __tablename__ = "broadcast_recipients"
-    __table_args__ = (UniqueConstraint("broadcast_id", "phone"),)
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "phone"),
+        # The job walks a broadcast's recipients by id, a chunk at a time.
+        Index("ix_broadcast_recipients_chunk", "broadcast_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"))

@@ -291,9 +291,11 @@ def jobs_on_this_store(session_factory: sessionmaker[Session], engine: object) -
 
 
 def _sending(db: Session, place: str = "LB32") -> Broadcast:
-    qaimaqam = make_user(db, Role.QAIMAQAM, place)
-    broadcast = _write(db, qaimaqam)
-    confirm(db, qaimaqam, broadcast)
+    """A district's (or, given a municipality, its focal point's) broadcast, confirmed."""
+    role = Role.QAIMAQAM if place.startswith("LB") else Role.FOCAL_POINT
+    author = make_user(db, role, place)
+    broadcast = _write(db, author)
+    confirm(db, author, broadcast)
     db.commit()
     return broadcast
 
@@ -343,7 +345,7 @@ def test_a_crash_between_chunks_resumes_without_a_second_sms(
     assert first.id in {m.id for m in owed}
 
 
-def test_later_chunks_fall_due_at_the_gateways_pace(
+def test_chunks_are_owed_once_and_fall_due_slice_by_slice(
     residents: Session, jobs_on_this_store: None
 ) -> None:
     broadcast = _sending(residents)
@@ -358,6 +360,20 @@ def test_later_chunks_fall_due_at_the_gateways_pace(
     assert owe_chunk(residents, broadcast, second[0], 3, now) is None
     due = sorted({m.next_attempt_at for m in _owed(residents, broadcast)})
     assert due == [now, now + timedelta(seconds=40)]
+
+
+def test_within_a_chunk_each_slice_falls_due_later(
+    residents: Session, jobs_on_this_store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay hands on only what is due: a slice at a time, at the gateway's pace."""
+    monkeypatch.setattr("core.broadcast_audience.SLICE", 2)
+    broadcast = _sending(residents, HOME)  # 4 numbers, one of them STOP
+    residents.refresh(broadcast)
+    snapshot(residents, broadcast)
+    now = utcnow()
+    assert owe_chunk(residents, broadcast, 0, 10, now, timedelta(seconds=4)) is not None
+    due = sorted(m.next_attempt_at for m in _owed(residents, broadcast))
+    assert len(due) == 3 and set(due) == {now, now + timedelta(seconds=4)}
 
 
 def test_a_refused_or_unconfirmed_broadcast_sends_nothing(

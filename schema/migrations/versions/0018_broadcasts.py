@@ -82,9 +82,11 @@ def upgrade() -> None:
             "broadcast_id", "phone", name=op.f("uq_broadcast_recipients_broadcast_id")
         ),
     )
+    op.create_index("ix_broadcast_recipients_chunk", "broadcast_recipients", ["broadcast_id", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_broadcast_recipients_chunk", table_name="broadcast_recipients")
     op.drop_table("broadcast_recipients")
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         for column in (
