@@ -45,6 +45,7 @@ _BEFORE_PLEDGE = {
     "i18n.choose",
     "health.healthz",
     "health.livez",
+    "help.page",  # the support numbers, for whoever is stuck before the pledge
 }
 
 

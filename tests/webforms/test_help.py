@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from core.roles import Role
-from tests.support.factories import HOME, load_sample_geography
+from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.quick_accounts import account
 from tests.support.staff_web import sign_in
 
@@ -47,6 +47,16 @@ def test_every_console_page_links_to_help(client: FlaskClient, db: Session) -> N
         assert re.search(r'<a href="/help" id="help-link">', page), path
     back = client.get("/help").get_data(as_text=True)
     assert 'href="/console"' in back  # signed in: back to the console
+
+
+def test_help_opens_before_the_pledge_is_accepted(client: FlaskClient, db: Session) -> None:
+    load_sample_geography(db, (HOME,))
+    make_user(db, Role.MUKHTAR, HOME, "mukhtar-unpledged", pledged=False)
+    db.commit()
+    sign_in(client, "mukhtar-unpledged")
+    assert "/pledge" in client.get("/console").headers["Location"]  # the pledge comes first
+    response = client.get("/help")
+    assert response.status_code == 200 and "tel:+9614548393" in response.get_data(as_text=True)
 
 
 def test_help_in_arabic_is_right_to_left_and_in_french_too(client: FlaskClient) -> None:
