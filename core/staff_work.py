@@ -22,7 +22,7 @@ one SQL statement, so a 92-day national table reads no row into Python twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.clock import BEIRUT
 from core.corrections import CorrectionRequest
+from core.geography import District, Governorate, Locality
 from core.links import Channel, Link
 from core.roles import Permission
 from core.scopes import Viewer, visible
@@ -142,6 +143,19 @@ def work_statement(viewer: Viewer, period: Period) -> Select[Any]:
         .group_by(rows.c.day)
         .order_by(StaffUser.username, rows.c.day)
     )
+
+
+def area_names(session: Session, codes: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """The English and Arabic names of accounts' areas (municipality, district or
+    governorate), in one statement; the national code has none."""
+    wanted = sorted(set(codes))
+    named = union_all(
+        *(
+            select(table.code, table.name_en, table.name_ar).where(table.code.in_(wanted))
+            for table in (Locality, District, Governorate)
+        )
+    )
+    return {code: (en, ar) for code, en, ar in session.execute(named)}
 
 
 def _measure(account: Any, day: Any, forms: str, links: str, corrections: str) -> Select[Any]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, g, render_template, request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,7 @@ from core.staff_work import (
     PeriodProblem,
     PeriodRefused,
     WorkDay,
+    area_names,
     period_from,
     staff_work,
     work_statement,
@@ -64,15 +66,25 @@ def page() -> ResponseReturnValue:
     except PeriodRefused as refused:
         return _refused(refused)
     rows = staff_work(store.db(), g.user, period)
+    names = area_names(store.db(), (row.area_code for row in rows[:SHOWN]))
     return render_template(
         "staff_work/index.html",
         rows=rows[:SHOWN],
+        area_label=lambda code: _area_label(names, code),
         more=len(rows) > SHOWN,
         shown=SHOWN,
         period=period,
         form={"from": period.first.isoformat(), "to": period.last.isoformat()},
         error=None,
     )
+
+
+def _area_label(names: dict[str, tuple[str, str]], code: str) -> str:
+    """An account's area by name in the page's language; a national account's is Lebanon."""
+    if code not in names:
+        return str(_l("Lebanon"))
+    english, arabic = names[code]
+    return arabic if str(get_locale()) == "ar" else english
 
 
 def _refused(refused: PeriodRefused) -> ResponseReturnValue:

@@ -21,6 +21,7 @@ from core.staff_work import (
     PeriodProblem,
     PeriodRefused,
     WorkDay,
+    area_names,
     period_from,
     staff_work,
 )
@@ -220,3 +221,13 @@ def test_the_default_range_is_the_last_week_and_a_quarter_is_the_longest() -> No
     assert period_from("", " 2026-11-30 ", DAY) == Period(date(2026, 11, 24), date(2026, 11, 30))
     longest = period_from("2026-09-01", "2026-12-01", DAY)
     assert (longest.last - longest.first).days + 1 == MAX_DAYS
+
+
+def test_accounts_areas_are_named_at_every_level(db: Session) -> None:
+    load_sample_geography(db)
+    names = area_names(db, [HOME, "LB32", "LB3", "LB", HOME])
+    assert names == {
+        HOME: ("Chiyah", "شياح"),
+        "LB32": ("Baabda", "بعبدا"),
+        "LB3": ("Mount Lebanon", "جبل لبنان"),
+    }

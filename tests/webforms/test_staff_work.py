@@ -117,6 +117,12 @@ def test_the_ministry_sees_each_account_per_beirut_day(
         ("mukhtar-sw", "2026-12-01", "0", "1", "0"),
     ]
     assert "Mukhtar" in page and "Nov 30, 2026" in page
+    areas = re.findall(r'<td class="area">([^<]+) <small', page)
+    assert areas == ["Halba", "Chiyah", "Chiyah"]
+    client.get("/language/ar")
+    arabic = client.get("/console/staff-work").get_data(as_text=True)
+    assert re.findall(r'<td class="area">([^<]+) <small', arabic)[0] == "حلبا"
+    client.get("/language/en")
     only_today = client.get("/console/staff-work?from=2026-12-01&to=2026-12-01")
     assert [r[:2] for r in rows_of(only_today.get_data(as_text=True))] == [
         ("focal-halba", "2026-12-01"),
