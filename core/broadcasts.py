@@ -53,6 +53,7 @@ APPROVED_LEVELS = frozenset({AreaLevel.NATIONAL, AreaLevel.GOVERNORATE})
 
 TOO_MANY_SEGMENTS = "too_many_segments"  # params: max, segments
 WEB_ADDRESS = "web_address"
+NO_AUDIENCE = "no_audience"  # no number of the area can receive it (none known, or all STOP)
 _WEB_ADDRESS = re.compile(
     r"https?:|www\.|\b[a-z0-9-]+\.(?:com|net|org|info|biz|lb|gov|io|me|ly|co|link|app|site)\b",
     re.IGNORECASE,
@@ -186,6 +187,8 @@ def write_broadcast(
     """Record a broadcast for the author's area, awaiting confirmation or approval."""
     if not can(author.role, Permission.SEND_BROADCASTS):
         raise BroadcastRefused(Refusal.NOT_A_SENDER)
+    if audience - stopped <= 0:
+        raise BroadcastInvalid([FieldError("text", NO_AUDIENCE)])
     area = author.area
     broadcast = Broadcast(
         level=area.level.value,

@@ -23,6 +23,7 @@ from core.broadcast_audience import Audience, broadcast_area, cost, count_audien
 from core.broadcasts import (
     LANGUAGES,
     MAX_SEGMENTS,
+    NO_AUDIENCE,
     TOO_MANY_SEGMENTS,
     WEB_ADDRESS,
     Broadcast,
@@ -86,6 +87,7 @@ def _errors(errors: list[FieldError]) -> dict[str, str]:
             "Leave out web addresses: residents are told to trust only 1766 and their "
             "municipality, and a link in an SMS is what a fraud looks like."
         ),
+        NO_AUDIENCE: _l("No number of your area can receive an SMS yet: nothing to send."),
     }
     return {
         e.field: str(special[e.code] % dict(e.params)) if e.code in special else error_text(e)
@@ -132,11 +134,11 @@ def write() -> ResponseReturnValue:
     session = store.db()
     try:
         draft = clean_broadcast(request.form.to_dict(flat=False))
+        audience = count_audience(session, g.user.area)
+        broadcast = write_broadcast(session, g.user, draft, audience.total, audience.stopped)
     except BroadcastInvalid as invalid:
         session.rollback()
         return _index_page(_errors(invalid.errors))
-    audience = count_audience(session, g.user.area)
-    broadcast = write_broadcast(session, g.user, draft, audience.total, audience.stopped)
     session.commit()
     return redirect(url_for("broadcasts.show", broadcast_id=broadcast.id, done="written"))
 

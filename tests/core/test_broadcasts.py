@@ -13,9 +13,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from redis import Redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.jobs import JOBS
 from core.applications import Application
 from core.audit import AuditEvent
 from core.broadcast_audience import (
@@ -46,12 +48,13 @@ from core.links import Link
 from core.messages import Direction, Message, MessageStatus
 from core.opt_outs import stop
 from core.programme import Programme, set_window
-from core.queue import JobContext, use_job_context
+from core.queue import JobContext, RedisRunner, Work, use_job_context
 from core.roles import Permission, Role, can
 from core.settings import DEFAULT_SEGMENT_PRICE, Settings, SettingsError
 from core.users import StaffUser
 from tests.conftest import settings_for
 from tests.support.factories import (
+    AKKAR,
     ELSEWHERE,
     HOME,
     SAME_DISTRICT,
@@ -60,6 +63,7 @@ from tests.support.factories import (
     load_sample_geography,
     make_user,
 )
+from tests.support.rq_worker import work_through
 from tests.support.scope_matrix import MATRIX, MATRIX_IDS, NO_AREA, PLACES
 
 _numbers = itertools.count(1)
@@ -220,6 +224,13 @@ def _write(db: Session, author: StaffUser, text: str = TEXT) -> Broadcast:
     return write_broadcast(db, author, draft, counted.total, counted.stopped)
 
 
+def test_an_area_with_nobody_to_text_cannot_be_written_to(residents: Session) -> None:
+    focal = make_user(residents, Role.FOCAL_POINT, AKKAR)  # nobody of Halba contacted 1766
+    with pytest.raises(BroadcastInvalid) as refused:
+        _write(residents, focal)
+    assert [e.code for e in refused.value.errors] == ["no_audience"]
+
+
 def test_a_municipality_broadcast_goes_on_its_authors_confirmation(residents: Session) -> None:
     focal = make_user(residents, Role.FOCAL_POINT, HOME)
     broadcast = _write(residents, focal)
@@ -374,6 +385,20 @@ def test_within_a_chunk_each_slice_falls_due_later(
     assert owe_chunk(residents, broadcast, 0, 10, now, timedelta(seconds=4)) is not None
     due = sorted(m.next_attempt_at for m in _owed(residents, broadcast))
     assert len(due) == 3 and set(due) == {now, now + timedelta(seconds=4)}
+
+
+def test_the_job_queued_twice_on_rq_owes_each_sms_once(
+    residents: Session, jobs_on_this_store: None, redis_url: str, queue_prefix: str
+) -> None:
+    """As the web app queues it (the `default` queue) and the Procfile's worker runs it."""
+    broadcast = _sending(residents)
+    runner = RedisRunner(redis_url, prefix=queue_prefix, jobs=JOBS)
+    for _click in range(2):
+        runner.enqueue("default", Work.SEND_BROADCAST, broadcast.id, job_id=f"b-{broadcast.id}")
+    work_through([runner.queue("default")], Redis.from_url(redis_url))
+    owed = _owed(residents, broadcast)
+    assert len(owed) == 4 and len({m.phone for m in owed}) == 4
+    assert residents.get_one(Broadcast, broadcast.id).status == BroadcastStatus.SENT
 
 
 def test_a_refused_or_unconfirmed_broadcast_sends_nothing(

@@ -22,8 +22,8 @@ from core.opt_outs import stop
 from core.roles import Role
 from core.users import StaffUser
 from tests.plugins.fake_twilio import FakeTwilio
+from tests.support.factories import AKKAR, NORTH, SAME_DISTRICT, SAMPLE_CODES, load_sample_geography
 from tests.support.factories import HOME as CHIYAH
-from tests.support.factories import NORTH, SAME_DISTRICT, SAMPLE_CODES, load_sample_geography
 from tests.support.factories import area as area_of
 from tests.support.quick_accounts import account
 from tests.support.staff_web import csrf, sign_in
@@ -36,6 +36,7 @@ PEOPLE = {
     "governor-north": (Role.GOVERNOR, "LB5"),
     "ministry": (Role.MINISTRY, "LB"),
     "ministry-2": (Role.MINISTRY, "LB"),
+    "focal-akkar": (Role.FOCAL_POINT, AKKAR),
 }
 TEXT = "The emergency aid programme is open until 30 April. Call 1766 to apply, free of charge."
 _sids = itertools.count(1)
@@ -251,3 +252,14 @@ def test_the_progress_page_refreshes_itself_while_sending(
     assert figure(page, "owed") == "0" and "Resume sending" in page
     resumed = post(client, f"/console/broadcasts/{broadcast_id}/resume", {})
     assert resumed.status_code == 302 and len(broadcast_sms(db)) == 3
+
+
+def test_an_area_nobody_can_be_texted_in_says_so(
+    sms_client: FlaskClient, db: Session, chiyah_residents: None
+) -> None:
+    client = as_user(sms_client, db, "focal-akkar")
+    assert "It would reach 0 numbers" in client.get("/console/broadcasts").get_data(as_text=True)
+    response = post(client, "/console/broadcasts", {"text": TEXT, "language": "ar"})
+    assert response.status_code == 400
+    assert "No number of your area can receive an SMS yet" in response.get_data(as_text=True)
+    assert count(db, Broadcast) == 0
