@@ -49,6 +49,7 @@ class ChunkDone:
 
     rows: int = 0
     to_dispatch: list[int] = field(default_factory=list)
+    changes: list[dict[str, object]] = field(default_factory=list)  # each row's new values
 
 
 def send_chunk(session: Session, batch_id: int, sending: Sending, size: int = CHUNK) -> ChunkDone:
@@ -72,7 +73,7 @@ def send_chunk(session: Session, batch_id: int, sending: Sending, size: int = CH
         _issue(session, batch, sender, rows, sending, done)
     except OutsideWindow:
         _close(session, batch)
-    counts = Counter(row.outcome for row in rows)
+    counts = Counter(str(change["outcome"]) for change in done.changes)
     audit.record(session, ACTOR, "link_batch.chunk_sent", "link_batch", str(batch.id), counts)
     return done
 
@@ -85,26 +86,44 @@ def _issue(
     sending: Sending,
     done: ChunkDone,
 ) -> None:
+    """Each row's link and SMS; the rows' outcomes written in one statement at the end (by
+    primary key), not one UPDATE per row between the link's statements."""
     refused = refusals(session, [row.phone for row in rows])
-    for row in rows:
-        if row.phone is None or row.phone in refused:
-            row.outcome = refused.get(row.phone or "", Outcome.INVALID)
-            continue
-        try:
-            link, _token = issue_link(
-                session,
-                sender,
-                row.phone,
-                batch.language,
-                ttl_days=sending.ttl_days,
-                token_key=sending.token_key,
-            )
-        except TooManyLinks:
-            row.outcome = Outcome.TODAY
-            continue
-        owing = owe_link_sms(session, link, sending.public_base_url, sending.compose)
-        row.outcome, row.link_id, row.message_id = Outcome.ISSUED, link.id, owing.message_id
-        done.to_dispatch.extend(owing.to_dispatch)
+    try:
+        for row in rows:
+            change, dispatch = _one(session, batch, sender, row, refused, sending)
+            done.changes.append({"id": row.id} | change)
+            done.to_dispatch.extend(dispatch)
+    finally:  # the round closing mid-chunk keeps what was issued before it
+        if done.changes:
+            session.execute(update(BatchRow), done.changes)
+
+
+def _one(
+    session: Session,
+    batch: LinkBatch,
+    sender: StaffUser,
+    row: BatchRow,
+    refused: dict[str, Outcome],
+    sending: Sending,
+) -> tuple[dict[str, object], tuple[int, ...]]:
+    """The row's new values, and the SMS to hand over after the commit."""
+    if row.phone is None or row.phone in refused:
+        return {"outcome": refused.get(row.phone or "", Outcome.INVALID)}, ()
+    try:
+        link, _token = issue_link(
+            session,
+            sender,
+            row.phone,
+            batch.language,
+            ttl_days=sending.ttl_days,
+            token_key=sending.token_key,
+        )
+    except TooManyLinks:
+        return {"outcome": Outcome.TODAY}, ()
+    owing = owe_link_sms(session, link, sending.public_base_url, sending.compose)
+    issued = {"outcome": Outcome.ISSUED, "link_id": link.id, "message_id": owing.message_id}
+    return issued, owing.to_dispatch
 
 
 def _close(session: Session, batch: LinkBatch) -> None:

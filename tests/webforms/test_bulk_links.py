@@ -9,23 +9,29 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import TestResponse, encode_multipart
 
 from core.audit import AuditEvent
+from core.db import make_sessionmaker, transaction, utcnow
+from core.link_batch_checks import store_checked
 from core.link_batch_sending import Sending, send_chunk
 from core.link_batches import BatchRow, BatchState, LinkBatch, Outcome, batches_visible_to
+from core.link_batches import confirm as confirm_batch
 from core.links import Link
 from core.messages import Message
 from core.notifications import Sms, owe_text
 from core.opt_outs import stop
+from core.programme import set_window
 from core.roles import Permission, Role, can
 from core.sms_policy import Occasion
 from core.users import StaffUser
@@ -365,3 +371,51 @@ def test_batches_are_seen_only_within_the_viewers_area(
     found = {b.locality_code or NO_AREA for b in batches_visible_to(db, viewer, limit=50)}
     expected = seen if can(role, Permission.SEND_LINKS) else set()
     assert found == expected
+
+
+def test_rows_not_reached_when_the_round_closes_are_not_sent(
+    focal_client: FlaskClient, db: Session
+) -> None:
+    batch = batch_id(check(focal_client, "\n".join(READY)))
+    set_window(db, utcnow() - timedelta(days=2), utcnow() - timedelta(seconds=1), "test")
+    db.commit()
+    confirm(focal_client, batch)
+    assert set(outcomes(db, batch).values()) == {"window_closed"}
+    assert form_links(db) == 0
+    page = focal_client.get(f"{BULK}/{batch}").get_data(as_text=True)
+    assert 'data-state="done"' in page and "Not sent: the round closed" in page
+    assert '<td id="count-skipped">4</td>' in page
+
+
+def test_two_copies_of_the_job_at_once_give_each_number_one_link(race_engine: Engine) -> None:
+    """On PostgreSQL, with rows that commit: the batch's row lock makes the copies take turns."""
+    factory = make_sessionmaker(race_engine)
+    with transaction(factory) as session:
+        load_sample_geography(session)
+        set_window(session, utcnow() - timedelta(days=1), utcnow() + timedelta(days=1), "race")
+        focal = account(session, "race-focal", Role.FOCAL_POINT, "21111")
+        entries = [(n, f"71 3{n:05d}") for n in range(1, 41)]
+        batch = store_checked(session, focal, "en", entries)
+        assert confirm_batch(session, focal, batch)
+        batch_id = batch.id
+    sending = Sending("https://intake.test", "race-secret-" + "x" * 32, 7, compose)
+    start = threading.Barrier(2)
+
+    def job() -> None:
+        start.wait()
+        while True:
+            with transaction(factory) as session:
+                if not send_chunk(session, batch_id, sending, size=7).rows:
+                    return
+
+    copies = [threading.Thread(target=job) for _ in range(2)]
+    for copy in copies:
+        copy.start()
+    for copy in copies:
+        copy.join(timeout=60)
+    with factory() as session:
+        phones = session.scalars(select(Link.phone)).all()
+        owed = session.scalar(select(func.count()).where(Message.purpose == "form_link"))
+        state = session.scalar(select(LinkBatch.state).where(LinkBatch.id == batch_id))
+    assert len(phones) == len(set(phones)) == owed == 40
+    assert state == BatchState.DONE
