@@ -154,7 +154,7 @@ def _ticket(
     return open_ticket(
         session,
         phone=application.phone,
-        channel=TicketChannel.AGENT,  # logged by staff; `logged_by_id` names the focal point
+        channel=TicketChannel.STAFF,  # the family did not complain: it is not texted
         language=application.language,
         category=_CATEGORIES[sent_as],
         text=f"[flag {flag.id}: {flag.kind}] {flag.reason}",

@@ -69,6 +69,9 @@ class TicketChannel(StrEnum):
     SMS = "sms"  # the COMPLAINT keyword
     AGENT = "agent"  # logged by an agent during a call
     WEB = "web"  # a citizen's correction link
+    # Raised by staff about a family (a confirmed flag, circular §4.2b): the family did not
+    # complain, so the room's decision is not texted to it (a suspected fraud, a move).
+    STAFF = "staff"
 
 
 class TicketStatus(StrEnum):
@@ -168,6 +171,11 @@ class Ticket(AreaScoped, Base):
     @property
     def is_closed(self) -> bool:
         return self.status in CLOSED
+
+    @property
+    def tells_citizen(self) -> bool:
+        """Whether the decision is texted to the ticket's phone: not when staff raised it."""
+        return self.channel != TicketChannel.STAFF
 
     def is_overdue(self, now: datetime | None = None) -> bool:
         return not self.is_closed and self.due_at is not None and self.due_at <= (now or utcnow())

@@ -234,6 +234,9 @@ def decide_ticket(ticket_id: int) -> ResponseReturnValue:
         session.rollback()
         error = "note" if isinstance(refused, NoteRequired) else "closed"
         return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error=error))
+    if not found.tells_citizen:  # raised by staff about the family (a flag): nobody is texted
+        session.commit()
+        return redirect(url_for("hotline.ticket", ticket_id=ticket_id, decided="1", sms="staff"))
     decision = TicketDecision(found.number, TicketStatus(found.status), found.resolution or "")
     sms = Sms(found.phone, compose(decision, found.language), found.language, "ticket_decision")
     sent = owe_and_send(sms, Occasion.DECISION)  # commits

@@ -36,6 +36,7 @@ TICKET_CHANNELS: Labels = {
     TicketChannel.SMS: _l("SMS"),
     TicketChannel.AGENT: _l("Agent"),
     TicketChannel.WEB: _l("Correction link"),
+    TicketChannel.STAFF: _l("Raised by staff"),
 }
 
 CORRECTION_STATUSES: Labels = {

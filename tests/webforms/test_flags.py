@@ -16,6 +16,7 @@ from core.applications import Application
 from core.corrections import CorrectionRequest
 from core.db import utcnow
 from core.flags import MAX_REASON, ApplicationFlag
+from core.messages import Direction, Message
 from core.programme import set_window
 from core.roles import Role
 from core.tickets import Ticket
@@ -34,6 +35,7 @@ ACCOUNTS = {
     "qaimaqam": (Role.QAIMAQAM, "LB32"),
     "ministry": (Role.MINISTRY, "LB"),
     "committee": (Role.COMMITTEE, "LB"),
+    "agent": (Role.AGENT, "LB"),
 }
 REASON = "The spouse's ID number is not the one on her card."
 
@@ -204,3 +206,35 @@ def test_other_municipalities_and_levels_get_nothing(
         assert as_user(client, db, outsider).get("/console/flags").status_code == 403
     assert db.get_one(ApplicationFlag, flag_id).status == "open"
     assert rows_of(db, ApplicationFlag) == 1
+
+
+def test_the_family_is_not_texted_the_decision_on_a_flag_sent_as_a_complaint(
+    client: FlaskClient, db: Session, flag_town: Application
+) -> None:
+    """A suspected fraud confirmed to the room: the room decides it, and the family, who
+    complained of nothing, receives no SMS about it."""
+    fraud = {"kind": "suspected_fraud", "reason": "The family lives abroad since 2019."}
+    send(as_user(client, db, "mukhtar"), flag_path(flag_town), fraud)
+    flag_id = db.scalars(select(ApplicationFlag.id)).one()
+    focal = as_user(client, db, "focal")
+    send(focal, f"/console/flags/{flag_id}/confirm", {"sent_as": "complaint"})
+    ticket = db.scalars(select(Ticket)).one()
+
+    def texts_to_family() -> int:
+        stmt = select(Message.id).where(
+            Message.direction == Direction.OUTBOUND, Message.phone == flag_town.phone
+        )
+        return len(db.scalars(stmt).all())
+
+    before = texts_to_family()
+    agent = as_user(client, db, "agent")
+    page = agent.get(f"/hotline/tickets/{ticket.id}").get_data(as_text=True)
+    assert "Raised by staff" in page and "the family is not texted" in page
+    decided = send(
+        agent, f"/hotline/tickets/{ticket.id}/decide", {"status": "resolved", "note": "Checked."}
+    )
+    assert decided.status_code == 302
+    assert "the family is not told by SMS" in agent.get(decided.location).get_data(as_text=True)
+    db.expire_all()
+    assert db.get_one(Ticket, ticket.id).status == "resolved"
+    assert texts_to_family() == before
