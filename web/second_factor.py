@@ -47,6 +47,7 @@ _BEFORE_ENROLMENT = {
     "i18n.choose",
     "health.healthz",
     "health.livez",
+    "help.page",  # the support numbers, for whoever is stuck at enrolment
     "static",
 }
 

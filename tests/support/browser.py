@@ -15,6 +15,8 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
+from tests.support import second_factor
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Headless as root, and quiet on a closed network (no background connections).
 CHROMIUM_ARGS = [
@@ -94,15 +96,39 @@ def chromium() -> Iterator[Browser]:
 def sign_in(
     page: Page, base: str, username: str, password: str, landing: str, english: bool = True
 ) -> None:
-    """Sign in through the real form (accepting the pledge on a first sign-in), land on
-    `landing`, and switch the page to English unless asked to stay in Arabic."""
+    """Sign in through the real form (accepting the pledge on a first sign-in; setting up
+    two-factor sign-in on the pages where the role requires it, then typing codes computed
+    from the key the page showed), land on `landing`, and switch the page to English unless
+    asked to stay in Arabic."""
     page.goto(f"{base}/sign-in?next={landing}")
     page.fill("#username", username)
     page.fill("#password", password)
     page.click("main button[type=submit]")
-    if "/pledge" in page.url:
-        page.check("input[name=accept]")
-        page.click("main button[type=submit]")
+    for _ in range(4):  # the pledge, enrolment or the code, then the landing page
+        if "/pledge" in page.url:
+            page.check("input[name=accept]")
+            page.click("main button[type=submit]")
+        elif "/console/second-factor" in page.url:
+            enrol_in_page(page, base, username)
+        elif "/sign-in/code" in page.url:
+            phone = second_factor.browser_phone(base, username)
+            assert phone is not None, f"{username} has a second factor these tests did not set up"
+            page.fill("#code", phone.code())
+            page.click("main button[type=submit]")
     assert page.url.endswith(landing)
     if english:
         page.click("a[hreflang=en]")
+
+
+def enrol_in_page(page: Page, base: str, username: str) -> second_factor.Authenticator:
+    """Set up two-factor sign-in as a person would: the key read off the page, a first code,
+    the recovery codes kept, then on."""
+    secret = (page.text_content("#secret") or "").replace(" ", "")
+    phone = second_factor.Authenticator(secret)
+    page.fill("#code", phone.code())
+    page.click("main button[type=submit]")
+    phone.recovery = page.locator("#recovery-codes code").all_text_contents()
+    assert len(phone.recovery) == 10
+    second_factor.remember_in_browser(base, username, phone)
+    page.click("#continue")
+    return phone

@@ -43,6 +43,8 @@ class Authenticator:
         if self.recovery:
             return self.recovery.pop()
         time.sleep(max(0.0, (current + 1) * totp.interval - clock.now().timestamp()) + 0.05)
+        if totp.timecode(clock.now()) == current:
+            raise AssertionError("every code of this frozen moment is used: advance the clock")
         return self.code()
 
     def now(self) -> str:
@@ -96,3 +98,15 @@ def ready(app: Flask, username: str) -> Authenticator | None:
 def remember(app: Flask, username: str, phone: Authenticator) -> None:
     """Keep an authenticator a test made itself, for the helpers' later sign-ins."""
     _PHONES.setdefault(app, {})[username] = phone
+
+
+# The accounts enrolled in a browser, by the live server's address and the username.
+_BROWSER_PHONES: dict[tuple[str, str], Authenticator] = {}
+
+
+def browser_phone(base: str, username: str) -> Authenticator | None:
+    return _BROWSER_PHONES.get((base, username))
+
+
+def remember_in_browser(base: str, username: str, phone: Authenticator) -> None:
+    _BROWSER_PHONES[(base, username)] = phone
