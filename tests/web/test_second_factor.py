@@ -184,6 +184,7 @@ def test_an_admin_resets_a_lost_factor_and_the_account_enrols_again(
         ministry.post(address, data={"csrf_token": csrf(ministry, "/console")}).status_code == 403
     )
     admin = client_for(client.application, "admin")
+    assert f'action="{address}"' in admin.get(f"/console/users/{account.id}").get_data(as_text=True)
     done = admin.post(address, data={"csrf_token": csrf(admin, "/console")})
     assert done.status_code == 200
     assert audited(db, "second_factor.reset") == 1
