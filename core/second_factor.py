@@ -83,6 +83,7 @@ class Event(StrEnum):
     ENROLLED = "second_factor.enrolled"
     CODE_REFUSED = "second_factor.code_refused"
     RECOVERY_CODE_USED = "second_factor.recovery_code_used"
+    RECOVERY_CODES_RENEWED = "second_factor.recovery_codes_renewed"
     TURNED_OFF = "second_factor.turned_off"
     RESET = "second_factor.reset"
 
@@ -176,6 +177,15 @@ def check(session: Session, user: StaffUser, typed: str, key: str) -> str:
         way = "recovery"
     throttle.clear(session, _throttle_key(user))
     return way
+
+
+def renew_recovery_codes(session: Session, user: StaffUser, typed: str, key: str) -> list[str]:
+    """Ten new recovery codes for the old ones (used up, or seen by someone), proven with a
+    current code; the old ones stop working."""
+    check(session, user, typed, key)
+    codes = _new_recovery_codes(session, user)
+    audit.record(session, user.username, Event.RECOVERY_CODES_RENEWED, "staff_user", str(user.id))
+    return codes
 
 
 def turn_off(session: Session, user: StaffUser, typed: str, key: str) -> None:

@@ -207,6 +207,26 @@ def turn_off() -> ResponseReturnValue:
     return redirect(url("second_factor.enrol"))
 
 
+@bp.post("/console/second-factor/recovery-codes")
+@staff_required()
+def renew_codes() -> ResponseReturnValue:
+    """Ten new recovery codes, shown once, for a current code; the old ones stop working."""
+    user: StaffUser = g.user
+    if not factors.is_confirmed(store.db(), user.id):
+        return redirect(url("second_factor.enrol"))
+    try:
+        codes = factors.renew_recovery_codes(
+            store.db(), user, request.form.get("code", "")[:MAX_CODE], _key()
+        )
+    except factors.CodeRefused as refused:
+        store.commit()
+        if refused.retry_at is not None:
+            return _status_page(wait_text(refused.retry_at), 429, retry_after(refused.retry_at))
+        return _status_page(_("This code is not correct, or it was already used."), 400)
+    store.commit()
+    return render_template("second_factor_recovery.html", codes=codes, next=url("console.home"))
+
+
 # --- an admin's reset of a lost factor ------------------------------------------------------
 
 

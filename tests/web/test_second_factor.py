@@ -201,3 +201,26 @@ def test_an_admin_resets_a_lost_factor_and_the_account_enrols_again(
         ).status_code
         == 404
     )
+
+
+def test_new_recovery_codes_replace_the_old_ones(
+    client: FlaskClient, staff_of_every_kind: None, db: Session, clock: ModuleType
+) -> None:
+    clock.freeze(START)
+    sign_in(client, "ministry")
+    phone = phone_of(client.application, "ministry")
+    assert phone is not None
+    status = client.get("/console/second-factor").get_data(as_text=True)
+    assert 'action="/console/second-factor/recovery-codes"' in status
+    token = csrf(client, "/console/second-factor")
+    clock.advance(timedelta(seconds=60))
+    page = client.post(
+        "/console/second-factor/recovery-codes", data={"code": phone.now(), "csrf_token": token}
+    )
+    fresh = RECOVERY.findall(page.get_data(as_text=True))
+    assert page.status_code == 200 and len(fresh) == 10
+    assert audited(db, "second_factor.recovery_codes_renewed") == 1
+    client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
+    for code, expected in ((phone.recovery[0], 401), (fresh[0], 302)):
+        code_page = password_only(client, "ministry").headers["Location"]
+        assert send_code(client, code_page, code).status_code == expected
