@@ -128,8 +128,8 @@ def _register_adapters(app: Flask) -> None:
     from sms.inbound import bp as sms_inbound_bp
     from sms.inbound import init_buffer
     from sms.status_callback import bp as sms_bp
-    from webforms.broadcasts import bp as broadcasts_bp
     from webforms.account_requests import bp as account_requests_bp
+    from webforms.broadcasts import bp as broadcasts_bp
     from webforms.bulk_links import bp as bulk_links_bp
     from webforms.cases import bp as cases_bp
     from webforms.citizen import bp as citizen_bp

@@ -43,6 +43,9 @@ from core.users import StaffUser
 DEFAULT_DAYS = 7  # the last week, today included
 MAX_DAYS = 92  # a quarter: beyond it, the table is too long to read and the query too wide
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Days the service can have worked on: far outside them, a range's arithmetic (a week back from
+# 0001-01-01, Beirut's midnight of 9999-12-31 in UTC) overflows Python's dates.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 
 
 class PeriodProblem(StrEnum):
@@ -97,9 +100,12 @@ def _day(value: str, field: str) -> date:
     if not _ISO_DAY.fullmatch(text):
         raise PeriodRefused(PeriodProblem.BAD_DATE, field)
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise PeriodRefused(PeriodProblem.BAD_DATE, field) from None
+    if not EARLIEST <= day <= LATEST:
+        raise PeriodRefused(PeriodProblem.BAD_DATE, field)
+    return day
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ from core.messages import Message
 from core.needs import NeedsReminder, NeedsReport
 from core.opt_outs import SmsOptOut
 from core.programme import Programme
-from core.second_factor import RecoveryCode, SecondFactor
 from core.reset_tokens import PasswordReset
+from core.second_factor import RecoveryCode, SecondFactor
 from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
 from core.users import StaffUser

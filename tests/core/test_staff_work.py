@@ -205,6 +205,8 @@ def test_each_level_follows_the_accounts_of_its_area(
         (None, "yesterday", PeriodProblem.BAD_DATE, "to"),
         ("2026-1-1", None, PeriodProblem.BAD_DATE, "from"),
         ("=1+1", None, PeriodProblem.BAD_DATE, "from"),
+        (None, "0001-01-01", PeriodProblem.BAD_DATE, "to"),  # a week before it overflowed
+        ("9999-12-31", "9999-12-31", PeriodProblem.BAD_DATE, "to"),
         ("2026-08-31", "2026-12-01", PeriodProblem.TOO_LONG, "from"),
     ],
 )
