@@ -53,6 +53,12 @@ TIME_SENSITIVE = (
     "tests/core/test_audit.py",
     "tests/web/test_web_auth.py",
     "tests/core/test_queue_and_health.py",
+    "tests/core/test_second_factor.py",
+    "tests/web/test_second_factor.py",
+    "tests/core/test_password_resets.py",
+    "tests/core/test_staff_work.py",
+    "tests/webforms/test_bulk_links.py",
+    "tests/webforms/test_broadcasts.py",
 )
 AHEAD = timedelta(days=365)
 
