@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,6 +16,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 from werkzeug.serving import make_server
 
+from core.queue import Job, JobRunner
 from tests.support import second_factor
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -132,3 +134,22 @@ def enrol_in_page(page: Page, base: str, username: str) -> second_factor.Authent
     second_factor.remember_in_browser(base, username, phone)
     page.click("#continue")
     return phone
+
+
+class JobsALittleLater:
+    """A job runner that runs each job a moment after it is queued, in a thread, as a busy
+    worker would: a page that follows the work (a progress page) is seen before it is done."""
+
+    def __init__(self, inline: JobRunner, delay: float) -> None:
+        self.inline, self.delay = inline, delay
+        self.timers: list[threading.Timer] = []
+
+    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
+        later = threading.Timer(
+            self.delay, self.inline.enqueue, (queue, func, *args), {"job_id": job_id}
+        )
+        later.start()
+        self.timers.append(later)
+
+    def state(self) -> str:
+        return "inline"

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from urllib.parse import urlsplit
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
+from core.roles import Role
+from core.users import StaffUser
 from tests.support import second_factor
 from tests.support.factories import PASSWORD
+from tests.support.quick_accounts import account
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -55,6 +61,16 @@ def signed_in(client: FlaskClient, username: str) -> FlaskClient:
     sign_in(client, username)
     client.get("/language/en")
     return client
+
+
+def signed_in_as(
+    client: FlaskClient, db: Session, username: str, people: Mapping[str, tuple[Role, str]]
+) -> FlaskClient:
+    """Signed in as `username`, whose role and area `people` gives, made on first use."""
+    if db.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
+        account(db, username, *people[username])
+        db.commit()
+    return signed_in(client, username)
 
 
 def client_for(app: Flask, username: str) -> FlaskClient:

@@ -20,13 +20,11 @@ from core.calls import Call, CallStatus
 from core.messages import Direction, Message, MessageStatus
 from core.opt_outs import stop
 from core.roles import Role
-from core.users import StaffUser
 from tests.plugins.fake_twilio import FakeTwilio
 from tests.support.factories import AKKAR, NORTH, SAME_DISTRICT, SAMPLE_CODES, load_sample_geography
 from tests.support.factories import HOME as CHIYAH
 from tests.support.factories import area as area_of
-from tests.support.quick_accounts import account
-from tests.support.staff_web import csrf, sign_in
+from tests.support.staff_web import csrf, signed_in_as
 
 PEOPLE = {
     "focal": (Role.FOCAL_POINT, CHIYAH),
@@ -80,14 +78,7 @@ def _contact(db: Session, phone: str, place: str, kind: str) -> Message | Call:
 
 def as_user(client: FlaskClient, db: Session, username: str) -> FlaskClient:
     """Signed in as `username` (signing out whoever was), pages in English."""
-    if db.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
-        account(db, username, *PEOPLE[username])
-        db.commit()
-    if client.get("/console").status_code == 200:
-        client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
-    sign_in(client, username)
-    client.get("/language/en")
-    return client
+    return signed_in_as(client, db, username, PEOPLE)
 
 
 def post(client: FlaskClient, path: str, fields: dict[str, str]) -> TestResponse:

@@ -5,9 +5,7 @@ itself from "being sent" to "sent" while a worker owes the SMS."""
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -15,29 +13,16 @@ from sqlalchemy.orm import Session
 
 from core.geography import resolve_area
 from core.messages import Direction, Message, MessageStatus
-from core.queue import Job, JobRunner
 from core.users import StaffUser
-from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.browser import (
+    JobsALittleLater,
+    chromium,
+    demo_service,
+    live_server,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-
-class JobALittleLater:
-    """Runs each job a moment after it is queued, in a thread, as a busy worker would."""
-
-    def __init__(self, inline: JobRunner, delay: float) -> None:
-        self.inline, self.delay = inline, delay
-        self.timers: list[threading.Timer] = []
-
-    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
-        later = threading.Timer(
-            self.delay, self.inline.enqueue, (queue, func, *args), {"job_id": job_id}
-        )
-        later.start()
-        self.timers.append(later)
-
-    def state(self) -> str:
-        return "inline"
 
 
 def residents_texted(session: Session, count: int) -> None:
@@ -58,7 +43,7 @@ def residents_texted(session: Session, count: int) -> None:
 
 def test_a_focal_point_informs_its_residents_without_javascript(tmp_path: Path) -> None:
     app, engine, output = demo_service(tmp_path)
-    worker = JobALittleLater(app.extensions["intake.jobs"], delay=2.0)
+    worker = JobsALittleLater(app.extensions["intake.jobs"], delay=2.0)
     app.extensions["intake.jobs"] = worker
     password = re.search(r"demo-focal\s+(\S+)\s+focal_point", output)
     assert password, output

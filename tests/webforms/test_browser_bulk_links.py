@@ -5,41 +5,26 @@ progress page refresh itself from "sending" to "done" while a worker sends the b
 from __future__ import annotations
 
 import re
-import threading
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from core.queue import Job, JobRunner
-from tests.support.browser import chromium, demo_service, live_server, sign_in
+from tests.support.browser import (
+    JobsALittleLater,
+    chromium,
+    demo_service,
+    live_server,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
-
-
-class WorkerLater:
-    """Runs each job a moment after it is queued, in a thread, as a busy worker would."""
-
-    def __init__(self, inline: JobRunner, delay: float) -> None:
-        self.inline, self.delay = inline, delay
-        self.timers: list[threading.Timer] = []
-
-    def enqueue(self, queue: str, func: Job, *args: Any, job_id: str, new: bool = False) -> None:
-        later = threading.Timer(
-            self.delay, self.inline.enqueue, (queue, func, *args), {"job_id": job_id}
-        )
-        later.start()
-        self.timers.append(later)
-
-    def state(self) -> str:
-        return "inline"
 
 
 def test_a_focal_point_sends_links_in_bulk_and_the_progress_page_reaches_done(
     tmp_path: Path,
 ) -> None:
     app, engine, output = demo_service(tmp_path)
-    worker = WorkerLater(app.extensions["intake.jobs"], delay=2.0)
+    worker = JobsALittleLater(app.extensions["intake.jobs"], delay=2.0)
     app.extensions["intake.jobs"] = worker
     password = re.search(r"demo-focal\s+(\S+)\s+focal_point", output)
     assert password, output

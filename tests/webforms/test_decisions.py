@@ -16,7 +16,6 @@ from werkzeug.test import TestResponse
 from core.audit import AuditEvent
 from core.decisions import MAX_TEXT, MAX_TITLE, Decision, DecisionKind
 from core.roles import Role
-from core.users import StaffUser
 from tests.support.factories import (
     AKKAR,
     HOME,
@@ -25,8 +24,7 @@ from tests.support.factories import (
     SAMPLE_CODES,
     load_sample_geography,
 )
-from tests.support.quick_accounts import account
-from tests.support.staff_web import csrf, sign_in
+from tests.support.staff_web import csrf, signed_in_as
 
 # Accounts, made when a test first signs in with one (each password hash takes a moment).
 ACCOUNTS = {
@@ -75,14 +73,7 @@ def every_level(db: Session) -> None:
 
 def signed_in(client: FlaskClient, db: Session, username: str) -> FlaskClient:
     """Signed in as `username` (signing out whoever was), pages in English."""
-    if db.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
-        account(db, username, *ACCOUNTS[username])
-        db.commit()
-    if client.get("/console").status_code == 200:
-        client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
-    sign_in(client, username)
-    client.get("/language/en")
-    return client
+    return signed_in_as(client, db, username, ACCOUNTS)
 
 
 def post(client: FlaskClient, path: str, fields: dict[str, str]) -> TestResponse:

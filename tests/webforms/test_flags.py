@@ -20,11 +20,9 @@ from core.messages import Direction, Message
 from core.programme import set_window
 from core.roles import Role
 from core.tickets import Ticket
-from core.users import StaffUser
 from tests.support.factories import ELSEWHERE, HOME, audit_events, load_sample_geography, rows_of
 from tests.support.households import submitted
-from tests.support.quick_accounts import account
-from tests.support.staff_web import csrf, sign_in
+from tests.support.staff_web import csrf, signed_in_as
 
 ACCOUNTS = {
     "mukhtar": (Role.MUKHTAR, HOME),
@@ -52,14 +50,7 @@ def flag_town(db: Session) -> Application:
 
 def as_user(client: FlaskClient, db: Session, username: str) -> FlaskClient:
     """Signed in as `username` (signing out whoever was), pages in English."""
-    if db.scalar(select(StaffUser.id).where(StaffUser.username == username)) is None:
-        account(db, username, *ACCOUNTS[username])
-        db.commit()
-    if client.get("/console").status_code == 200:
-        client.post("/sign-out", data={"csrf_token": csrf(client, "/console")})
-    sign_in(client, username)
-    client.get("/language/en")
-    return client
+    return signed_in_as(client, db, username, ACCOUNTS)
 
 
 def send(client: FlaskClient, path: str, fields: dict[str, str]) -> TestResponse:
