@@ -17,6 +17,7 @@ from flask_babel import format_date, format_decimal, get_locale
 
 from core import dashboard as figures
 from core.area_counts import NO_AREA, Figures, RowKind, area_names
+from core.clock import beirut_today
 from core.dashboard import Chart
 from core.db import utcnow
 from core.roles import Permission
@@ -67,7 +68,8 @@ def chart_csv(name: str) -> ResponseReturnValue:
         [key, label, *values]
         for key, label, values in zip(drawn.row_keys, drawn.row_labels, drawn.values, strict=True)
     ]
-    filename = f"dashboard-{chart.value}-{user.area.code}-{utcnow().date().isoformat()}.csv"
+    day = beirut_today().isoformat()  # the reader's day: after 22:00 UTC it is tomorrow's
+    filename = f"dashboard-{chart.value}-{user.area.code}-{day}.csv"
     return csv_download(filename, [str(h) for h in header] + list(drawn.series_labels), rows)
 
 

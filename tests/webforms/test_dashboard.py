@@ -628,3 +628,16 @@ def _rows_before_0009(conn: Any, at: datetime) -> None:
             submitted_at=at,
         )
     )
+
+
+def test_a_csv_is_named_for_beirut_s_day(
+    client: FlaskClient, spread: Session, clock: ModuleType
+) -> None:
+    """At 23:30 UTC it is already the next day in Beirut: the file carries Beirut's date."""
+    evening = clock.now().astimezone(UTC).replace(hour=23, minute=30, second=0, microsecond=0)
+    clock.freeze(evening)
+    signed_in(client, "ministry")
+    response = client.get("/console/dashboard/forms.csv")
+    beirut_day = clock.beirut_today().isoformat()
+    assert beirut_day != evening.date().isoformat()
+    assert f"dashboard-forms-LB-{beirut_day}.csv" in response.headers["Content-Disposition"]
