@@ -61,6 +61,8 @@ class Application(AreaScoped, Base):
     channel: Mapped[str] = mapped_column(String(12))
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
     phone: Mapped[str] = mapped_column(String(20), index=True)
+    # An optional second mobile (E.164), used when `phone` is permanently unreachable.
+    second_phone: Mapped[str | None] = mapped_column(String(20))
     language: Mapped[str] = mapped_column(String(2), default="ar")
     status: Mapped[str] = mapped_column(String(16), index=True)
     reason: Mapped[str | None] = mapped_column(String(40))

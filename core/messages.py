@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
-from sqlalchemy import Boolean, Index, Integer, String, Text, and_, false, select
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, and_, false, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core.db import Base, UTCDateTime, utcnow
@@ -61,6 +61,13 @@ class Message(AreaScoped, Base):
     # Counts toward the phone's daily cap (core/sms_policy.py: a notice it did not ask for).
     capped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Which provider took it ("twilio", "http", "console"), and which it must go by (None:
+    # the primary of SMS_BACKEND; a name: that one, e.g. the fallback after a refusal).
+    gateway: Mapped[str | None] = mapped_column(String(16))
+    via: Mapped[str | None] = mapped_column(String(16))
+    # The message this one is a new try at (a temporary failure, the fallback provider, the
+    # family's second number): one new try per message, so a report applied twice adds none.
+    resend_of: Mapped[int | None] = mapped_column(ForeignKey("messages.id"), unique=True)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When the relay last handed this owed message to the queue (core/relay.py); cleared

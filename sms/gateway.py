@@ -23,6 +23,7 @@ class OutgoingSms:
     to: str  # E.164
     body: str
     status_callback: str | None  # full URL of the delivery receipts, see `status_callback_url`
+    via: str | None = None  # the provider it must go by (Message.via); None: the primary
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class SendResult:
 
     provider_sid: str
     status: str  # the provider's own status word, e.g. "queued"
+    gateway: str = ""  # which provider took it (Message.gateway); "" when a backend cannot say
 
 
 class SendError(Exception):
