@@ -22,6 +22,10 @@ from sqlalchemy.exc import ArgumentError
 
 from core.audit_key import InvalidAuditKey, read_key
 from core.ed25519_keys import InvalidKey, load_private_key
+from core.messaging_settings import MessagingSettings, sms_backends
+from core.messaging_settings import SmsBackend as SmsBackend
+from core.setting_errors import SettingsError as SettingsError
+from core.setting_errors import small_int as _small_int
 from core.tickets import DEFAULT_DEADLINES, Deadline, TicketCategory, parse_deadlines
 
 
@@ -31,22 +35,6 @@ class Environment(StrEnum):
     DEVELOPMENT = "development"  # a laptop: console SMS, generated secret, plain-HTTP cookies
     TEST = "test"  # the test suite: like production, but settings are passed in
     PRODUCTION = "production"  # the default: every secret must be given
-
-
-class SmsBackend(StrEnum):
-    """Which gateway carries outgoing SMS."""
-
-    TWILIO = "twilio"  # the Twilio REST API through the official library
-    CONSOLE = "console"  # printed on the worker's standard output (development only)
-
-
-class SettingsError(Exception):
-    """A setting is missing or malformed; the message names it and says why."""
-
-    def __init__(self, name: str, reason: str) -> None:
-        super().__init__(f"setting {name}: {reason}")
-        self.name = name
-        self.reason = reason
 
 
 DEFAULT_DATABASE_URL = "sqlite:///var/intake.sqlite3"
@@ -116,6 +104,8 @@ class Settings:
     # (SMS_SEGMENT_PRICE_USD): the cost an information SMS shows before it is sent. The default
     # is about Twilio's list price to Lebanon; set the contract's price.
     sms_segment_price_usd: Decimal = DEFAULT_SEGMENT_PRICE
+    # The fallback provider, retries and retention (core/messaging_settings.py).
+    messaging: MessagingSettings = field(default_factory=MessagingSettings)
 
     @property
     def is_development(self) -> bool:
@@ -132,7 +122,7 @@ class Settings:
         env = dict(os.environ if environ is None else environ)
         environment = _environment(env.get("INTAKE_ENV", "production"))
         database_url = _database_url(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
-        sms_backend = _sms_backend(env.get("SMS_BACKEND"), environment)
+        sms_backend, fallback = sms_backends(env.get("SMS_BACKEND"), _default_backend(environment))
         settings = cls(
             environment=environment,
             database_url=database_url,
@@ -173,8 +163,9 @@ class Settings:
             ),
             metrics_token=env.get("METRICS_TOKEN") or None,
             sms_segment_price_usd=_price(env.get("SMS_SEGMENT_PRICE_USD")),
+            messaging=MessagingSettings.from_env(env, fallback),
         )
-        if sms_backend is SmsBackend.TWILIO:
+        if SmsBackend.TWILIO in (sms_backend, fallback):
             _check_twilio(settings)
         return settings
 
@@ -352,23 +343,8 @@ def _price(value: str | None) -> Decimal:
     return price
 
 
-def _small_int(name: str, value: str | None, default: int, maximum: int) -> int:
-    if not value:
-        return default
-    if not value.strip().isdigit() or int(value) > maximum:
-        raise SettingsError(name, f"{value!r} is not a whole number from 0 to {maximum}")
-    return int(value)
-
-
-def _sms_backend(value: str | None, environment: Environment) -> SmsBackend:
-    if not value:
-        return (
-            SmsBackend.CONSOLE if environment is not Environment.PRODUCTION else SmsBackend.TWILIO
-        )
-    try:
-        return SmsBackend(value.strip().lower())
-    except ValueError:
-        raise SettingsError("SMS_BACKEND", f"{value!r} is not twilio or console") from None
+def _default_backend(environment: Environment) -> SmsBackend:
+    return SmsBackend.CONSOLE if environment is not Environment.PRODUCTION else SmsBackend.TWILIO
 
 
 def _check_twilio(settings: Settings) -> None:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -66,7 +67,7 @@ def test_good_production_settings_are_read() -> None:
         ({"PUBLIC_BASE_URL": "http://1766.gov.lb"}, "PUBLIC_BASE_URL", "https"),
         ({"REDIS_URL": "localhost:6379"}, "REDIS_URL", "redis://"),
         ({"INTAKE_ENV": "staging"}, "INTAKE_ENV", "not one of"),
-        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND", "twilio or console"),
+        ({"SMS_BACKEND": "pigeon"}, "SMS_BACKEND", "twilio, http or console"),
         ({"SMS_BACKEND": "twilio"}, "TWILIO_ACCOUNT_SID", "required"),
         ({"PROXY_HOPS": "two"}, "PROXY_HOPS", "whole number"),
         ({"TWILIO_API_BASE_URL": "ftp://x"}, "TWILIO_API_BASE_URL", "http(s)"),
@@ -140,3 +141,63 @@ def test_the_process_stops_with_one_clear_line(changes: dict, expected: str) -> 
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines[-1].startswith("1766 Intake cannot start: " + expected), result.stderr
     assert "Traceback" not in result.stderr
+
+
+PRODUCTION = with_(
+    TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+    TWILIO_AUTH_TOKEN="t" * 32,
+    TWILIO_FROM_NUMBER="+15005550006",
+)
+
+
+def test_sms_backend_may_name_a_primary_and_a_fallback() -> None:
+    env = {**PRODUCTION, "SMS_BACKEND": "twilio, console"}
+    settings = Settings.from_env(env)
+    assert (settings.sms_backend, settings.messaging.sms_fallback) == (
+        SmsBackend.TWILIO,
+        SmsBackend.CONSOLE,
+    )
+    assert Settings.from_env({**PRODUCTION, "SMS_BACKEND": "twilio"}).messaging.sms_fallback is None
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("twilio,twilio", "must differ"),
+        ("twilio,http,console", "at most two"),
+        ("twilio,pigeon", "twilio, http or console"),
+    ],
+)
+def test_a_bad_pair_of_backends_is_named(value: str, reason: str) -> None:
+    with pytest.raises(SettingsError, match=reason):
+        Settings.from_env({**PRODUCTION, "SMS_BACKEND": value})
+
+
+def test_the_retry_schedule_is_read_as_waits() -> None:
+    settings = Settings.from_env({**PRODUCTION, "SMS_RETRY_SCHEDULE": "30s, 2m,1h,1d"})
+    assert settings.messaging.retry_schedule == (
+        timedelta(seconds=30),
+        timedelta(minutes=2),
+        timedelta(hours=1),
+        timedelta(days=1),
+    )
+    default = Settings.from_env(PRODUCTION).messaging.retry_schedule
+    assert default == (
+        timedelta(minutes=1),
+        timedelta(minutes=5),
+        timedelta(minutes=30),
+        timedelta(hours=4),
+    )
+    assert (
+        Settings.from_env({**PRODUCTION, "SMS_RETRY_SCHEDULE": "none"}).messaging.retry_schedule
+        == ()
+    )
+    with pytest.raises(SettingsError, match="SMS_RETRY_SCHEDULE"):
+        Settings.from_env({**PRODUCTION, "SMS_RETRY_SCHEDULE": "5 minutes"})
+
+
+def test_retention_periods_are_days_with_defaults() -> None:
+    messaging = Settings.from_env({**PRODUCTION, "DRAFT_RETENTION_DAYS": "10"}).messaging
+    assert (messaging.draft_retention_days, messaging.message_body_retention_days) == (10, 90)
+    with pytest.raises(SettingsError, match="RECORDING_RETENTION_DAYS"):
+        Settings.from_env({**PRODUCTION, "RECORDING_RETENTION_DAYS": "forever"})
