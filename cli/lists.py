@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 from cli.common import operator, settings, unit_of_work
 from core import audit
 from core.db import utcnow
+from core.ed25519_keys import InvalidKey
 from core.notifications import dispatch
+from distribution.publication import AlreadyPublished, publish_batch
+from distribution.voucher_keys import signing_key
 from scoring.formula import Formula, FormulaError, load_formula
 from scoring.list_verify import UnknownList, verify_list
 from scoring.lists import (
@@ -25,7 +28,6 @@ from scoring.lists import (
     build_list,
     programme_by_code,
 )
-from scoring.publishing import AlreadyPublished, publish_batch
 from scoring.scores import FormulaMismatch
 from texts.sms import compose
 
@@ -123,13 +125,18 @@ def lists_verify(list_id: int) -> None:
 @lists_group.command("publish")
 @click.argument("list_id", metavar="LIST", type=click.IntRange(min=1))
 def lists_publish(list_id: int) -> None:
-    """Tell every family on the list its outcome by one SMS (safe to run again)."""
+    """Tell every family on the list its outcome by one SMS, a selected one with its voucher's
+    code (safe to run again)."""
+    try:
+        key = signing_key(settings().voucher_signing_key_file)
+    except (OSError, InvalidKey) as problem:
+        raise click.ClickException(f"the voucher signing key cannot be read: {problem}") from None
     told = stopped = 0
     while True:
         try:
             with unit_of_work() as session:
                 chosen = _list_or_fail(session, list_id)
-                batch = publish_batch(session, chosen, compose)
+                batch = publish_batch(session, chosen, compose, key, operator())
                 if not batch.remaining:
                     audit.record(session, operator(), "list.published", "list", str(list_id))
         except AlreadyPublished:

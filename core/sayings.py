@@ -134,6 +134,7 @@ class ListResult:
     reference: str
     selected: bool
     reason: str | None = None  # when not selected
+    voucher_code: str | None = None  # when selected: the voucher issued at publication
 
 
 @dataclass(frozen=True)

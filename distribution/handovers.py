@@ -1,11 +1,13 @@
 """Vouchers and handovers: each selected family's signed voucher, used once, every step on record.
 
-A published list's selected families get a voucher when the army exports their municipality
-(the same voucher every time). At the distribution point the officer checks the voucher, sees
-the head's ID and obtains a signature, then records the handover: one conditional UPDATE marks
-the voucher used, so two officers at once cannot both hand aid over on it. A family that
-refuses, or cannot show ID, is recorded with the reason and keeps its voucher; a disputed case
-goes to the committee as a distribution ticket and the voucher waits for its decision.
+A published list's selected families get a voucher when the list is published (its code is in
+their SMS, distribution/publication.py), or, for a list published before that, when the army
+exports their municipality; either way one voucher per list entry, the same every time. At
+the distribution point the officer checks the voucher, sees the head's ID and obtains a
+signature, then records the handover: one conditional UPDATE marks the voucher used, so two
+officers at once cannot both hand aid over on it. A family that refuses, or cannot show ID,
+is recorded with the reason and keeps its voucher; a disputed case goes to the committee as a
+distribution ticket and the voucher waits for its decision.
 """
 
 from __future__ import annotations
@@ -165,7 +167,7 @@ def issue_vouchers(
     vouchers, new = [], 0
     for entry, application, voucher in session.execute(_families(beneficiary_list, locality_code)):
         if voucher is None:
-            voucher, new = _new_voucher(session, entry, application, key), new + 1
+            voucher, new = issue_voucher(session, entry, application, key), new + 1
         vouchers.append(voucher)
     session.flush()
     if new:
@@ -191,9 +193,10 @@ def _families(
     )
 
 
-def _new_voucher(
+def issue_voucher(
     session: Session, entry: ListEntry, application: Application, key: Ed25519PrivateKey
 ) -> Voucher:
+    """A new voucher for a selected entry; the caller has checked it has none (one per entry)."""
     now = utcnow()
     code = _free_code(session)
     claim = Claim(
@@ -213,6 +216,11 @@ def _new_voucher(
     session.add(voucher)
     session.flush()  # the next code drawn sees this one
     return voucher
+
+
+def voucher_of_entry(session: Session, entry_id: int) -> Voucher | None:
+    """The voucher issued for this list entry, if any."""
+    return session.scalar(select(Voucher).where(Voucher.entry_id == entry_id))
 
 
 def _free_code(session: Session) -> str:

@@ -10,10 +10,17 @@ second run continues where the first stopped without telling anyone twice. The l
 as published when its last entry is notified. The words are the caller's (`compose`, from
 texts/): the domain says who is told what (`core.sayings.ListResult`), not how it is said in
 Arabic, English or French.
+
+A selected family's SMS carries its voucher's code, issued in the batch's transaction, so the
+code a family is told and the voucher the army later exports are one row, made once. Vouchers
+are distribution's, which this layer may not import: the caller passes `voucher_for`
+(distribution/publication.py builds it with the signing key), and this module only says
+where the code goes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -29,6 +36,10 @@ from scoring.lists import BeneficiaryList, ListEntry, Outcome
 PURPOSE = "list_result"
 BATCH = 1000
 
+# (session, entry, application) -> the selected family's voucher code, issued once per entry;
+# None when no voucher can be made (no municipality to hand the aid over in).
+VoucherFor = Callable[[Session, ListEntry, Application], str | None]
+
 
 @dataclass(frozen=True)
 class Batch:
@@ -42,7 +53,11 @@ class AlreadyPublished(Exception):
 
 
 def publish_batch(
-    session: Session, beneficiary_list: BeneficiaryList, compose: Compose, size: int = BATCH
+    session: Session,
+    beneficiary_list: BeneficiaryList,
+    compose: Compose,
+    voucher_for: VoucherFor,
+    size: int = BATCH,
 ) -> Batch:
     """Owe the next `size` families their SMS; the caller commits, then dispatches."""
     if beneficiary_list.published_at is not None:
@@ -61,7 +76,10 @@ def publish_batch(
     rows = [(row[0], row[1]) for row in session.execute(stmt)]
     for entry, application in rows:
         entry.notified_at = now
-        owing = owe_text(session, _outcome_sms(application, entry, compose), Occasion.DECISION)
+        selected = entry.outcome == Outcome.SELECTED
+        code = voucher_for(session, entry, application) if selected else None
+        sms = _outcome_sms(application, entry, code, compose)
+        owing = owe_text(session, sms, Occasion.DECISION)
         owed.extend(owing.to_dispatch)
         stopped += owing.withheld is not None  # STOP: a decision is exempt from the cap
     remaining = len(rows) == size
@@ -71,8 +89,11 @@ def publish_batch(
     return Batch(owed, remaining, stopped)
 
 
-def _outcome_sms(application: Application, entry: ListEntry, compose: Compose) -> Sms:
+def _outcome_sms(
+    application: Application, entry: ListEntry, code: str | None, compose: Compose
+) -> Sms:
     """The family's outcome: a decision on its case, so never held back by the daily cap."""
-    result = ListResult(application.reference, entry.outcome == Outcome.SELECTED, entry.reason)
+    selected = entry.outcome == Outcome.SELECTED
+    result = ListResult(application.reference, selected, entry.reason, voucher_code=code)
     body = compose(result, application.language)
     return Sms(application.phone, body, application.language, PURPOSE, application.area())

@@ -1,7 +1,8 @@
 """What a published list tells each family by SMS: selected, or not and why, and how to complain.
 
 Short, whole sentences in the family's language (texts.sms.compose sets it); the reference
-lets the complaint room find the application when the family calls 1766.
+lets the complaint room find the application when the family calls 1766, and a selected
+family's voucher code (grouped like a reference) is what it shows the army.
 """
 
 from __future__ import annotations
@@ -37,7 +38,16 @@ def reason_text(reason: str | None) -> str:
 def result_sms(result: ListResult) -> str:
     """The one SMS a family receives when the list is published."""
     reference = grouped(result.reference)
-    if result.selected:
+    if result.selected and result.voucher_code:
+        # Two segments in Arabic at most (UCS-2, 134 characters): tests/scoring/test_publication.
+        return _(
+            "1766: your family (reference %(reference)s) is on the assistance list. "
+            "Voucher code: %(code)s. The army will hand the aid over; the head of household "
+            "must show an ID.",
+            reference=reference,
+            code=grouped(result.voucher_code),
+        )
+    if result.selected:  # no municipality yet, so no voucher: the army cannot hand it over
         return _(
             "1766: your family (reference %(reference)s) is on the assistance list. "
             "The army will hand the aid over; the head of household must show an ID.",

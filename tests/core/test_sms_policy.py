@@ -486,7 +486,9 @@ def test_a_list_outcome_is_a_decision_past_the_cap(db: Session, staffed_round: N
     unpublished = make_list(db, [application], published=False)
     use_up_the_day(db, FAMILY)
 
-    batch = publish_batch(db, unpublished, lambda _said, _language: "1766: you are on the list.")
+    batch = publish_batch(
+        db, unpublished, lambda _said, _language: "1766: you are on the list.", lambda *_: None
+    )
 
     assert len(batch.message_ids) == 1 and batch.stopped == 0
     assert db.get_one(Message, batch.message_ids[0]).status == MessageStatus.PENDING

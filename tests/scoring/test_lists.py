@@ -21,6 +21,7 @@ from core.opt_outs import stop
 from core.programme import Programme, set_window
 from core.references import grouped
 from core.submissions import submit
+from distribution.handovers import Voucher
 from scoring import jobs
 from scoring.lists import ABOVE_CUTOFF, NEEDS_REVIEW, BeneficiaryList, ListEntry, Outcome
 from scoring.status import status_of
@@ -200,6 +201,9 @@ def test_publishing_tells_each_family_once_in_its_language(
         body = by_phone[application.phone].body
         assert "1766" in body and grouped(application.reference) in body
         if entries[application.id].outcome == Outcome.SELECTED:
+            # Selected: the voucher issued at publication, its code grouped like a reference.
+            code = db.scalar(select(Voucher.code).where(Voucher.application_id == application.id))
+            assert code is not None and grouped(code) in body
             continue
         # Not selected: the reason, and how to complain, in the family's own language.
         words = {"ar": "1766", "en": "To complain, call 1766", "fr": "1766"}[application.language]
