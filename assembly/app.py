@@ -125,6 +125,7 @@ def _register_adapters(app: Flask) -> None:
     from cli import register_commands
     from hotline.console import bp as hotline_bp
     from ivr.voice import bp as ivr_bp
+    from sms.http_webhooks import bp as sms_http_bp
     from sms.inbound import bp as sms_inbound_bp
     from sms.inbound import init_buffer
     from sms.status_callback import bp as sms_bp
@@ -169,6 +170,8 @@ def _register_adapters(app: Flask) -> None:
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
     app.register_blueprint(sms_bp)
     csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
+    app.register_blueprint(sms_http_bp)  # the aggregator's reports and SMS, by its secret
+    csrf.exempt(sms_http_bp)
     init_buffer(app, app.config["INTAKE_SETTINGS"])
     for twilio_bp in (sms_inbound_bp, ivr_bp):
         app.register_blueprint(twilio_bp)

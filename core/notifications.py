@@ -167,11 +167,15 @@ def claim(
     return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
-def mark_accepted(session: Session, message: Message, provider_sid: str) -> None:
-    """The gateway took it; delivery callbacks move it on from here (and may already have)."""
+def mark_accepted(
+    session: Session, message: Message, provider_sid: str, gateway: str | None = None
+) -> None:
+    """The gateway took it; delivery callbacks move it on from here (and may already have).
+    `gateway`: which provider took it (Message.gateway), when the sender knows."""
     if message.status == MessageStatus.SENDING:
         message.status = MessageStatus.QUEUED
     message.provider_sid = message.provider_sid or provider_sid
+    message.gateway = gateway or message.gateway
     message.next_attempt_at = None
     _forget_raw_token(message)
 

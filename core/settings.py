@@ -22,6 +22,7 @@ from sqlalchemy.exc import ArgumentError
 
 from core.audit_key import InvalidAuditKey, read_key
 from core.ed25519_keys import InvalidKey, load_private_key
+from core.http_gateway_settings import HttpGatewaySettings, http_gateway_settings
 from core.messaging_settings import MessagingSettings, sms_backends
 from core.messaging_settings import SmsBackend as SmsBackend
 from core.setting_errors import SettingsError as SettingsError
@@ -106,6 +107,8 @@ class Settings:
     sms_segment_price_usd: Decimal = DEFAULT_SEGMENT_PRICE
     # The fallback provider, retries and retention (core/messaging_settings.py).
     messaging: MessagingSettings = field(default_factory=MessagingSettings)
+    # The local aggregator over HTTP, when SMS_BACKEND names http (core/http_gateway_settings).
+    http_gateway: HttpGatewaySettings | None = None
 
     @property
     def is_development(self) -> bool:
@@ -164,6 +167,7 @@ class Settings:
             metrics_token=env.get("METRICS_TOKEN") or None,
             sms_segment_price_usd=_price(env.get("SMS_SEGMENT_PRICE_USD")),
             messaging=MessagingSettings.from_env(env, fallback),
+            http_gateway=http_gateway_settings(env, SmsBackend.HTTP in (sms_backend, fallback)),
         )
         if SmsBackend.TWILIO in (sms_backend, fallback):
             _check_twilio(settings)

@@ -77,27 +77,34 @@ class _Edge:
 @twilio_webhook
 def inbound() -> Response:
     """One SMS to 1766, accepted in one Redis round trip (or the store, when Redis is down)."""
-    raw = read_raw(request.form)
+    return _twiml(EMPTY_TWIML) if take(read_raw(request.form), "sms") else _busy()
+
+
+def take(raw: RawSms, entry: str) -> bool:
+    """Hand `raw` to the one inbound path: the buffer, else the store's inbox (decided at once
+    with no Redis at all); False when the buffer is full or the store failed (answer 503).
+    Twilio's webhook and the aggregator's (sms/http_webhooks.py) both come through here."""
     edge: _Edge | None = current_app.extensions.get(BUFFER)
     buffered = edge.offer(raw) if edge is not None else None
-    if buffered:  # rare here: sms/edge.py answers these before Flask is entered
-        metrics.accepted("sms")
-        return _twiml(EMPTY_TWIML)
+    if buffered:  # rare for Twilio's: sms/edge.py answers those before Flask is entered
+        metrics.accepted(entry)
+        return True
     if buffered is False:
-        metrics.shed("sms")
-        log.warning("SMS buffer full: %s answered 503 for the fallback URL", raw.sid)
-        return _busy()
-    return _keep_in_store(raw, "inline" if edge is None else "no_redis", "sms")
+        metrics.shed(entry)
+        log.warning("SMS buffer full: %s answered 503", raw.sid)
+        return False
+    return _keep_in_store(raw, "inline" if edge is None else "no_redis", entry)
 
 
 @bp.post("/fallback")
 @twilio_webhook
 def fallback() -> Response:
     """Twilio's fallback URL: the primary failed or was full, so the store keeps the message."""
-    return _keep_in_store(read_raw(request.form), "fallback", "sms_fallback")
+    kept = _keep_in_store(read_raw(request.form), "fallback", "sms_fallback")
+    return _twiml(EMPTY_TWIML) if kept else _busy()
 
 
-def _keep_in_store(raw: RawSms, source: str, entry: str) -> Response:
+def _keep_in_store(raw: RawSms, source: str, entry: str) -> bool:
     """Write the raw message to the store's inbox; with no Redis at all, decide it now."""
     session = store.db()
     try:
@@ -107,14 +114,14 @@ def _keep_in_store(raw: RawSms, source: str, entry: str) -> Response:
         _roll_back()
         metrics.shed(entry)
         log.error("SMS %s could not be kept (%s): answered 503", raw.sid, type(error).__name__)
-        return _busy()
+        return False
     metrics.accepted(entry)
     if source == "inline":  # no Redis, so no consumer process: this request is the consumer
         try:
             decide_waiting(store.session_factory(), current_app.extensions["intake.jobs"])
         except Exception as error:  # kept already: a later request or a consumer decides it
             log.error("SMS %s kept, not yet decided (%s)", raw.sid, type(error).__name__)
-    return _twiml(EMPTY_TWIML)
+    return True
 
 
 def _busy() -> Response:

@@ -33,6 +33,7 @@ from sms.gateway import (
     PermanentSendError,
     RateLimitedError,
     RetryableSendError,
+    SendResult,
     UncertainSendError,
     status_callback_url,
 )
@@ -69,14 +70,13 @@ def gateway() -> Gateway:
 
 
 def _paced_twilio(settings: Settings, redis_url: str) -> Gateway:
-    """With Redis: Twilio at SMS_MAX_PER_SECOND from our sender, shared by every worker."""
-    if settings.sms_backend is not SmsBackend.TWILIO:
+    """With Redis: Twilio at SMS_MAX_PER_SECOND from our sender, shared by every worker (as
+    the primary or the fallback; the other provider is not paced by Twilio's rate)."""
+    if SmsBackend.TWILIO not in (settings.sms_backend, settings.messaging.sms_fallback):
         return make_gateway(settings)
-    from sms.twilio_backend import TwilioBackend
-
     sender = settings.twilio_messaging_service_sid or settings.twilio_from_number or "default"
     pace = SendRate(Redis.from_url(redis_url), sender, settings.sms_max_per_second)
-    return TwilioBackend.from_settings(settings, pace=pace)
+    return make_gateway(settings, twilio_pace=pace)
 
 
 def send_message(message_id: int) -> None:
@@ -151,7 +151,11 @@ def _prepare(session: Session, message: Message) -> OutgoingSms | None:
         log.warning("SMS %s failed: its link's token cannot be derived again", message.id)
         return None
     return OutgoingSms(
-        message.id, message.phone, body, status_callback_url(job_settings(), message.id)
+        message.id,
+        message.phone,
+        body,
+        status_callback_url(job_settings(), message.id),
+        via=message.via,
     )
 
 
@@ -181,12 +185,19 @@ def _hand_over(sms: OutgoingSms) -> Settlement | None:
     except PermanentSendError as error:
         log.info("SMS %s failed for good (code %s)", message_id, error.code)
         return message_id, notifications.mark_failed, error.code
-    return message_id, notifications.mark_accepted, result.provider_sid
+    return message_id, _accepted, result
+
+
+def _accepted(session: Session, message: Message, result: SendResult) -> None:
+    """The provider's id, and which provider took it (a backend that cannot say: the one
+    the settings name)."""
+    taken_by = result.gateway or job_settings().sms_backend.value
+    notifications.mark_accepted(session, message, result.provider_sid, taken_by)
 
 
 # How `/metrics` counts each answer (intake_sms_sent_total{outcome}).
 _OUTCOMES = {
-    notifications.mark_accepted: "accepted",
+    _accepted: "accepted",
     notifications.mark_rate_limited: "rate_limited",
     notifications.mark_retry: "retry",
     notifications.mark_failed: "failed",

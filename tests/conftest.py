@@ -33,6 +33,7 @@ from sms.jobs import use_gateway
 
 pytest_plugins = [
     "tests.plugins.fake_twilio",
+    "tests.plugins.fake_aggregator",
     "tests.plugins.cli",
     "tests.plugins.citizen_forms",
     "tests.plugins.handover_world",
