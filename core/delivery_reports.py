@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.db import utcnow
 from core.delivery_codes import FailureKind
 from core.messages import Message, record_status
 from core.messaging_settings import MessagingSettings
+from core.resends import NOT_DELIVERED, after_failure
 
 
 @dataclass(frozen=True)
@@ -34,15 +36,30 @@ def apply_report(
 ) -> list[int]:
     """Apply a report; returns ids of messages newly owed (resends) to dispatch after commit.
 
-    A report naming neither a message of ours nor a provider id we know is ignored.
+    Only the report that moves a message to UNDELIVERED or FAILED decides a new try: a
+    status only moves forward, so a replayed, late or concurrent report finds it final
+    already and owes nothing (and `resend_of` is unique besides). A report naming neither a
+    message of ours nor a provider id we know is ignored. A failure whose meaning the
+    provider did not give is taken as temporary: the schedule is finite.
     """
     message_id = report.message_id
     if message_id is None:
         message_id = _by_provider_sid(session, report)
     if message_id is None:
         return []
+    # Locked first, so two reports on one message are applied one after the other.
+    message = session.get(Message, message_id, with_for_update=True, populate_existing=True)
+    if message is None:
+        return []
+    before = message.status
     record_status(session, message_id, report.provider_sid, report.status, report.error_code)
-    return []
+    if message.status == before or message.status not in NOT_DELIVERED:
+        return []
+    kind = report.failure or FailureKind.TEMPORARY
+    resend = after_failure(session, messaging, message, kind)
+    if resend is None or resend.next_attempt_at is None or resend.next_attempt_at > utcnow():
+        return []  # none, or owed later: the relay (or the sweep) hands it on when it is due
+    return [resend.id]
 
 
 def _by_provider_sid(session: Session, report: DeliveryReport) -> int | None:

@@ -37,6 +37,7 @@ class ErrorCode(StrEnum):
     AGE_OUT_OF_RANGE = "age_out_of_range"  # params: min, max
     INVALID_DIGITS = "invalid_digits"  # params: min, max (a count of digits)
     NOT_MOBILE = "not_mobile"  # not a Lebanese mobile number
+    SAME_PHONE = "same_phone"  # the second mobile is the first one again
     UNKNOWN_LOCALITY = "unknown_locality"  # no locality has this code
     NOT_A_NUMBER = "not_a_number"  # not a whole number
     OUT_OF_RANGE = "out_of_range"  # params: min, max

@@ -127,6 +127,7 @@ _PERSONAL: dict[str, Cleaner] = {
     "registry_place": fields.locality,
     "registry_number": fields.digits(1, 6),
     "phone": fields.phone,
+    "second_phone": fields.optional(fields.phone),  # used when `phone` cannot take SMS
     "marital_status": fields.choice(OPTIONS["marital_status"]),
     "head_education": fields.choice(OPTIONS["education"]),
     "head_work": fields.choice(OPTIONS["work"]),
@@ -200,7 +201,12 @@ FIELD_OPTIONS: dict[str, str] = {
 
 
 def _clean_personal(form: FormInput, ctx: Context) -> PageResult:
-    return clean_fields(_PERSONAL, form, ctx)
+    data, errors = clean_fields(_PERSONAL, form, ctx)
+    if data.get("second_phone") and data["second_phone"] == data.get("phone"):
+        # A second number is worth asking only if it reaches the family another way.
+        del data["second_phone"]
+        errors.append(FieldError("second_phone", ErrorCode.SAME_PHONE))
+    return data, errors
 
 
 def _clean_housing(form: FormInput, ctx: Context) -> PageResult:
@@ -360,8 +366,14 @@ def family_keys(data: CleanedPages) -> FamilyKeys:
     )
 
 
+# Optional fields added while forms were in progress: a draft saved before, or an application
+# corrected after, lacks them and is complete all the same.
+ADDED_LATER = frozenset({"second_phone"})
+
+
 def _page_complete(page: str, values: object) -> bool:
-    return isinstance(values, Mapping) and all(name in values for name in PAGE_FIELDS[page])
+    names = (name for name in PAGE_FIELDS[page] if name not in ADDED_LATER)
+    return isinstance(values, Mapping) and all(name in values for name in names)
 
 
 def _members_complete(data: CleanedPages) -> bool:

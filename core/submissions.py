@@ -78,6 +78,7 @@ def submit(
         "channel": link.channel,
         "entered_by_id": entered_by_id,
         "phone": pages["personal"]["phone"],
+        "second_phone": pages["personal"].get("second_phone"),  # optional: None if not given
         "language": language,
         "status": status,
         "reason": reason,
@@ -242,6 +243,7 @@ def revise(
     application.status, application.reason = _classify(pages, overlap)
     application.data = json.dumps(pages, ensure_ascii=False, sort_keys=True)
     application.phone = pages["personal"]["phone"]
+    application.second_phone = pages["personal"].get("second_phone")
     application.version += 1
     session.execute(delete(FamilyKey).where(FamilyKey.application_id == application.id))
     _store_keys(session, application.id, application.programme_id, keys)

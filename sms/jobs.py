@@ -21,10 +21,11 @@ from redis import Redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core import notifications
+from core import notifications, resends
 from core.db import utcnow
+from core.delivery_codes import FailureKind, twilio_failure
 from core.link_tokens import LinkTokenLost
-from core.messages import Message
+from core.messages import Message, MessageStatus
 from core.queue import Work, job_settings, job_transaction, make_runner
 from core.settings import Settings, SmsBackend
 from sms.gateway import (
@@ -181,10 +182,10 @@ def _hand_over(sms: OutgoingSms) -> Settlement | None:
         return message_id, notifications.mark_rate_limited, retry_at
     except RetryableSendError as error:
         log.info("SMS %s will be retried (code %s)", message_id, error.code)
-        return message_id, notifications.mark_retry, error.code
+        return message_id, _retry, error.code
     except PermanentSendError as error:
         log.info("SMS %s failed for good (code %s)", message_id, error.code)
-        return message_id, notifications.mark_failed, error.code
+        return message_id, _refused, error
     return message_id, _accepted, result
 
 
@@ -195,12 +196,29 @@ def _accepted(session: Session, message: Message, result: SendResult) -> None:
     notifications.mark_accepted(session, message, result.provider_sid, taken_by)
 
 
+def _retry(session: Session, message: Message, code: str | None) -> None:
+    """Offered again later; once offered too often, by the fallback provider if there is one."""
+    notifications.mark_retry(session, message, code)
+    if message.status == MessageStatus.FAILED:
+        resends.by_fallback(session, job_settings().messaging, message)
+
+
+def _refused(session: Session, message: Message, error: PermanentSendError) -> None:
+    """Failed for good; the family's second mobile is tried when the number was at fault.
+    The new try is owed now: the relay (or, without Redis, the sweep) hands it on."""
+    notifications.mark_failed(session, message, error.code)
+    kind = getattr(error, "failure", None)  # a gateway may say what its refusal means
+    if not isinstance(kind, FailureKind):
+        kind = twilio_failure(error.code)
+    resends.after_refusal(session, job_settings().messaging, message, kind)
+
+
 # How `/metrics` counts each answer (intake_sms_sent_total{outcome}).
 _OUTCOMES = {
     _accepted: "accepted",
     notifications.mark_rate_limited: "rate_limited",
-    notifications.mark_retry: "retry",
-    notifications.mark_failed: "failed",
+    _retry: "retry",
+    _refused: "failed",
 }
 
 

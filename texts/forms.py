@@ -35,6 +35,7 @@ LABELS: dict[str, LazyString] = {
     "registry_place": _l("Place of registry"),
     "registry_number": _l("Registry number"),
     "phone": _l("Mobile phone number"),
+    "second_phone": _l("Second mobile phone number (optional)"),
     "marital_status": _l("Marital status"),
     "head_education": _l("Education"),
     "head_work": _l("Work"),
@@ -74,6 +75,10 @@ HELP: dict[str, LazyString] = {
     "registry_place": _l("Place of civil registry (محل القيد); it may differ from where you live"),
     "registry_number": _l("Civil registry number (رقم السجل)"),
     "phone": _l("A Lebanese mobile number; the confirmation SMS is sent to it"),
+    "second_phone": _l(
+        "Another Lebanese mobile where the family can be reached, used only if messages "
+        "cannot reach the first one"
+    ),
     "head_work": _l("Public-sector employees and people receiving a pension are not eligible"),
     "birth_date": _l("Year-month-day, e.g. 2010-09-01"),
     "id_number": _l("Required from the age of 18"),
@@ -181,6 +186,9 @@ ERRORS: dict[str, LazyString] = {
     E.AGE_OUT_OF_RANGE: _l("The age must be between %(min)s and %(max)s years: check the date."),
     E.INVALID_DIGITS: _l("Enter between %(min)s and %(max)s digits."),
     E.NOT_MOBILE: _l("Enter a Lebanese mobile number, e.g. 03 123 456."),
+    E.SAME_PHONE: _l(
+        "The second number must differ from the first; leave it empty if you have none."
+    ),
     E.UNKNOWN_LOCALITY: _l("Choose a locality from the list."),
     E.NOT_A_NUMBER: _l("Enter a whole number, in digits."),
     E.OUT_OF_RANGE: _l("Enter a number from %(min)s to %(max)s."),

@@ -65,7 +65,10 @@ PERSONAL: Form = {
     "head_education": ["secondary"],
     "head_work": ["daily_worker"],
 }
-PERSONAL_CLEAN = {name: values[0] for name, values in PERSONAL.items()} | {"phone": "+9613123456"}
+PERSONAL_CLEAN = {name: values[0] for name, values in PERSONAL.items()} | {
+    "phone": "+9613123456",
+    "second_phone": None,  # optional, left empty
+}
 
 
 def member(n: int, **fields: str) -> Form:
@@ -217,6 +220,11 @@ PERSONAL_INVALID = [
     ("phone", "+33 6 12 34 56 78", ErrorCode.NOT_MOBILE, {}),  # a French mobile
     ("phone", "03 123", ErrorCode.NOT_MOBILE, {}),
     ("phone", "call me", ErrorCode.NOT_MOBILE, {}),
+    ("second_phone", "01 234 567", ErrorCode.NOT_MOBILE, {}),  # a landline cannot take SMS
+    ("second_phone", "+33 6 12 34 56 78", ErrorCode.NOT_MOBILE, {}),
+    ("second_phone", "٠٣ ١٢٣ ٤٥٦", ErrorCode.SAME_PHONE, {}),  # the first number again
+    ("second_phone", "+961 3 123 456", ErrorCode.SAME_PHONE, {}),
+    ("second_phone", "x" * 10_000, ErrorCode.NOT_MOBILE, {}),
     ("marital_status", "engaged", ErrorCode.INVALID_CHOICE, {}),
     ("head_education", "phd", ErrorCode.INVALID_CHOICE, {}),
     ("head_work", "", ErrorCode.REQUIRED, {}),
@@ -335,6 +343,12 @@ def test_an_address_pasted_on_several_lines_becomes_one_line() -> None:
 )
 def test_phone_numbers_are_stored_in_e164(number: str, e164: str) -> None:
     assert clean("personal", changed(PERSONAL, "phone", number))[0]["phone"] == e164
+
+
+def test_a_second_mobile_is_optional_and_stored_in_e164() -> None:
+    data, errors = clean("personal", changed(PERSONAL, "second_phone", "\u200f٠٧١ ٩٩٩ ٨٨٨"))
+    assert errors == [] and data["second_phone"] == "+96171999888"
+    assert clean("personal", changed(PERSONAL, "second_phone", "   "))[0]["second_phone"] is None
 
 
 # --- digits in any script ------------------------------------------------------------------
@@ -647,6 +661,9 @@ def test_is_complete_and_household_size() -> None:
     missing_field = application()
     del missing_field["personal"]["phone"]
     assert not is_complete(missing_field)
+    before_second_mobiles = application()  # a draft saved before the field existed
+    del before_second_mobiles["personal"]["second_phone"]
+    assert is_complete(before_second_mobiles)
     nameless = application()
     del nameless["family"]["members"][0]["first_name"]
     assert not is_complete(nameless)

@@ -8,9 +8,19 @@ from tests.support.factories import HOME
 
 
 def pages(
-    n: int = 1, head_work: str = "daily_worker", member_id: str | None = None
+    n: int = 1,
+    head_work: str = "daily_worker",
+    member_id: str | None = None,
+    second_phone: str | None = None,
 ) -> dict[str, Any]:
     """Form values for the four pages; `n` makes the family's identifiers unique."""
+    values = _pages(n, head_work, member_id)
+    if second_phone is not None:  # the optional second mobile, only when a test gives one
+        values["personal"]["second_phone"] = second_phone
+    return values
+
+
+def _pages(n: int, head_work: str, member_id: str | None) -> dict[str, Any]:
     return {
         "personal": {
             "head_first_name": "علي",
