@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from core import throttle, webhook_replies
-from core.queue import job_transaction
+from core import retention, throttle, webhook_replies
+from core.messaging_settings import MessagingSettings
+from core.queue import job_settings, job_transaction
 
 THROTTLE_KEEP = timedelta(days=1)  # longer than any throttle window
 
@@ -20,3 +21,20 @@ def purge_webhook_replies() -> int:
     """Drop stored webhook replies older than any Twilio retry (they quote statuses)."""
     with job_transaction() as session:
         return webhook_replies.purge_older_than(session)
+
+
+def apply_retention(now: datetime | None = None) -> dict[str, int]:
+    """Delete what has outlived its retention period (core/retention.py), batch by batch, each
+    batch its own transaction; returns how many rows changed, by kind."""
+    settings = job_settings().messaging
+    return {name: _run(kind, settings, now) for name, kind in retention.KINDS.items()}
+
+
+def _run(kind: retention.Kind, settings: MessagingSettings, now: datetime | None) -> int:
+    total, after = 0, 0
+    while True:
+        with job_transaction() as session:
+            step = kind(session, settings, now, after, retention.BATCH)
+        if step.last_id is None:
+            return total
+        total, after = total + step.changed, step.last_id

@@ -59,6 +59,9 @@ TIME_SENSITIVE = (
     "tests/core/test_staff_work.py",
     "tests/webforms/test_bulk_links.py",
     "tests/webforms/test_broadcasts.py",
+    "tests/webforms/test_printing.py",
+    "tests/core/test_retention.py",
+    "tests/distribution/test_publication.py",
 )
 AHEAD = timedelta(days=365)
 
