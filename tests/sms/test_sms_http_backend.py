@@ -13,6 +13,7 @@ import socket
 import pytest
 import requests
 
+from core.delivery_codes import FailureKind
 from core.http_gateway_settings import HttpGatewaySettings, StatusWord
 from core.settings import Settings, SettingsError, SmsBackend
 from sms.gateway import (
@@ -20,6 +21,7 @@ from sms.gateway import (
     PermanentSendError,
     RateLimitedError,
     RetryableSendError,
+    SendError,
     UncertainSendError,
 )
 from sms.http_backend import HttpBackend
@@ -137,7 +139,7 @@ def test_without_an_id_field_our_own_id_names_the_message(fake_aggregator: FakeA
     ],
 )
 def test_each_refusal_is_sorted_for_the_outbox_without_the_number_or_the_text(
-    fake_aggregator: FakeAggregator, status: int, error: type[Exception]
+    fake_aggregator: FakeAggregator, status: int, error: type[SendError]
 ) -> None:
     fake_aggregator.fail_next(1, status)
 
@@ -254,7 +256,7 @@ def test_settings_read_every_part_of_the_aggregator() -> None:
     assert settings.sms_backend is SmsBackend.HTTP
     assert http is not None
     assert (http.method, http.body.value, http.id_field) == ("POST", "json", "data.0.id")
-    assert http.status_map["rejectd"] == StatusWord("failed", "route")  # type: ignore[arg-type]
+    assert http.status_map["rejectd"] == StatusWord("failed", FailureKind.ROUTE)
     assert http.status_map["delivrd"] == StatusWord("delivered")
     assert (http.report_status_field, http.inbound_from_field) == ("dlr.state", "msisdn")
 

@@ -6,6 +6,7 @@ answer goes back as an SMS through the aggregator."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import itertools
@@ -15,18 +16,30 @@ import logging
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from redis import Redis
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
+from assembly.jobs import JOBS
 from core.applications import Application, ApplicationStatus
 from core.db import utcnow
 from core.link_lifecycle import issue_link
 from core.links import Channel
 from core.messages import Direction, Message, MessageStatus
 from core.notifications import Sms, dispatch, owe_text
+from core.queue import InlineRunner
 from core.references import check_digit, grouped
 from core.sms_policy import Occasion
-from tests.plugins.fake_aggregator import SECRET, FakeAggregator, client_poster
+from sms.buffer import STREAM
+from sms.consumer import Consumer
+from sms.inbound import BUFFER
+from tests.plugins.fake_aggregator import (
+    SECRET,
+    FakeAggregator,
+    client_poster,
+    service_on_aggregator,
+)
 
 CITIZEN = "+9613123456"
 STATUS = "/sms/http/status"
@@ -413,3 +426,42 @@ def test_emoji_bidi_marks_and_a_long_text_are_taken(
 
     assert inbound_count(db) == 1
     assert len(fake_aggregator.messages) == 1
+
+
+def test_with_redis_an_inbound_sms_is_buffered_and_decided_by_the_consumers(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    fake_aggregator: FakeAggregator,
+    redis_url: str,
+    db: Session,
+) -> None:
+    """The same buffer as Twilio's: the webhook only appends, a consumer decides and replies."""
+    redis = Redis.from_url(redis_url)
+    redis.delete(STREAM)
+    try:
+        app = service_on_aggregator(engine, session_factory, fake_aggregator)
+        buffered = create_app(
+            dataclasses.replace(app.config["INTAKE_SETTINGS"], redis_url=redis_url),
+            session_factory=session_factory,
+        )
+        client = buffered.test_client()
+        client.environ_base["wsgi.url_scheme"] = "https"
+
+        assert signed(client, INBOUND, {"id": "mo-1", "from": CITIZEN, "text": "HELP"}) == 204
+        assert redis.xlen(STREAM) == 1
+        assert inbound_count(db) == 0 and fake_aggregator.messages == []
+
+        edge = buffered.extensions[BUFFER]
+        edge.buffer.ensure_group()
+        consumer = Consumer(
+            buffered.extensions["intake.sessionmaker"], InlineRunner(JOBS), edge.buffer, "h1"
+        )
+        with buffered.app_context():
+            assert consumer.step(block_ms=0) == 1
+
+        assert redis.xlen(STREAM) == 0
+        assert inbound_count(db) == 1
+        (reply,) = fake_aggregator.messages
+        assert reply["to"] == CITIZEN
+    finally:
+        redis.delete(STREAM)
