@@ -11,17 +11,20 @@ from datetime import UTC, datetime
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
+from assembly.app import create_app
 from core.messages import Message, MessageStatus
+from core.messaging_settings import MessagingSettings
 from core.notifications import Sms, dispatch, owe_text
+from core.settings import SmsBackend
 from core.sms_policy import Occasion
 from sms.fallback_gateway import FallbackGateway, never
 from sms.gateway import OutgoingSms, PermanentSendError, RetryableSendError, SendResult
-from tests.plugins.fake_aggregator import FakeAggregator, client_poster
+from tests.plugins.fake_aggregator import FakeAggregator, aggregator_settings, client_poster
 from tests.plugins.fake_twilio import FakeTwilio
-from tests.support.twilio_requests import post_signed
+from tests.support.twilio_requests import post_signed, twilio_settings
 
 LEBANESE = "+96171234567"
 TEXT = "1766: your application was received."
@@ -209,3 +212,38 @@ def test_either_provider_may_hold_a_message_a_dead_worker_left() -> None:
         )
         is None
     )
+
+
+def test_an_aggregator_first_reporting_a_route_failure_is_resent_by_twilio(
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    db: Session,
+    fake_twilio: FakeTwilio,
+    fake_aggregator: FakeAggregator,
+) -> None:
+    """`SMS_BACKEND=http,twilio`: the aggregator's REJECTD (mapped to failed:route) sends the
+    message again by Twilio; its other failures do not."""
+    settings = twilio_settings(
+        engine,
+        sms_backend=SmsBackend.HTTP,
+        twilio_api_base_url=fake_twilio.url,
+        http_gateway=aggregator_settings(fake_aggregator),
+        messaging=MessagingSettings(sms_fallback=SmsBackend.TWILIO, retry_schedule=()),
+    )
+    app = create_app(settings, session_factory=session_factory)
+    client = app.test_client()
+    client.environ_base["wsgi.url_scheme"] = "https"
+    rejected = owe(app, db)
+    expired = owe(app, db, "1766: another message.")
+    first, second = fake_aggregator.messages
+    post = client_poster(client)
+
+    assert fake_aggregator.report(first, "REJECTD", error="8", post=post) == 204
+    assert fake_aggregator.report(second, "UNDELIV", error="1", post=post) == 204
+
+    assert reread(db, rejected).status == MessageStatus.FAILED
+    assert reread(db, expired).status == MessageStatus.UNDELIVERED
+    (resend,) = db.scalars(select(Message).where(Message.resend_of.is_not(None))).all()
+    assert (resend.resend_of, resend.via, resend.gateway) == (rejected, "twilio", "twilio")
+    (by_twilio,) = fake_twilio.messages
+    assert (by_twilio["to"], by_twilio["body"]) == (LEBANESE, TEXT)
