@@ -14,6 +14,7 @@ from core.db import make_engine, make_sessionmaker
 from core.db_roles import RoleRefused, grant_app_role
 from core.housekeeping import apply_retention, purge_throttle_hits, purge_webhook_replies
 from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
+from hotline.recordings import forget_at_twilio
 from schema import migrate
 
 db_group = AppGroup("db", help="The store's schema.")
@@ -97,12 +98,12 @@ def programme_set(opens: str, closes: str, code: str) -> None:
 @with_appcontext
 def housekeeping_command() -> None:
     """Clean up now and print what went: old throttle counts and webhook replies, and what has
-    outlived its retention period (README, "Retention"). Run it hourly from cron; safe to run
-    twice at once."""
+    outlived its retention period (README, "Retention"), Twilio's copy of a recording first.
+    Run it hourly from cron; safe to run twice at once."""
     purged = {
         "throttle counts": purge_throttle_hits(),
         "webhook replies": purge_webhook_replies(),
-        **apply_retention(),
+        **apply_retention(forget_copy=forget_at_twilio(settings())),
     }
     for kind, count in purged.items():
         click.echo(f"{kind}: {count}")

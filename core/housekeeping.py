@@ -23,11 +23,15 @@ def purge_webhook_replies() -> int:
         return webhook_replies.purge_older_than(session)
 
 
-def apply_retention(now: datetime | None = None) -> dict[str, int]:
+def apply_retention(
+    now: datetime | None = None, forget_copy: retention.ForgetCopy = retention.no_copy
+) -> dict[str, int]:
     """Delete what has outlived its retention period (core/retention.py), batch by batch, each
-    batch its own transaction; returns how many rows changed, by kind."""
+    batch its own transaction; returns how many rows changed, by kind. `forget_copy` deletes a
+    recording's copy at the provider (the adapter's: core does not talk to Twilio)."""
     settings = job_settings().messaging
-    return {name: _run(kind, settings, now) for name, kind in retention.KINDS.items()}
+    kinds = retention.kinds(forget_copy)
+    return {name: _run(kind, settings, now) for name, kind in kinds.items()}
 
 
 def _run(kind: retention.Kind, settings: MessagingSettings, now: datetime | None) -> int:

@@ -11,8 +11,9 @@ Three kinds, each with its setting (core/messaging_settings.py; README, "Retenti
   sent again; one whose new try (a resend) is still owed keeps its text until that is sent;
 - the address of a voice recording (a complaint left on the IVR, a caller's town for a
   call-back) RECORDING_RETENTION_DAYS after the call; a complaint still open keeps its
-  recording until it is decided. Twilio keeps its own copy: the account's recording
-  retention must be set in Twilio's console (README).
+  recording until it is decided. The provider keeps the audio: the caller passes
+  `forget_copy` (hotline/recordings.py deletes Twilio's copy), and an address is dropped only
+  once its copy is gone, so a copy the provider could not delete is tried again next run.
 
 Each function changes one batch of rows after a given id and returns where it stopped, so a
 caller commits batch by batch and a long backlog never holds one long transaction. Rows are
@@ -25,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import MappingProxyType
+from functools import partial
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, update
@@ -39,9 +40,18 @@ from core.messaging_settings import MessagingSettings
 from core.tickets import CLOSED, Ticket
 
 BATCH = 500
+RECORDING_BATCH = 50  # each may wait on the provider's API inside the batch's transaction
 EMPTY_DRAFT = "{}"  # what a link's draft is before its first page, and after
 BODY_DELETED = "[deleted: retention period over]"
 _OWED = (MessageStatus.PENDING.value, MessageStatus.SENDING.value)
+
+# A recording's address -> True once the provider's copy is gone (or there is none to delete).
+ForgetCopy = Callable[[str], bool]
+
+
+def no_copy(_url: str) -> bool:
+    """For a store whose recordings have no provider copy this service can reach."""
+    return True
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ def forget_complaint_recordings(
     now: datetime | None = None,
     after: int = 0,
     limit: int = BATCH,
+    forget_copy: ForgetCopy = no_copy,
 ) -> Step:
     """Drop the recording of a decided complaint left over RECORDING_RETENTION_DAYS ago."""
     cutoff = _cutoff(now, settings.recording_retention_days)
@@ -135,7 +146,7 @@ def forget_complaint_recordings(
         Ticket.created_at < cutoff,
         Ticket.status.in_([status.value for status in CLOSED]),
     )
-    return _step(session, Ticket, due, {"recording_url": None}, after, limit)
+    return _forget_recordings(session, Ticket.recording_url, due, forget_copy, after, limit)
 
 
 def forget_callback_recordings(
@@ -144,21 +155,56 @@ def forget_callback_recordings(
     now: datetime | None = None,
     after: int = 0,
     limit: int = BATCH,
+    forget_copy: ForgetCopy = no_copy,
 ) -> Step:
     """Drop the recorded town of a call-back asked for over RECORDING_RETENTION_DAYS ago."""
     cutoff = _cutoff(now, settings.recording_retention_days)
-    due = and_(CallbackRequest.town_recording_url.is_not(None), CallbackRequest.created_at < cutoff)
-    return _step(session, CallbackRequest, due, {"town_recording_url": None}, after, limit)
+    column = CallbackRequest.town_recording_url
+    due = and_(column.is_not(None), CallbackRequest.created_at < cutoff)
+    return _forget_recordings(session, column, due, forget_copy, after, limit)
+
+
+def _forget_recordings(
+    session: Session,
+    column: Any,
+    due: ColumnElement[bool],
+    forget_copy: ForgetCopy,
+    after: int,
+    limit: int,
+) -> Step:
+    """The provider's copy first, then the address: one kept at the provider stays listed."""
+    model = column.class_
+    pick = (
+        select(model.id, column)
+        .where(model.id > after, due)
+        .order_by(model.id)
+        .limit(min(limit, RECORDING_BATCH))
+        .with_for_update(skip_locked=True)
+    )
+    rows = [(row_id, url) for row_id, url in session.execute(pick)]
+    if not rows:
+        return Step(0, None)
+    gone = [row_id for row_id, url in rows if forget_copy(url)]
+    changed = 0
+    if gone:
+        result = session.execute(
+            update(model)
+            .where(model.id.in_(gone), due)
+            .values({column.key: None})
+            .execution_options(synchronize_session=False)
+        )
+        changed = int(getattr(result, "rowcount", 0) or 0)
+    return Step(changed, rows[-1][0])
 
 
 Kind = Callable[[Session, MessagingSettings, datetime | None, int, int], Step]
 
-# What `housekeeping` reports, in this order.
-KINDS: Mapping[str, Kind] = MappingProxyType(
-    {
+
+def kinds(forget_copy: ForgetCopy = no_copy) -> dict[str, Kind]:
+    """What `housekeeping` does and reports, in this order."""
+    return {
         "drafts": forget_drafts,
         "message bodies": delete_bodies,
-        "complaint recordings": forget_complaint_recordings,
-        "call-back recordings": forget_callback_recordings,
+        "complaint recordings": partial(forget_complaint_recordings, forget_copy=forget_copy),
+        "call-back recordings": partial(forget_callback_recordings, forget_copy=forget_copy),
     }
-)

@@ -62,6 +62,7 @@ TIME_SENSITIVE = (
     "tests/webforms/test_printing.py",
     "tests/core/test_retention.py",
     "tests/distribution/test_publication.py",
+    "tests/hotline/test_recording_retention.py",
 )
 AHEAD = timedelta(days=365)
 

@@ -12,6 +12,8 @@ in Twilio's JSON shapes as twilio 9.x reads them:
   `sms reconcile` reads back.
 - Calls: create (`To`, `From`, and `Twiml`, `Url` or `ApplicationSid`; the call stays
   `queued`, nothing is dialled), and list with the filters `To`, `From`, `Status`, `PageSize`.
+- Recordings: any `RE…` id's MP3 is served until it is deleted (`DELETE …/Recordings/RE….json`,
+  204; then 404 for it, as Twilio answers); `deleted_recordings` lists what was deleted.
 
 Failures are injected on demand, per resource (`fail_next(..., resource=CALLS)`).
 
@@ -47,6 +49,7 @@ AUTH_TOKEN = "fake-twilio-auth-token"
 API_VERSION = "2010-04-01"
 MESSAGES = "messages"
 CALLS = "calls"
+RECORDINGS = "recordings"  # only for `fail_next(..., method="DELETE", resource=RECORDINGS)`
 _RESOURCE_FILES = {"Messages.json": MESSAGES, "Calls.json": CALLS}
 # Our bookkeeping beside Twilio's fields: what was posted but the API never shows back.
 _PRIVATE_FIELDS = frozenset({"status_callback", "twiml", "url"})
@@ -87,6 +90,7 @@ class FakeTwilio:
         self._requests: list[tuple[str, str]] = []
         self._failures: list[_Failure] = []
         self._delays: list[float] = []
+        self.deleted_recordings: set[str] = set()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -174,7 +178,7 @@ class FakeTwilio:
 
         `resource` is `MESSAGES` (Messages.json, the default) or `CALLS` (Calls.json).
         """
-        if resource not in _RESOURCE_FILES.values():
+        if resource not in (*_RESOURCE_FILES.values(), RECORDINGS):
             raise ValueError(f"unknown resource {resource!r}")
         with self._lock:
             self._failures += [_Failure(method, status, code, resource) for _ in range(n)]
@@ -495,13 +499,32 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
             listed = fake._list_calls(query) if resource == CALLS else fake._list_messages(query)
             self._json(200, listed)
 
-        def _recording(self, path: str) -> None:
-            """A recording's MP3, as Twilio serves it to the account's credentials."""
-            if path.split("/")[3] != fake.account_sid:
+        def do_DELETE(self) -> None:
+            path = urlsplit(self.path).path
+            fake._log("DELETE", path)
+            if not _RECORDING_RESOURCE.fullmatch(path):
+                self._json(404, _error_body(20404, "The requested resource was not found", 404))
+                return
+            failure = fake._take_failure("DELETE", RECORDINGS)
+            if failure is not None:
+                self._error(failure.status, failure.code, "")
+                return
+            self._recording(path, delete=True)
+
+        def _recording(self, path: str, delete: bool = False) -> None:
+            """A recording's MP3, as Twilio serves it to the account's credentials; or gone."""
+            recording = path.rsplit("/", 1)[1].split(".")[0]
+            if path.split("/")[3] != fake.account_sid or recording in fake.deleted_recordings:
                 self._json(404, _error_body(20404, "The requested resource was not found", 404))
                 return
             if self.headers.get("Authorization") != _basic(fake.account_sid, fake.auth_token):
                 self._json(401, _error_body(20003, "Authenticate", 401))
+                return
+            if delete:
+                with fake._lock:
+                    fake.deleted_recordings.add(recording)
+                self.send_response(204)
+                self.end_headers()
                 return
             self.send_response(200)
             self.send_header("Content-Type", "audio/mpeg")
@@ -540,6 +563,9 @@ def _handler_for(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
 
 # A recording's media: /2010-04-01/Accounts/{sid}/Recordings/RE….mp3 (any RE… id is "kept").
 _RECORDING = re.compile(rf"/{API_VERSION}/Accounts/AC[0-9a-f]{{32}}/Recordings/RE[0-9A-Za-z]+\.mp3")
+_RECORDING_RESOURCE = re.compile(
+    rf"/{API_VERSION}/Accounts/AC[0-9a-f]{{32}}/Recordings/RE[0-9A-Za-z]+\.json"
+)
 # The first bytes of an MP3 (an ID3 header and one silent frame's header): enough for a test.
 RECORDING_MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"\x00" * 413
 
