@@ -29,6 +29,9 @@ Decisions where the issue is silent:
   category; circulars are national and published to everyone, so every level counts them all.
 - Needs: this week's reports (Monday to Sunday, Beirut): food parcels and hygiene kits asked,
   and how many of the area's municipalities filed.
+- SMS *not delivered*: any outbound SMS of the area the carrier gave up on or the gateway
+  refused, with no new try after it (core/resends.py): what reached no phone after every
+  try. One still being tried again is not counted; the try it waits for will be.
 """
 
 from __future__ import annotations
@@ -38,8 +41,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from core.applications import Application
 from core.area_counts import (
@@ -64,6 +67,7 @@ from core.geography import Area, AreaLevel, Locality
 from core.links import Channel, Link
 from core.messages import NOT_HANDED, Message, MessageStatus
 from core.needs import NeedsReport
+from core.resends import NOT_DELIVERED
 from core.scopes import area_condition
 from core.tickets import ACTIVE, Ticket, TicketCategory
 
@@ -84,6 +88,7 @@ class Chart(StrEnum):
     CASES = "cases"  # by area: active cases, confirmed and suspected
     DECISIONS = "decisions"  # by category: municipal decisions in effect
     NEEDS = "needs"  # by area: this week's food parcels and hygiene kits
+    UNDELIVERED = "undelivered"  # by area: SMS not delivered after every try
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,16 @@ FORMS_COMPLETED = Measure(Application)
 _HANDED = (Message.purpose == const(RECEIPT), Message.status.not_in([const(s) for s in OWED]))
 RECEIPTS_SENT = Measure(Message, _HANDED)
 RECEIPTS_DELIVERED = Measure(Message, (*_HANDED, Message.status == const(MessageStatus.DELIVERED)))
+_NEW_TRY = aliased(Message)
+# Read through the status index (few rows are final failures), each row's new try through
+# the unique index on `resend_of`: no scan of the message log.
+UNDELIVERED = Measure(
+    Message,
+    (
+        one_of(Message.status, NOT_DELIVERED),
+        ~exists().where(_NEW_TRY.resend_of == Message.id),
+    ),
+)
 CASES = {
     c.value: Measure(
         CaseReport,
@@ -260,6 +275,8 @@ def _area_measures(name: Chart, area: Area, now: datetime) -> dict[str, Measure]
         return complaint_measures(area, now)
     if name is Chart.CASES:
         return CASES
+    if name is Chart.UNDELIVERED:
+        return {"undelivered": UNDELIVERED}
     return needs_measures(week_start_of(beirut_day(now)))
 
 

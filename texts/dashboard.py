@@ -77,6 +77,14 @@ CHARTS: dict[Chart, ChartText] = {
         _l("Food parcels and hygiene kits asked for in this week's reports, by area."),
         {"food_parcels": _l("Food parcels"), "hygiene_kits": _l("Hygiene kits")},
     ),
+    Chart.UNDELIVERED: ChartText(
+        _l("SMS not delivered after every try"),
+        _l(
+            "SMS that reached no phone after every try (later, by the other provider, at the "
+            "family's second mobile), by area."
+        ),
+        {"undelivered": _l("SMS not delivered after every try")},
+    ),
 }
 
 # A chart's CSV: the row's key, then its name, then a column per series.

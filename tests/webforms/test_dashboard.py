@@ -122,7 +122,9 @@ def application(db: Session, place: str, at: datetime = NOW - timedelta(hours=1)
     return made
 
 
-def message(db: Session, place: str, status: MessageStatus, purpose: str = "receipt") -> None:
+def message(
+    db: Session, place: str | None, status: MessageStatus, purpose: str = "receipt"
+) -> Message:
     made = Message(
         direction="outbound",
         phone="+9613123456",
@@ -132,8 +134,10 @@ def message(db: Session, place: str, status: MessageStatus, purpose: str = "rece
         status=status,
         created_at=NOW,
     )
-    made.place_in(area(db, place))
+    if place is not None:
+        made.place_in(area(db, place))
     db.add(made)
+    return made
 
 
 def ticket(db: Session, place: str, status: TicketStatus, due: datetime, **extra: Any) -> None:
@@ -380,6 +384,33 @@ def test_cases_decisions_and_needs(dashboard_round: Session) -> None:
     assert qaimaqam.municipalities == 2  # the sample geography's two localities of Baabda
 
 
+def test_sms_not_delivered_after_every_try_are_counted_by_area(dashboard_round: Session) -> None:
+    db = dashboard_round
+    message(db, HOME, MessageStatus.UNDELIVERED, "ticket")
+    message(db, HOME, MessageStatus.FAILED)  # refused by the gateway
+    tried = message(db, HOME, MessageStatus.UNDELIVERED)
+    db.flush()
+    again = message(db, HOME, MessageStatus.UNDELIVERED)  # its new try: failed too, the last
+    again.resend_of = tried.id
+    waiting = message(db, SAME_DISTRICT, MessageStatus.UNDELIVERED)  # tried again later
+    db.flush()
+    message(db, SAME_DISTRICT, MessageStatus.PENDING).resend_of = waiting.id
+    message(db, SAME_DISTRICT, MessageStatus.FAILED, "status")
+    message(db, SAME_GOVERNORATE, MessageStatus.DELIVERED)
+    message(db, SAME_GOVERNORATE, MessageStatus.SUPPRESSED)  # withheld (STOP): never sent
+    message(db, AKKAR, MessageStatus.FAILED)
+    message(db, None, MessageStatus.UNDELIVERED, "form_link")  # asked from 1766: no area
+    db.commit()
+
+    national = by_row(db, NATIONAL, Chart.UNDELIVERED)
+    assert (national["LB3"], national["LB7"], national[NO_AREA]) == ((4,), (1,), (1,))
+    assert sum(count for (count,) in national.values()) == 6
+    assert by_row(db, area(db, "LB3"), Chart.UNDELIVERED) == {"LB32": (4,), "LB36": (0,)}
+    assert by_row(db, area(db, "LB32"), Chart.UNDELIVERED) == {HOME: (3,), SAME_DISTRICT: (1,)}
+    assert by_row(db, area(db, HOME), Chart.UNDELIVERED) == {HOME: (3,)}
+    assert by_row(db, area(db, "LB7"), Chart.UNDELIVERED) == {"LB51": (1,)}
+
+
 # --- scope -------------------------------------------------------------------------------
 
 
@@ -400,6 +431,7 @@ def spread(dashboard_round: Session) -> Session:
         )
         decision(dashboard_round, place, list(DecisionCategory)[n])
         needs(dashboard_round, place, MONDAY, 10 * (n + 1), n + 1)
+    message(dashboard_round, AKKAR, MessageStatus.UNDELIVERED, purpose="ticket")
     call(dashboard_round, CallStatus.COMPLETED, 45)
     call(dashboard_round, CallStatus.ABANDONED, None, at=NOW - timedelta(days=2))
     dashboard_round.commit()
@@ -496,6 +528,7 @@ def test_the_ministry_sees_a_bar_per_governorate_and_the_headline_figures(
     bars = svg_bars(html, "forms")
     assert {row for row, _s in bars} == {"LB1", "LB3", "LB5", "LB7"}  # + no-area row: empty
     assert 'data-figure="forms_completed">5<' in html
+    assert 'data-figure="undelivered">1<' in html  # Akkar's ticket number reached no phone
     assert "Mount Lebanon" in html
 
 
@@ -506,6 +539,7 @@ def test_a_qaimaqam_sees_the_municipalities_of_its_district_by_name(
     assert {row for row, _s in svg_bars(html, "forms")} == {HOME, SAME_DISTRICT}
     assert "Chiyah" in html and "Halba" not in html
     assert 'data-figure="forms_completed">2<' in html
+    assert 'data-figure="undelivered">0<' in html  # Akkar's failure is not the district's
 
 
 def test_the_page_is_in_arabic_right_to_left_by_default(
