@@ -130,6 +130,7 @@ def _register_adapters(app: Flask) -> None:
     from sms.inbound import init_buffer
     from sms.status_callback import bp as sms_bp
     from webforms.account_requests import bp as account_requests_bp
+    from webforms.blank_form import bp as blank_form_bp
     from webforms.broadcasts import bp as broadcasts_bp
     from webforms.bulk_links import bp as bulk_links_bp
     from webforms.cases import bp as cases_bp
@@ -150,6 +151,7 @@ def _register_adapters(app: Flask) -> None:
 
     app.register_blueprint(console_bp)
     app.register_blueprint(bulk_links_bp)  # /console/links/bulk: links to many numbers
+    app.register_blueprint(blank_form_bp)  # /console/forms/blank: the form on paper
     app.register_blueprint(inspection_bp)
     app.register_blueprint(handover_bp)  # lists, vouchers, handovers; the public key
     app.register_blueprint(dashboard_bp)  # dashboards of each level, SVG and CSV
@@ -192,7 +194,7 @@ def _register_adapters(app: Flask) -> None:
 # Every staff-facing blueprint: one limit for them all, the plain busy page past it.
 CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
-    "hotline", "second_factor", "bulk_links", "staff_work",
+    "hotline", "second_factor", "bulk_links", "staff_work", "blank_form",
 )  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from flask_babel import get_locale
 from werkzeug.datastructures import MultiDict
 
 from core.applications import Application, application_for_link
-from core.clock import beirut_today
+from core.clock import beirut_day, beirut_today
 from core.fields import FieldError
 from core.geography import Locality
 from core.household import MAX_MEMBERS, PAGES, clean_page, provided_members
@@ -111,13 +111,18 @@ def refused(refusal: Exception, urls: FlowUrls) -> ResponseReturnValue:
 
 
 def receipt(application: Application, urls: FlowUrls) -> ResponseReturnValue:
+    """The reference, its check digit and the day it was sent: what a family keeps, on paper."""
     from core.references import grouped
 
     reason = form_text.INELIGIBLE_REASONS.get(application.reason or "")
+    sent_on = application.submitted_on or beirut_day(application.submitted_at)
     return render_template(
         "form/receipt.html",
         layout=urls.layout,
         reference=grouped(application.reference),
+        # core.references: the last of the ten digits is the Verhoeff check digit.
+        check_digit=application.reference[-1],
+        sent_on=sent_on,
         reason=reason,
     )
 
