@@ -63,6 +63,8 @@ TIME_SENSITIVE = (
     "tests/core/test_retention.py",
     "tests/distribution/test_publication.py",
     "tests/hotline/test_recording_retention.py",
+    "tests/core/test_resends.py",
+    "tests/sms/test_sms_resends.py",
 )
 AHEAD = timedelta(days=365)
 
