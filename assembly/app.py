@@ -148,6 +148,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.staff_accounts import bp as staff_accounts_bp
     from webforms.staff_import import bp as staff_import_bp
     from webforms.staff_work import bp as staff_work_bp
+    from webforms.status_page import bp as status_bp
 
     app.register_blueprint(console_bp)
     app.register_blueprint(bulk_links_bp)  # /console/links/bulk: links to many numbers
@@ -170,6 +171,8 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(hotline_bp)
     app.register_blueprint(citizen_bp)
     csrf.exempt(citizen_bp)  # the unguessable token in the URL is the form's credential
+    app.register_blueprint(status_bp)  # /status: a family's status, opened by an SMS code
+    csrf.exempt(status_bp)  # public, no session: the code sent by SMS is the credential
     app.register_blueprint(sms_bp)
     csrf.exempt(sms_bp)  # Twilio's webhooks are authenticated by their signature instead
     app.register_blueprint(sms_http_bp)  # the aggregator's reports and SMS, by its secret
@@ -207,7 +210,7 @@ def _guard_entries(app: Flask, settings: Settings) -> None:
     # The busy message's own key, and the queue's hold music, are never shed: both are cheap.
     exempt = ("ivr.busy_callback", "ivr.hold")
     overload.guard(app, "ivr", ("ivr",), settings.max_in_flight_ivr, ivr_busy.answer, exempt)
-    overload.guard(app, "form", ("citizen",), settings.max_in_flight_form, form_busy)
+    overload.guard(app, "form", ("citizen", "status"), settings.max_in_flight_form, form_busy)
     overload.guard(
         app, "console", CONSOLE_BLUEPRINTS, settings.max_in_flight_console, overload.console_busy
     )

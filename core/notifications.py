@@ -40,6 +40,8 @@ RETRY_DELAYS = (
 MAX_ATTEMPTS = 8
 LINK_PURPOSES = frozenset({"form_link", "correction_link"})
 _RAW_TOKEN = re.compile(r"/f/[A-Za-z0-9_-]{16,64}")  # a token as written before migration 0011
+STATUS_CODE_PURPOSE = "status_code"  # a one-time code for /status (core/status_codes.py)
+_ONE_TIME_CODE = re.compile(r"\b[0-9]{6}\b", re.ASCII)
 
 
 _INSERT_MESSAGE = insert(table(Message)).returning(table(Message).c.id)
@@ -186,6 +188,8 @@ def _forget_raw_token(message: Message) -> None:
     """
     if message.purpose in LINK_PURPOSES:
         message.body = _RAW_TOKEN.sub("/f/[redacted]", message.body)
+    elif message.purpose == STATUS_CODE_PURPOSE:  # a status code is kept until it goes, no longer
+        message.body = _ONE_TIME_CODE.sub("[redacted]", message.body)
 
 
 def mark_retry(session: Session, message: Message, code: str | None) -> None:

@@ -22,6 +22,7 @@ from core.opt_outs import SmsOptOut
 from core.programme import Programme
 from core.reset_tokens import PasswordReset
 from core.second_factor import RecoveryCode, SecondFactor
+from core.status_codes import StatusCode
 from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
 from core.users import StaffUser
@@ -70,6 +71,7 @@ __all__ = [
     "SecondFactor",
     "SmsOptOut",
     "StaffUser",
+    "StatusCode",
     "ThrottleCounter",
     "ThrottleHit",
     "Ticket",

@@ -65,6 +65,8 @@ TIME_SENSITIVE = (
     "tests/hotline/test_recording_retention.py",
     "tests/core/test_resends.py",
     "tests/sms/test_sms_resends.py",
+    "tests/webforms/test_status_page.py",
+    "tests/core/test_status_codes.py",
 )
 AHEAD = timedelta(days=365)
 
