@@ -4,12 +4,15 @@ requests at the same instant, three a day, and forgotten by the SMS once it is h
 
 from __future__ import annotations
 
+import threading
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.audit import AuditEvent
+from core.db import make_sessionmaker
 from core.messages import Message
 from core.notifications import claim, mark_accepted
 from core.opt_outs import SmsOptOut
@@ -134,3 +137,43 @@ def test_a_reference_asked_for_too_often_is_refused_from_any_address(
         send_code(db, status_family.reference, "203.0.113.200", KEY, write)
     sent = db.scalars(select(StatusCode)).all()
     assert len(sent) == PER_DAY
+
+
+# --- the same right code twice at the same instant, on PostgreSQL --------------------------------
+
+
+def test_a_code_sent_twice_at_once_opens_the_status_once(race_engine: Engine) -> None:
+    factory = make_sessionmaker(race_engine)
+    with factory() as setup:
+        load_sample_geography(setup)
+        open_round(setup)
+        application = submitted(setup, 1, phone="+96171000009")
+        code = sent_code(setup, application)
+        setup.commit()
+        reference = application.reference
+    sessions = [factory() for _ in range(4)]
+    together = threading.Barrier(len(sessions))
+    opened: list[bool] = []
+    failures: list[BaseException] = []
+
+    def run(session: Session) -> None:
+        together.wait()
+        try:
+            found = open_with_code(session, reference, code, f"192.0.2.{id(session) % 200}", KEY)
+            session.commit()
+            opened.append(found is not None)
+        except BaseException as error:  # reported below, not lost in the thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in sessions]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    for session in sessions:
+        session.close()
+    assert failures == []
+    assert sorted(opened) == [False, False, False, True]
+    with factory() as check:
+        views = select(AuditEvent).where(AuditEvent.action == "status.viewed")
+        assert len(check.scalars(views).all()) == 1
