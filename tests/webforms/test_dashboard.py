@@ -33,7 +33,7 @@ from core.links import Channel, Link, save_page
 from core.messages import Message, MessageStatus
 from core.needs import NeedsReport
 from core.programme import current_programme, set_window
-from core.roles import Role
+from core.roles import Permission, Role, can
 from core.tickets import Ticket, TicketCategory, TicketStatus
 from schema import migrate
 from tests.support.factories import (
@@ -47,6 +47,8 @@ from tests.support.factories import (
     make_user,
 )
 from tests.support.households import cleaned
+from tests.support.scope_matrix import MATRIX, MATRIX_IDS, PLACES
+from tests.support.scope_matrix import NO_AREA as UNPLACED
 from tests.support.stack import recreate_database
 from tests.support.staff_web import sign_in
 
@@ -409,6 +411,35 @@ def test_sms_not_delivered_after_every_try_are_counted_by_area(dashboard_round: 
     assert by_row(db, area(db, "LB32"), Chart.UNDELIVERED) == {HOME: (3,), SAME_DISTRICT: (1,)}
     assert by_row(db, area(db, HOME), Chart.UNDELIVERED) == {HOME: (3,)}
     assert by_row(db, area(db, "LB7"), Chart.UNDELIVERED) == {"LB51": (1,)}
+
+
+# The sample places inside each account area of the scope matrix (a dashboard counts what is
+# in its area, whoever looks: the ministry of health's national figures are the country's).
+_IN_AREA = {
+    code: seen
+    for role, code, seen in MATRIX
+    if role in (Role.FOCAL_POINT, Role.QAIMAQAM, Role.GOVERNOR, Role.MINISTRY)
+}
+_REPORTERS = [
+    (row, name)
+    for row, name in zip(MATRIX, MATRIX_IDS, strict=True)
+    if can(row[0], Permission.VIEW_REPORTS)
+]
+
+
+@pytest.mark.parametrize(
+    ("role", "area_code", "seen"), [r for r, _ in _REPORTERS], ids=[n for _, n in _REPORTERS]
+)
+def test_each_viewer_counts_the_undelivered_sms_of_its_own_area_only(
+    dashboard_round: Session, role: Role, area_code: str, seen: set[str]
+) -> None:
+    db = dashboard_round
+    for place in PLACES:
+        message(db, None if place == UNPLACED else place, MessageStatus.UNDELIVERED, "ticket")
+    viewer = make_user(db, role, area_code, username=f"viewer-{role.value}")
+    db.commit()
+    counted = chart(db, viewer.area, Chart.UNDELIVERED, NOW).total("undelivered")
+    assert counted == len(_IN_AREA[area_code])
 
 
 # --- scope -------------------------------------------------------------------------------
