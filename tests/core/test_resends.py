@@ -22,7 +22,7 @@ from core.messages import Direction, Message, MessageStatus
 from core.messaging_settings import MessagingSettings, SmsBackend
 from core.notifications import due_for_dispatch
 from core.opt_outs import stop
-from core.resends import after_failure, second_phone_for
+from core.resends import after_failure, after_refusal, by_fallback, second_phone_for
 from core.sms_policy import OPT_CHOICE_PURPOSE
 from tests.support.households import submitted
 
@@ -273,6 +273,43 @@ def test_a_staff_members_password_link_never_goes_to_a_familys_second_mobile(
     db.commit()
 
     assert resend_of(db, message) is None
+
+
+@pytest.mark.parametrize(
+    ("failure", "moved"),
+    [
+        (FailureKind.NUMBER, True),  # 21211, 21614: the number itself
+        (FailureKind.ROUTE, True),  # the gateway already tried its fallback: the number next
+        (FailureKind.TEMPORARY, False),  # a refusal for good is not tried again later
+        (FailureKind.FINAL, False),  # 21610: the number opted out
+    ],
+)
+def test_a_refusal_at_sending_moves_to_the_second_mobile_only_for_the_number(
+    db: Session, open_round: None, failure: FailureKind, moved: bool
+) -> None:
+    submitted(db, 1, phone=FAMILY, second_phone="71 999 888")
+    message = sent_message(db)
+    message.status = MessageStatus.FAILED
+
+    resend = after_refusal(db, WITH_FALLBACK, message, failure)
+    db.commit()
+
+    assert (resend is not None and resend.phone == SECOND) is moved
+    assert len(tries(db)) == (2 if moved else 1)
+
+
+def test_a_message_the_primary_never_took_goes_by_the_fallback_once(db: Session) -> None:
+    message = sent_message(db, gateway=None)
+    message.status = MessageStatus.FAILED  # offered every attempt, refused for an outage
+
+    assert by_fallback(db, PLAIN, message) is None  # no other provider
+    resend = by_fallback(db, WITH_FALLBACK, message)
+    assert resend is not None and (resend.via, resend.phone) == ("http", FAMILY)
+    assert by_fallback(db, WITH_FALLBACK, message) is None  # already owed
+    resend.status = MessageStatus.FAILED
+    assert by_fallback(db, WITH_FALLBACK, resend) is None  # the fallback failed too: final
+    db.commit()
+    assert len(tries(db)) == 2
 
 
 def test_two_reports_at_once_owe_one_new_try(race_engine: Engine) -> None:
