@@ -36,6 +36,7 @@ from core.delivery_codes import FailureKind
 from core.messages import Message, MessageStatus
 from core.messaging_settings import MessagingSettings
 from core.needs import REMINDER_PURPOSE
+from core.notifications import STATUS_CODE_PURPOSE
 from core.opt_outs import has_stopped
 from core.sms_policy import OPT_CHOICE_PURPOSE
 
@@ -46,7 +47,7 @@ NOT_DELIVERED = (MessageStatus.UNDELIVERED, MessageStatus.FAILED)
 # number, it would confuse more than inform (and after a STOP nothing more goes to the phone).
 # A one-time code for /status lives ten minutes and only on the application's own phone: the
 # citizen asks for a new one, which is sent to that phone again.
-NOT_RESENT = frozenset({OPT_CHOICE_PURPOSE, "status_code"})
+NOT_RESENT = frozenset({OPT_CHOICE_PURPOSE, STATUS_CODE_PURPOSE})
 
 # Messages to a staff member's own phone (a password link, a reminder of needs to enter):
 # a family's second mobile, even one equal to the staff member's number, is not theirs.
