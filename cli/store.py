@@ -12,7 +12,12 @@ from core.audit_rekey import predates_the_key
 from core.clock import in_beirut
 from core.db import make_engine, make_sessionmaker
 from core.db_roles import RoleRefused, grant_app_role
-from core.housekeeping import apply_retention, purge_throttle_hits, purge_webhook_replies
+from core.housekeeping import (
+    apply_retention,
+    purge_status_codes,
+    purge_throttle_hits,
+    purge_webhook_replies,
+)
 from core.programme import DEFAULT_CODE, WindowError, parse_beirut_time, set_window
 from hotline.recordings import forget_at_twilio
 from schema import migrate
@@ -103,6 +108,7 @@ def housekeeping_command() -> None:
     purged = {
         "throttle counts": purge_throttle_hits(),
         "webhook replies": purge_webhook_replies(),
+        "status codes": purge_status_codes(),
         **apply_retention(forget_copy=forget_at_twilio(settings())),
     }
     for kind, count in purged.items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core import retention, throttle, webhook_replies
+from core import retention, status_codes, throttle, webhook_replies
 from core.messaging_settings import MessagingSettings
 from core.queue import job_settings, job_transaction
 
@@ -21,6 +21,12 @@ def purge_webhook_replies() -> int:
     """Drop stored webhook replies older than any Twilio retry (they quote statuses)."""
     with job_transaction() as session:
         return webhook_replies.purge_older_than(session)
+
+
+def purge_status_codes() -> int:
+    """Drop the status page's one-time codes once dead and past their day's count."""
+    with job_transaction() as session:
+        return status_codes.purge_older_than(session)
 
 
 def apply_retention(

@@ -23,7 +23,18 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Date, ForeignKey, Index, Integer, String, func, select, update
+from sqlalchemy import (
+    CursorResult,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from core import audit, throttle
@@ -39,6 +50,7 @@ PURPOSE = STATUS_CODE_PURPOSE  # its SMS forgets the code once the provider has 
 DIGITS = 6
 LIFETIME = timedelta(minutes=10)
 PER_DAY = 3  # codes one application may be sent in one Beirut day
+KEEP = timedelta(days=2)  # past any code's life and its Beirut day's count: housekeeping drops it
 MAX_TYPED = 64  # characters of a typed code or reference looked at; longer is not one
 # Mobile operators put many phones behind one address: the address limits are generous, the
 # reference's tight (a family asks a few times a day; a guesser many times).
@@ -198,3 +210,9 @@ def _use(session: Session, code: StatusCode, now: datetime) -> bool:
         .execution_options(synchronize_session=False)
     )
     return cast(CursorResult[Any], result).rowcount == 1
+
+
+def purge_older_than(session: Session, age: timedelta = KEEP) -> int:
+    """Drop codes sent more than `age` ago (dead, and past their day's count); how many went."""
+    result = session.execute(delete(StatusCode).where(StatusCode.created_at < utcnow() - age))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -193,6 +193,7 @@ def test_housekeeping_reports_every_kind(runner: FlaskCliRunner, db: Session) ->
     assert kinds == {
         "throttle counts",
         "webhook replies",
+        "status codes",
         "drafts",
         "message bodies",
         "complaint recordings",

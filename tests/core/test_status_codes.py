@@ -5,6 +5,8 @@ requests at the same instant, three a day, and forgotten by the SMS once it is h
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
+from types import ModuleType
 
 import pytest
 from sqlalchemy import Engine, select
@@ -17,6 +19,7 @@ from core.messages import Message
 from core.notifications import claim, mark_accepted
 from core.opt_outs import SmsOptOut
 from core.status_codes import (
+    KEEP,
     PER_DAY,
     PURPOSE,
     StatusCode,
@@ -24,6 +27,7 @@ from core.status_codes import (
     code_hash,
     open_with_code,
     parse_code,
+    purge_older_than,
     send_code,
 )
 from tests.support.factories import load_sample_geography
@@ -177,3 +181,16 @@ def test_a_code_sent_twice_at_once_opens_the_status_once(race_engine: Engine) ->
     with factory() as check:
         views = select(AuditEvent).where(AuditEvent.action == "status.viewed")
         assert len(check.scalars(views).all()) == 1
+
+
+def test_housekeeping_drops_codes_only_once_past_their_day(
+    db: Session, status_family: Application, clock: ModuleType
+) -> None:
+    start = clock.now()
+    sent_code(db, status_family)
+    clock.freeze(start + KEEP - timedelta(seconds=1))
+    assert purge_older_than(db) == 0
+    assert db.scalar(select(StatusCode.id).where(StatusCode.application_id == status_family.id))
+    clock.freeze(start + KEEP + timedelta(seconds=1))
+    assert purge_older_than(db) == 1
+    assert db.scalars(select(StatusCode)).all() == []
