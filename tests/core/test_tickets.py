@@ -101,7 +101,7 @@ def test_overdue_tickets_escalate_once_on_a_controlled_clock(db: Session) -> Non
     assert [t.id for t in tickets_visible_to(db, supervisor, overdue_only=True)] == [misconduct.id]
     assert escalate_overdue(db, other.due_at + timedelta(minutes=1)) == 1
     events = db.scalars(
-        select(AuditEvent).where(AuditEvent.action == "ticket.escalated").order_by(AuditEvent.id)
+        select(AuditEvent).where(AuditEvent.action == "ticket.escalated").order_by(AuditEvent.seq)
     ).all()
     assert [(e.actor, e.object_id) for e in events] == [
         ("system", str(misconduct.id)),
