@@ -8,6 +8,7 @@ from cli import (
     account_admin,
     accounts,
     audit,
+    backup,
     complaints,
     demo,
     jobs,
@@ -45,3 +46,5 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(group)
     app.cli.add_command(demo.demo_command)
     app.cli.add_command(store.housekeeping_command)
+    app.cli.add_command(backup.backup_command)
+    app.cli.add_command(backup.restore_command)

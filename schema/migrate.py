@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -16,6 +17,13 @@ def alembic_config(url: str) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     return config
+
+
+def revisions() -> list[str]:
+    """Every schema revision these migrations know, the newest first (a backup made at one
+    of them can be restored by this version of the service)."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return [migration.revision for migration in script.walk_revisions()]
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
