@@ -16,6 +16,7 @@ from core import audit
 from core.db import utcnow
 from core.ed25519_keys import InvalidKey
 from core.notifications import dispatch
+from core.rounds import UnknownRound, chosen_round, round_code
 from distribution.publication import AlreadyPublished, publish_batch
 from distribution.voucher_keys import signing_key
 from scoring.formula import Formula, FormulaError, load_formula
@@ -35,7 +36,9 @@ lists_group = AppGroup("lists", help="Beneficiary lists: build, verify, publish.
 
 
 @lists_group.command("build")
-@click.option("--programme", "code", required=True, help="The round's code (see `programme set`).")
+@click.option(
+    "--round", "--programme", "code", required=True, help="The round's code (see `programme set`)."
+)
 @click.option(
     "--budget",
     required=True,
@@ -164,11 +167,40 @@ def lists_show(list_id: int) -> None:
         stmt = select(ListEntry.outcome, ListEntry.reason).where(ListEntry.list_id == list_id)
         counts = Counter((str(o), r) for o, r in session.execute(stmt))
         published = chosen.published_at
+        code = round_code(session, chosen.programme_id)
+    click.echo(f"round: {code}")
     for name, value in summary.items():
         click.echo(f"{name}: {value}")
     click.echo(f"published: {published.isoformat() if published else 'no'}")
     for (outcome, reason), count in sorted(counts.items(), key=lambda i: (i[0][0], i[0][1] or "")):
         click.echo(f"  {outcome}{f' ({reason})' if reason else ''}: {count}")
+
+
+@lists_group.command("index")
+@click.option(
+    "--round",
+    "code",
+    default=None,
+    help="A round's code (default: the open round, else the latest).",
+)
+def lists_index(code: str | None) -> None:
+    """The round's lists, newest first: built, published, families and selected."""
+    with unit_of_work() as session:
+        try:
+            programme = chosen_round(session, code)
+        except UnknownRound:
+            raise click.ClickException(f"no round has the code {code!r}") from None
+        if programme is None:
+            raise click.ClickException("no round has been set (see `programme set`)")
+        stmt = select(BeneficiaryList).where(BeneficiaryList.programme_id == programme.id)
+        found = list(session.scalars(stmt.order_by(BeneficiaryList.id.desc())))
+        click.echo(f"round {programme.code}: {len(found)} lists")
+        for item in found:
+            published = item.published_at.isoformat() if item.published_at else "not published"
+            click.echo(
+                f"  list {item.id}: {item.families} families, {item.selected} selected, "
+                f"built {item.built_at.isoformat()}, {published}"
+            )
 
 
 def _list_or_fail(session: Session, list_id: int) -> BeneficiaryList:

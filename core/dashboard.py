@@ -9,8 +9,10 @@ see `core.area_counts`.
 
 Decisions where the issue is silent:
 
-- Totals count everything in the store (a deployment serves one round, as in 2020); the daily
-  charts cover the last 14 Beirut days, today included.
+- Links and forms (their charts, and the daily chart) count one round, the one the page picks
+  (core/rounds.py); the other figures are not a round's (complaints, calls, cases, SMS,
+  decisions, needs) and count everything. The daily charts cover the last 14 Beirut days,
+  today included.
 - Links *sent* are links texted to a citizen (by a municipality, or asked from 1766); an
   assisted entry is a form, not a sent link. *Opened*: the citizen opened the form. *Used*:
   the form was submitted through it.
@@ -89,6 +91,10 @@ class Chart(StrEnum):
     DECISIONS = "decisions"  # by category: municipal decisions in effect
     NEEDS = "needs"  # by area: this week's food parcels and hygiene kits
     UNDELIVERED = "undelivered"  # by area: SMS not delivered after every try
+
+
+# The charts that count one round's records (their CSVs carry the round's code).
+ROUND_CHARTS = frozenset({Chart.LINKS, Chart.FORMS, Chart.DAILY})
 
 
 @dataclass(frozen=True)
@@ -239,16 +245,29 @@ def week_start_of(today: date) -> date:
     return today - timedelta(days=today.weekday())
 
 
-def chart(session: Session, area: Area, name: Chart, now: datetime) -> Figures:
-    """One chart's figures (what its CSV holds)."""
+def in_round(measure: Measure, programme_id: int | None) -> Measure:
+    """The measure narrowed to one round, when its records belong to rounds (links, forms)."""
+    column = getattr(measure.model, "programme_id", None)
+    if programme_id is None or column is None:
+        return measure
+    return Measure(measure.model, (*measure.where, column == programme_id), measure.value)
+
+
+def chart(
+    session: Session, area: Area, name: Chart, now: datetime, programme_id: int | None = None
+) -> Figures:
+    """One chart's figures (what its CSV holds); links and forms of round `programme_id`."""
     today = beirut_day(now)
     if name is Chart.DAILY:
         return day_figures(
             session,
             area,
             {
-                "links_sent": (LINKS_SENT, Link.created_on),
-                "forms_completed": (FORMS_COMPLETED, Application.submitted_on),
+                "links_sent": (in_round(LINKS_SENT, programme_id), Link.created_on),
+                "forms_completed": (
+                    in_round(FORMS_COMPLETED, programme_id),
+                    Application.submitted_on,
+                ),
             },
             today,
         )
@@ -260,7 +279,7 @@ def chart(session: Session, area: Area, name: Chart, now: datetime) -> Figures:
         return day_figures(session, area, daily, today)
     if name is Chart.DECISIONS:
         return decisions_in_effect(session, area, today)
-    measures = _area_measures(name, area, now)
+    measures = {k: in_round(m, programme_id) for k, m in _area_measures(name, area, now).items()}
     return area_figures(session, area, measures, child_codes(session, area))
 
 
@@ -280,14 +299,16 @@ def _area_measures(name: Chart, area: Area, now: datetime) -> dict[str, Measure]
     return needs_measures(week_start_of(beirut_day(now)))
 
 
-def dashboard(session: Session, area: Area, now: datetime) -> Dashboard:
-    """Every chart and figure of `area`'s dashboard, as of `now`."""
+def dashboard(
+    session: Session, area: Area, now: datetime, programme_id: int | None = None
+) -> Dashboard:
+    """Every chart and figure of `area`'s dashboard, as of `now` (links and forms of one round)."""
     today = beirut_day(now)
     since = beirut_days(today)[0][1]
     return Dashboard(
         area=area,
         now=now,
-        charts={name: chart(session, area, name, now) for name in Chart},
+        charts={name: chart(session, area, name, now, programme_id) for name in Chart},
         waits=call_waits(session, area, since),
         circulars=circulars(session),
         filed=filed_this_week(session, area, week_start_of(today)),

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from core.inspection import Filters, Kind, stream
+from core.inspection import ROUND_KINDS, Filters, Kind, stream
 from core.links import link_state
 from core.phones import masked
 from core.scopes import AreaScoped, Viewer
@@ -34,10 +34,19 @@ class Export:
 def export_rows(
     session: Session, viewer: Viewer, kind: Kind, filters: Filters
 ) -> Iterator[tuple[Cell, ...]]:
-    """The lines of a list's export, one at a time, narrowed like the list itself."""
+    """The lines of a list's export, one at a time, narrowed like the list itself.
+
+    A round's list (applications, links) ends each line with the round's code (`columns_of`).
+    """
     cells = EXPORTS[kind].cells
+    tail: tuple[Cell, ...] = (filters.round,) if kind in ROUND_KINDS else ()
     for row in stream(session, viewer, kind, filters):
-        yield cells(row)
+        yield cells(row) + tail
+
+
+def columns_of(kind: Kind) -> tuple[str, ...]:
+    """A list's export header: a round's list says which round it holds in a last column."""
+    return EXPORTS[kind].columns + (("round",) if kind in ROUND_KINDS else ())
 
 
 def _iso(moment: datetime | None) -> str | None:

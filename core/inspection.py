@@ -27,6 +27,7 @@ from core.geography import AreaLevel, Locality
 from core.links import Link
 from core.messages import Message
 from core.phones import NotLebaneseMobile, normalise_mobile
+from core.programme import Programme
 from core.references import parse_reference
 from core.roles import Permission, can
 from core.scopes import AreaScoped, Viewer, covers, visible
@@ -57,6 +58,9 @@ class Kind(StrEnum):
     AUDIT = "audit"
 
 
+ROUND_KINDS = frozenset({Kind.APPLICATIONS, Kind.LINKS})  # the lists a round narrows
+
+
 @dataclass(frozen=True)
 class Filters:
     """What a list is narrowed by; each kind uses the fields that apply to it, empty is 'any'."""
@@ -70,6 +74,7 @@ class Filters:
     action: str = ""  # audit: a prefix, so "ticket." finds every ticket event
     object_type: str = ""  # audit
     object_id: str = ""  # audit
+    round: str = ""  # applications, links: a round's code (core/rounds.py)
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,8 @@ def _applications(viewer: Viewer, f: Filters) -> Query:
     )
     if f.status:
         stmt = stmt.where(Application.status == f.status)
+    if f.round:
+        stmt = stmt.where(Application.programme_id == _round_id(f.round))
     return visible(_matching(stmt, f.search), viewer, Application, VIEW)
 
 
@@ -157,7 +164,14 @@ def _links(viewer: Viewer, f: Filters) -> Query:
     )
     if f.channel:
         stmt = stmt.where(Link.channel == f.channel)
+    if f.round:
+        stmt = stmt.where(Link.programme_id == _round_id(f.round))
     return visible(stmt, viewer, Link, VIEW)
+
+
+def _round_id(code: str) -> Any:
+    """The id of the round of that code, inside the statement (no round: matches nothing)."""
+    return select(Programme.id).where(Programme.code == code).scalar_subquery()
 
 
 def _messages(viewer: Viewer, f: Filters) -> Query:

@@ -16,7 +16,8 @@ from core import throttle
 from core.db import UTCDateTime, table, utcnow
 from core.link_tokens import hash_token, new_token
 from core.links import Channel, Link, LinkUnavailable
-from core.programme import Programme, current_programme
+from core.programme import Programme
+from core.rounds import open_round
 from core.users import StaffUser
 
 DEFAULT_TTL_DAYS = 7
@@ -32,9 +33,11 @@ class TooManyLinks(Exception):
 
 
 def open_programme(session: Session, now: datetime | None = None) -> Programme:
-    """Circular part 5.1(a): nothing is issued or accepted outside the submission window."""
-    programme = current_programme(session)
-    if programme is None or not programme.is_open(now):
+    """Circular part 5.1(a): nothing is issued or accepted outside the submission window.
+
+    Links belong to the open round (core/rounds.py), not to a round set up for later."""
+    programme = open_round(session, now)
+    if programme is None:
         raise OutsideWindow()
     return programme
 

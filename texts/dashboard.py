@@ -98,6 +98,7 @@ ROW_HEADERS: dict[RowKind, LazyString] = {
     RowKind.DAY: _l("Day"),
     RowKind.CATEGORY: _l("Category"),
 }
+ROUND_HEADER = _l("Round")  # the last column of a round's chart: the round's code
 
 CATEGORIES: dict[str, LazyString] = {
     DecisionCategory.CURFEW: _l("Curfew"),

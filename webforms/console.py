@@ -28,10 +28,10 @@ from core.links import (
 )
 from core.notifications import dispatch, may_text
 from core.phones import NotLebaneseMobile, PhoneProblem, masked, normalise_mobile
-from core.programme import current_programme
 from core.receipts import owe_link_sms
 from core.references import grouped, grouped_ticket
 from core.roles import PERMISSIONS, Permission, Role
+from core.rounds import default_round
 from core.sms_policy import Occasion, Withheld
 from core.tickets import tickets_visible_to
 from core.users import StaffUser
@@ -91,13 +91,14 @@ DUTIES = {
 @staff_required()
 def home() -> ResponseReturnValue:
     user: StaffUser = g.user
-    programme = current_programme(store.db())
+    programme = default_round(store.db())  # the open round, else the latest (core/rounds.py)
     window = None
     if programme is not None:
         window = (
             format_datetime(programme.opens_at, "medium"),
             format_datetime(programme.closes_at, "medium"),
             programme.is_open(),
+            programme.code,
         )
     duties = [DUTIES[p] for p in Permission if p in PERMISSIONS[user.role]]
     return render_template(

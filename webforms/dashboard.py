@@ -18,13 +18,15 @@ from flask_babel import format_date, format_decimal, get_locale
 from core import dashboard as figures
 from core.area_counts import NO_AREA, Figures, RowKind, area_names
 from core.clock import beirut_today
-from core.dashboard import Chart
+from core.dashboard import ROUND_CHARTS, Chart
 from core.db import utcnow
 from core.roles import Permission
+from core.rounds import narrowing
 from core.users import StaffUser
 from texts import dashboard as text
 from web import store
 from web.auth import staff_required
+from web.rounds import picked_round, round_codes
 from webforms.charts import BarChart, render
 from webforms.console import area_name
 from webforms.csv_export import csv_download
@@ -36,7 +38,8 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 @staff_required(Permission.VIEW_REPORTS)
 def index() -> ResponseReturnValue:
     user: StaffUser = g.user
-    board = figures.dashboard(store.db(), user.area, utcnow())
+    counted = picked_round()
+    board = figures.dashboard(store.db(), user.area, utcnow(), narrowing(store.db(), counted))
     labels = _row_labels(user)
     charts = {name: _chart(name, board.charts[name], labels) for name in Chart}
     return render_template(
@@ -49,6 +52,9 @@ def index() -> ResponseReturnValue:
         number=_number,
         percent=_percent,
         duration=_duration,
+        counted=counted,
+        round_codes=round_codes(),
+        round_charts=ROUND_CHARTS,
     )
 
 
@@ -61,16 +67,20 @@ def chart_csv(name: str) -> ResponseReturnValue:
     except ValueError:
         abort(404)
     user: StaffUser = g.user
-    numbers = figures.chart(store.db(), user.area, chart, utcnow())
+    counted = picked_round() if chart in ROUND_CHARTS else None
+    numbers = figures.chart(store.db(), user.area, chart, utcnow(), narrowing(store.db(), counted))
     drawn = _chart(chart, numbers, _row_labels(user))
     header = [text.KEY_HEADERS[numbers.kind], text.ROW_HEADERS[numbers.kind]]
+    # A round's chart says which round it counts: a last column holding the round's code.
+    tail = ([str(text.ROUND_HEADER)], [counted.code]) if counted else ([], [])
     rows = [
-        [key, label, *values]
+        [key, label, *values, *tail[1]]
         for key, label, values in zip(drawn.row_keys, drawn.row_labels, drawn.values, strict=True)
     ]
     day = beirut_today().isoformat()  # the reader's day: after 22:00 UTC it is tomorrow's
     filename = f"dashboard-{chart.value}-{user.area.code}-{day}.csv"
-    return csv_download(filename, [str(h) for h in header] + list(drawn.series_labels), rows)
+    columns = [str(h) for h in header] + list(drawn.series_labels) + tail[0]
+    return csv_download(filename, columns, rows)
 
 
 def _chart(name: Chart, numbers: Figures, labels: dict[str, str]) -> BarChart:

@@ -29,9 +29,9 @@ from markupsafe import Markup
 from core import audit
 from core.clock import beirut_today
 from core.ed25519_keys import fingerprint, public_key_pem
-from core.programme import current_programme
 from core.references import grouped
 from core.roles import Permission, can
+from core.rounds import round_code
 from core.scopes import OutsideArea
 from distribution import queries as distribution
 from distribution.handovers import (
@@ -50,6 +50,7 @@ from scoring.lists import BeneficiaryList
 from texts import handovers as text
 from web import store
 from web.auth import staff_required
+from web.rounds import picked_round, round_codes
 from webforms.csv_export import csv_download
 from webforms.voucher_pages import (
     look_up,
@@ -63,6 +64,7 @@ bp = Blueprint("handover", __name__, template_folder="templates")
 LIST_ID = "int(max=2147483647)"
 LOCALITY = "string(length=5)"
 CSV_COLUMNS = ("reference", "head_name", "head_id_number", "phone", "voucher_code", "voucher_token")
+ROUND_COLUMN = "round"  # last: the code of the round the list belongs to
 
 
 def _public() -> Ed25519PublicKey:
@@ -82,9 +84,11 @@ def public_key() -> ResponseReturnValue:
 @bp.get("/console/lists")
 @staff_required(Permission.VIEW_LISTS)
 def lists() -> ResponseReturnValue:
-    session, programme = store.db(), current_programme(store.db())
+    session, programme = store.db(), picked_round()  # ?round=CODE, else the default round
     rows = distribution.lists_of_programme(session, g.user, programme.id) if programme else []
-    return render_template("handover/lists.html", rows=rows)
+    return render_template(
+        "handover/lists.html", rows=rows, counted=programme, round_codes=round_codes()
+    )
 
 
 def _list(list_id: int) -> BeneficiaryList:
@@ -99,6 +103,7 @@ def list_page(list_id: int) -> ResponseReturnValue:
     return render_template(
         "handover/list.html",
         beneficiary_list=beneficiary_list,
+        round_code=round_code(store.db(), beneficiary_list.programme_id),
         rows=distribution.municipalities(store.db(), g.user, list_id),
         arabic=str(get_locale()) == "ar",
         can_export=can(g.user.role, Permission.RECORD_HANDOVERS),
@@ -141,8 +146,13 @@ def export_buttons(list_id: int, locality: str) -> ResponseReturnValue:
 def export_csv(list_id: int, locality: str) -> ResponseReturnValue:
     _place, rows = _issued(list_id, locality, "csv")
     lines = [(r.reference, r.name, r.id_number, r.phone, r.code, r.token) for r in rows]
+    code = round_code(store.db(), _list(list_id).programme_id)
     day = beirut_today().isoformat()
-    return csv_download(f"vouchers-list{list_id}-{locality}-{day}.csv", CSV_COLUMNS, lines)
+    return csv_download(
+        f"vouchers-list{list_id}-{locality}-{day}.csv",
+        (*CSV_COLUMNS, ROUND_COLUMN),
+        [(*line, code) for line in lines],
+    )
 
 
 @bp.post(EXPORT_PRINT)

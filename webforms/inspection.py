@@ -21,10 +21,11 @@ from core import audit
 from core.applications import Application, versions_of
 from core.clock import beirut_today
 from core.corrections import CorrectionRequest
-from core.exports import EXPORTS, Cell, export_rows, queue_wait
+from core.exports import Cell, columns_of, export_rows, queue_wait
 from core.geography import Locality
 from core.household import MEMBER_FIELDS, PAGE_FIELDS, PAGES
 from core.inspection import (
+    ROUND_KINDS,
     Filters,
     Kind,
     application_trail,
@@ -50,6 +51,7 @@ from texts import inspection as text
 from texts.scores import score_view
 from web import store
 from web.auth import staff_required
+from web.rounds import picked_round, round_codes
 from webforms.console import APPLICATION_STATUSES, LINK_STATES, ROLE_LABELS
 from webforms.csv_export import csv_from_store
 
@@ -117,6 +119,9 @@ def _page_number() -> int:
 def _filters(kind: Kind) -> Filters:
     values = {name: _chosen(name, labels) for name, labels in CHOICES[kind].items()}
     values |= {name: _typed(name) for name in TYPED.get(kind, ())}
+    if kind in ROUND_KINDS:  # ?round=CODE, else the default round; unknown: a 404 page
+        counted = picked_round()
+        values["round"] = counted.code if counted else ""
     return Filters(**values)
 
 
@@ -162,6 +167,7 @@ def _render_list(kind: Kind, **extra: Any) -> str:
         places=localities(session, (getattr(r, "locality_code", None) for r in page.records)),
         link_state=link_state,
         queue_wait=queue_wait,
+        round_codes=round_codes() if kind in ROUND_KINDS else [],
         **extra,
     )
 
@@ -195,7 +201,7 @@ def export(kind: str) -> ResponseReturnValue:
     def read(reading: Session) -> Iterable[Sequence[Cell]]:
         return export_rows(reading, viewer, listed, filters)
 
-    return csv_from_store(f"{kind}-{day}.csv", EXPORTS[listed].columns, read)
+    return csv_from_store(f"{kind}-{day}.csv", columns_of(listed), read)
 
 
 # --- single records, each beside its trail -------------------------------------------------

@@ -1,6 +1,12 @@
-"""Several rounds of the programme.
+"""Several rounds of the programme: no change to the schema.
 
-(Slot reserved; filled by the change that needs it.)
+Every record that belongs to a round already names it (`applications`, `links`, `family_keys`,
+`beneficiary_lists` carry `programme_id`, indexed, and a family's keys are unique per round),
+so picking a round is a condition on columns that exist. The dashboard adds that condition only
+when the store holds more than one round (core/rounds.py, `narrowing`): a deployment's single
+round keeps its index-only counts, and a second round's counts read the rows of the index on
+`programme_id`. An index per round and area was weighed and left out: it would double the
+dashboard's six partial indexes for a case that arises once a year.
 
 Revision ID: 0026
 Revises: 0025
@@ -14,8 +20,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    """Nothing to change (see above)."""
 
 
 def downgrade() -> None:
-    pass
+    """Nothing to undo."""
