@@ -54,6 +54,8 @@ class Permission(StrEnum):
     REVIEW_FLAGS = "review_flags"  # confirm a flag to the committee, or clear it
     HOME_VISITS = "home_visits"  # draw samples of applications and record home visits
     VIEW_STAFF_WORK = "view_staff_work"  # follow each account's daily work in the area
+    RECORD_DONATIONS = "record_donations"  # record donations received and allocate them
+    VIEW_DONATIONS = "view_donations"  # read the donations, allocations and balances of the area
 
 
 P = Permission
@@ -74,6 +76,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.SEND_BROADCASTS,
         P.REVIEW_FLAGS,
         P.VIEW_STAFF_WORK,
+        P.RECORD_DONATIONS,
+        P.VIEW_DONATIONS,
     },
     # Circular §4.2b, §4.4b: mukhtars and civil society flag what looks wrong; the focal
     # point decides what reaches the committee.
@@ -81,8 +85,10 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VOLUNTEER: _MUNICIPAL | {P.FLAG_APPLICATIONS},
     # Circular §3.3: qaimaqams and governors issue decisions for their area, and tell its
     # residents by SMS (§4.1b); otherwise they read.
-    Role.QAIMAQAM: _AREA_READ | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK},
-    Role.GOVERNOR: _AREA_READ | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK},
+    Role.QAIMAQAM: _AREA_READ
+    | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK, P.VIEW_DONATIONS},
+    Role.GOVERNOR: _AREA_READ
+    | {P.RECORD_DECISIONS, P.SEND_BROADCASTS, P.VIEW_STAFF_WORK, P.VIEW_DONATIONS},
     # The social affairs ministry also checks entered data by home visits (§5.4b) and
     # follows each account's work.
     Role.MINISTRY: _AREA_READ
@@ -92,16 +98,24 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.SEND_BROADCASTS,
         P.HOME_VISITS,
         P.VIEW_STAFF_WORK,
+        P.RECORD_DONATIONS,
+        P.VIEW_DONATIONS,
     },
     # The health ministry follows cases in full, and nothing of families' social records.
     Role.HEALTH_MINISTRY: frozenset({P.VIEW_REPORTS, P.VIEW_CASE_DETAILS, P.PUBLISH_CIRCULARS}),
-    Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS, P.VIEW_STAFF_WORK},
+    Role.INSPECTOR: _AREA_READ | {P.VIEW_AUDIT, P.VIEW_LISTS, P.VIEW_STAFF_WORK, P.VIEW_DONATIONS},
     Role.AGENT: frozenset(
         {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.HANDLE_COMPLAINTS}
     ),
     # The committee also supervises the room: it sees the overdue tickets.
     Role.COMMITTEE: frozenset(
-        {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.DECIDE_CORRECTIONS}
+        {
+            P.VIEW_APPLICATIONS,
+            P.VIEW_MESSAGES,
+            P.VIEW_COMPLAINTS,
+            P.DECIDE_CORRECTIONS,
+            P.VIEW_DONATIONS,
+        }
     ),
     Role.ARMY: frozenset({P.VIEW_LISTS, P.RECORD_HANDOVERS}),
     Role.ADMIN: frozenset({P.MANAGE_USERS}),

@@ -10,6 +10,7 @@ from core.corrections import CorrectionRequest
 from core.covid_cases import CaseEvent, CaseReport, QuarantineCentre
 from core.db import Base
 from core.decisions import Decision
+from core.donations import Donation, DonationAllocation
 from core.flags import ApplicationFlag
 from core.geography import District, Governorate, Locality
 from core.home_visits import SampleVisit, VisitSample
@@ -50,6 +51,8 @@ __all__ = [
     "CorrectionRequest",
     "Decision",
     "District",
+    "Donation",
+    "DonationAllocation",
     "FamilyKey",
     "FormulaRecord",
     "Governorate",

@@ -83,6 +83,8 @@ DUTIES = {
     Permission.REVIEW_FLAGS: _l("Review flagged forms and send them to the committee"),
     Permission.HOME_VISITS: _l("Draw samples of forms for home visits and record the visits"),
     Permission.VIEW_STAFF_WORK: _l("Follow the daily work of each account in your area"),
+    Permission.RECORD_DONATIONS: _l("Record the donations your area receives and allocate them"),
+    Permission.VIEW_DONATIONS: _l("Follow the donations of your area and their balances"),
 }
 
 
