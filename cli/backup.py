@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -28,7 +29,7 @@ from core.backups import (
     store_format,
 )
 from core.db import make_engine
-from core.db_roles import RoleRefused, grant_app_role
+from core.db_roles import RoleRefused, check_app_role, grant_app_role
 from schema import migrate
 
 # What the restore's report names: enough to see at a glance that the programme came back.
@@ -36,6 +37,7 @@ SHOWN_TABLES = ("applications", "beneficiary_lists", "vouchers", "audit_events")
 
 
 @click.command("backup")
+@with_appcontext
 @click.option(
     "--out",
     required=True,
@@ -82,6 +84,7 @@ def _revision_of(kind: BackupFormat, path: Path, engine: Engine) -> str:
 
 
 @click.command("restore")
+@with_appcontext
 @click.argument("backup", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--app-role",
@@ -112,6 +115,8 @@ def _restore(engine: Engine, backup: Path, app_role: str | None) -> Restored:
     check_target(kind, url)
     if app_role and kind is not BackupFormat.POSTGRESQL:
         raise BackupRefused("--app-role is for PostgreSQL: SQLite has no roles")
+    if app_role:
+        check_app_role(engine, app_role)
     revision = _revision_of(kind, backup, engine)  # the file first: a bad one touches nothing
     check_empty(engine)
     if kind is BackupFormat.POSTGRESQL:

@@ -41,6 +41,14 @@ def grant_app_role(engine: Engine, role: str) -> list[str]:
     return statements
 
 
+def check_app_role(engine: Engine, role: str) -> None:
+    """Raise `RoleRefused` if `role` could not be the application's role (before a restore)."""
+    if engine.dialect.name != "postgresql":
+        raise RoleRefused("database roles exist on PostgreSQL only")
+    with engine.connect() as connection:
+        _check_role(connection, role)
+
+
 def _check_role(connection: Connection, role: str) -> None:
     found = connection.execute(
         text("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = :r"), {"r": role}
