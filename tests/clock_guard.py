@@ -62,6 +62,7 @@ TIME_SENSITIVE = (
     "tests/webforms/test_printing.py",
     "tests/core/test_retention.py",
     "tests/distribution/test_publication.py",
+    "tests/cli/test_cli_backup.py",
     "tests/hotline/test_recording_retention.py",
     "tests/core/test_resends.py",
     "tests/sms/test_sms_resends.py",

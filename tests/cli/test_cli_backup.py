@@ -122,7 +122,7 @@ def _tables(app: Flask) -> list[str]:
 # --- the round trip ----------------------------------------------------------------------------
 
 
-def test_a_restored_backup_passes_audit_verify_and_lists_verify(
+def test_a_restored_backup_passes_audit_verify_and_lists_verify_until_a_row_is_changed(
     backup_stores: Stores, clock: ModuleType
 ) -> None:
     list_id = _fill(backup_stores.source, clock)
@@ -143,22 +143,12 @@ def test_a_restored_backup_passes_audit_verify_and_lists_verify(
     assert f"audit trail intact: {after['audit_events']} events" in verified
     assert "holds" in _run(restored, "lists", "verify", str(list_id))
 
-
-def test_a_row_changed_after_the_restore_fails_audit_verify(
-    backup_stores: Stores, clock: ModuleType
-) -> None:
-    """The check that passed above is a real one: the restored chain catches a rewrite."""
-    _fill(backup_stores.source, clock)
-    out = backup_stores.folder / "nightly.backup"
-    _run(backup_stores.source, "backup", "--out", str(out))
-    restored = backup_stores.fresh("tampered")
-    _run(restored, "restore", str(out))
+    # The check that passed is a real one: the restored chain catches a rewritten row.
     with transaction(_factory(restored)) as session:
         as_table_owner(session)
         session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="cli:nobody"))
     result = restored.test_cli_runner().invoke(args=["audit", "verify"])
-    assert result.exit_code == 1
-    assert "audit trail BROKEN at event 3" in result.output
+    assert (result.exit_code, "audit trail BROKEN at event 3" in result.output) == (1, True)
 
 
 # --- refusals ------------------------------------------------------------------------------------
