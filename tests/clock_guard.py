@@ -68,6 +68,8 @@ TIME_SENSITIVE = (
     "tests/sms/test_sms_resends.py",
     "tests/webforms/test_status_page.py",
     "tests/core/test_status_codes.py",
+    "tests/core/test_rounds.py",
+    "tests/webforms/test_round_pages.py",
 )
 AHEAD = timedelta(days=365)
 

@@ -306,7 +306,8 @@ def test_an_export_is_audited_with_its_filters_but_not_a_typed_search(
     export(inspector, "/inspection/applications.csv?status=received&search=03+100+001")
     (event,) = events(db, "export.applications")
     assert event.actor == "inspector"
-    assert event.details == '{"searched":true,"status":"received"}'
+    # The round is on the record too: an export of applications holds one round's.
+    assert event.details == '{"round":"impact-2020","searched":true,"status":"received"}'
 
 
 def test_a_followed_export_link_downloads_nothing_and_shows_the_button(
@@ -316,11 +317,13 @@ def test_a_followed_export_link_downloads_nothing_and_shows_the_button(
     assert page.status_code == 200 and page.mimetype == "text/html"
     assert "Content-Disposition" not in page.headers
     html = page.get_data(as_text=True)
-    assert 'method="post" action="/inspection/applications.csv?status=received"' in html
+    # The download keeps the list's filters, and the round the list shows.
+    chosen = "/inspection/applications.csv?status=received&amp;round=impact-2020"
+    assert f'method="post" action="{chosen}"' in html
     assert 'name="csrf_token"' in html
     assert events(db, "export.applications") == []
     listing = inspector.get("/inspection/applications?status=received").get_data(as_text=True)
-    assert 'method="post" action="/inspection/applications.csv?status=received"' in listing
+    assert f'method="post" action="{chosen}"' in listing
 
 
 def test_an_export_posted_without_the_pages_token_is_refused(
