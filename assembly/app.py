@@ -138,6 +138,7 @@ def _register_adapters(app: Flask) -> None:
     from webforms.console import bp as console_bp
     from webforms.dashboard import bp as dashboard_bp
     from webforms.decisions import bp as decisions_bp
+    from webforms.donations import bp as donations_bp
     from webforms.flags import bp as flags_bp
     from webforms.handover import bp as handover_bp
     from webforms.help import bp as help_bp
@@ -160,6 +161,7 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
     app.register_blueprint(broadcasts_bp)  # information SMS to the residents of an area
     app.register_blueprint(needs_bp)  # weekly needs
+    app.register_blueprint(donations_bp)  # donations, their allocations and balances
     app.register_blueprint(flags_bp)  # flags on forms: mukhtars raise, focal points review
     app.register_blueprint(visits_bp)  # /console/visits: samples for home visits, results
     app.register_blueprint(staff_accounts_bp)  # /console/users: the admin's staff accounts
@@ -197,6 +199,7 @@ def _register_adapters(app: Flask) -> None:
 # Every staff-facing blueprint: one limit for them all, the plain busy page past it.
 CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
+    "donations",
     "hotline", "second_factor", "bulk_links", "staff_work", "blank_form",
 )  # fmt: skip
 

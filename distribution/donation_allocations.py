@@ -30,3 +30,12 @@ def allocate_to_family(
     if voucher is None or not inside(donation, voucher):
         raise UnknownTarget()
     return allocate(session, user, donation, share, voucher, voucher_id=voucher.id)
+
+
+def voucher_codes(session: Session, allocations: list[DonationAllocation]) -> dict[int, str]:
+    """The codes of the vouchers these allocations went to, by voucher id (for their page)."""
+    ids = {a.voucher_id for a in allocations if a.voucher_id is not None}
+    if not ids:
+        return {}
+    stmt = select(Voucher.id, Voucher.code).where(Voucher.id.in_(ids))
+    return {voucher_id: code for voucher_id, code in session.execute(stmt)}

@@ -33,6 +33,8 @@ from core.clock import BEIRUT
 TIME_SENSITIVE = (
     "tests/webforms/test_dashboard.py",
     "tests/webforms/test_needs.py",
+    "tests/webforms/test_donations.py",
+    "tests/core/test_donations.py",
     "tests/core/test_tickets.py",
     "tests/cli/test_cli_tickets.py",
     "tests/webforms/test_cases.py",

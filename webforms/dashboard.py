@@ -30,6 +30,7 @@ from web.rounds import picked_round, round_codes
 from webforms.charts import BarChart, render
 from webforms.console import area_name
 from webforms.csv_export import csv_download
+from webforms.donations import dashboard_balances
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
 
@@ -55,6 +56,7 @@ def index() -> ResponseReturnValue:
         counted=counted,
         round_codes=round_codes(),
         round_charts=ROUND_CHARTS,
+        donations=dashboard_balances(user),
     )
 
 
