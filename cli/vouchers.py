@@ -1,4 +1,5 @@
-"""`vouchers keygen | public-key | verify`: the signing key and checking a voucher by hand."""
+"""`vouchers keygen | public-key | verify | revoked`: the signing key, checking a voucher by hand,
+and the signed list of revoked vouchers."""
 
 from __future__ import annotations
 
@@ -8,8 +9,9 @@ import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from flask.cli import AppGroup
 
-from cli.common import settings
+from cli.common import settings, unit_of_work
 from core.ed25519_keys import InvalidKey, fingerprint, load_public_key, public_key_pem
+from distribution.revocations import published_revocations
 from distribution.voucher_check import REASONS, describe
 from distribution.voucher_keys import signing_key, write_new_key
 from distribution.vouchers import InvalidVoucher, verify
@@ -71,3 +73,14 @@ def vouchers_verify(token: str, public_key_file: Path | None) -> None:
         click.echo(f"INVALID: {REASONS[invalid.problem]}")
         raise SystemExit(1) from None
     click.echo(describe(claim))
+
+
+@vouchers_group.command("revoked")
+def vouchers_revoked() -> None:
+    """Print the signed list of revoked vouchers (what /vouchers/revoked publishes)."""
+    try:
+        key = signing_key(settings().voucher_signing_key_file)
+    except (OSError, InvalidKey) as problem:
+        raise click.ClickException(f"the signing key cannot be read: {problem}") from None
+    with unit_of_work() as session:
+        click.echo(published_revocations(session, key), nl=False)

@@ -40,6 +40,7 @@ class Permission(StrEnum):
     VIEW_COMPLAINTS = "view_complaints"  # read the complaints of the area (misconduct aside)
     HANDLE_COMPLAINTS = "handle_complaints"  # take calls, log complaints and corrections
     DECIDE_CORRECTIONS = "decide_corrections"  # approve or reject corrections
+    DECIDE_DISPUTES = "decide_disputes"  # decide a distribution dispute: confirm or revoke
     VIEW_LISTS = "view_lists"  # read beneficiary lists of the area
     RECORD_HANDOVERS = "record_handovers"  # record a handover or refusal
     MANAGE_USERS = "manage_users"  # create and disable staff accounts
@@ -114,6 +115,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_MESSAGES,
             P.VIEW_COMPLAINTS,
             P.DECIDE_CORRECTIONS,
+            P.DECIDE_DISPUTES,  # a distribution dispute: the voucher stands or is revoked
             P.VIEW_DONATIONS,
         }
     ),

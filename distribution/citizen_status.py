@@ -75,7 +75,8 @@ def _published_on(session: Session, entry: ListEntry | None) -> date | None:
 def _voucher(session: Session, entry: ListEntry | None) -> VoucherShown | None:
     if entry is None:
         return None
-    voucher = session.scalar(select(Voucher).where(Voucher.entry_id == entry.id))
+    live = select(Voucher).where(Voucher.entry_id == entry.id, Voucher.revoked_at.is_(None))
+    voucher = session.scalar(live)
     if voucher is None:
         return None
     used = beirut_day(voucher.used_at) if voucher.used_at else None

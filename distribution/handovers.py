@@ -20,7 +20,8 @@ from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Boolean, CursorResult, ForeignKey, Integer, Select, String, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, aliased, mapped_column
+from sqlalchemy.sql import and_, exists, or_
 
 from core import audit
 from core.applications import Application
@@ -39,6 +40,7 @@ from core.tickets import (
     open_ticket,
 )
 from core.users import StaffUser
+from distribution.revocation_list import VoucherRevoked
 from distribution.vouchers import Claim, sign, verify
 from scoring.lists import BeneficiaryList, ListEntry, Outcome
 
@@ -62,17 +64,23 @@ class Voucher(AreaScoped, Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     list_id: Mapped[int] = mapped_column(ForeignKey("beneficiary_lists.id"), index=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("list_entries.id"), unique=True)
+    # One live voucher per entry (a partial unique index, distribution/revocations.py).
+    entry_id: Mapped[int] = mapped_column(ForeignKey("list_entries.id"), index=True)
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
     code: Mapped[str] = mapped_column(String(10), unique=True)
     token: Mapped[str] = mapped_column(String(256))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # revocations.py
+    revoked_reason: Mapped[str | None] = mapped_column(String(24))  # RevocationReason's code
 
     @property
     def is_used(self) -> bool:
         return self.used_at is not None
+
+
+_LIVE = Voucher.revoked_at.is_(None)
 
 
 class Handover(Base):
@@ -179,15 +187,19 @@ def issue_vouchers(
 def _families(
     beneficiary_list: BeneficiaryList, locality_code: str
 ) -> Select[ListEntry, Application, Voucher]:
-    """The list's selected families in the municipality, each with its voucher if issued."""
+    """The selected families in the municipality, each with its live voucher if issued.
+
+    A family whose voucher was revoked and not replaced is left out: it gets no new one."""
+    revoked = aliased(Voucher)
     return (
         select(ListEntry, Application, Voucher)
         .join(Application, Application.id == ListEntry.application_id)
-        .outerjoin(Voucher, Voucher.entry_id == ListEntry.id)
+        .outerjoin(Voucher, and_(Voucher.entry_id == ListEntry.id, _LIVE))
         .where(
             ListEntry.list_id == beneficiary_list.id,
             ListEntry.outcome == Outcome.SELECTED,
             Application.locality_code == locality_code,
+            or_(Voucher.id.is_not(None), ~exists().where(revoked.entry_id == ListEntry.id)),
         )
         .order_by(Application.reference)
     )
@@ -219,8 +231,8 @@ def issue_voucher(
 
 
 def voucher_of_entry(session: Session, entry_id: int) -> Voucher | None:
-    """The voucher issued for this list entry, if any."""
-    return session.scalar(select(Voucher).where(Voucher.entry_id == entry_id))
+    """The live voucher issued for this list entry, if any."""
+    return session.scalar(select(Voucher).where(Voucher.entry_id == entry_id, _LIVE))
 
 
 def _free_code(session: Session) -> str:
@@ -344,6 +356,8 @@ def _ready(session: Session, voucher: Voucher, officer: StaffUser) -> None:
         .execution_options(populate_existing=True)
     )
     session.scalars(stmt).one()  # re-read under the lock: another officer may have used it
+    if voucher.revoked_at is not None:
+        raise VoucherRevoked()
     if voucher.is_used:
         raise VoucherAlreadyUsed()
     if open_dispute(session, voucher) is not None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application
@@ -88,7 +88,7 @@ def municipalities(
             func.count(Voucher.id),
             func.count(Voucher.used_at),
         )
-        .outerjoin(Voucher, Voucher.entry_id == ListEntry.id)
+        .outerjoin(Voucher, and_(Voucher.entry_id == ListEntry.id, Voucher.revoked_at.is_(None)))
         .where(ListEntry.list_id == list_id, Application.locality_code.is_not(None))
         .group_by(Application.locality_code)
     )

@@ -41,6 +41,7 @@ from core.tickets import (
 )
 from hotline.corrections import ticket_page  # and the corrections' routes, on `bp`
 from hotline.dialer import Dialer, DialFailed, dialer_for
+from hotline.disputes import is_dispute  # and the disputes' route, on `bp`
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from texts import complaint_room as texts
 from texts.scores import score_view
@@ -225,6 +226,8 @@ def decide_ticket(ticket_id: int) -> ResponseReturnValue:
     """Resolve, reject or refer, and tell the citizen by SMS what was decided."""
     session, user = store.db(), g.user
     found = ticket_or_404(ticket_id)
+    if is_dispute(found):  # a distribution dispute: the technical committee decides it
+        return redirect(url_for("hotline.ticket", ticket_id=ticket_id, error="dispute_committee"))
     status = request.form.get("status", "")
     if status not in {s.value for s in CLOSED}:
         abort(400)

@@ -43,6 +43,8 @@ from core.sms_policy import Occasion
 from core.submissions import DuplicateFamily
 from core.tickets import CLOSED
 from core.users import StaffUser
+from distribution.outcome_changes import vouchers_after_correction
+from distribution.voucher_keys import signing_key
 from hotline.room import bp, form_text, owe_and_send, room_required, settings, ticket_or_404
 from texts import complaint_room as texts
 from texts.forms import error_text, field_label, value_text
@@ -196,6 +198,9 @@ def decide(correction_id: int) -> ResponseReturnValue:
         session.rollback()
         return redirect(url_for("hotline.ticket", ticket_id=correction.ticket_id, error=error))
     application = session.get_one(Application, correction.application_id)
+    if approve:  # an exclusion or a new head: the family's voucher is revoked (and reissued)
+        key = signing_key(settings().voucher_signing_key_file)
+        vouchers_after_correction(session, correction, application, key, user.username)
     language = application.language
     decision = CorrectionDecision(application.reference, approve, correction.decision_note or "")
     body = compose(decision, language)

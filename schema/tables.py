@@ -28,7 +28,9 @@ from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
+from distribution.disputes import DisputeDecision
 from distribution.handovers import Handover, Voucher
+from distribution.revocations import VoucherRevocation
 from scoring.lists import BeneficiaryList, ListEntry
 from scoring.scores import FormulaRecord, Score
 
@@ -50,6 +52,7 @@ __all__ = [
     "CaseReport",
     "CorrectionRequest",
     "Decision",
+    "DisputeDecision",
     "District",
     "Donation",
     "DonationAllocation",
@@ -80,5 +83,6 @@ __all__ = [
     "Ticket",
     "VisitSample",
     "Voucher",
+    "VoucherRevocation",
     "WebhookReply",
 ]

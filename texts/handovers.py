@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
 from distribution.handovers import HandoverOutcome, ReasonProblem
+from distribution.revocation_list import RevocationReason
 from distribution.vouchers import Problem
 
 # Why a voucher does not verify, in words an officer can act on.
@@ -56,6 +57,18 @@ ALREADY_USED = _l("This voucher has already been used. It cannot be used again."
 DISPUTED = _l(
     "The committee has not yet decided on this voucher. Nothing can be recorded meanwhile."
 )
+REVOKED = _l("This voucher has been revoked. Do not hand over aid on it.")
+
+# Why a voucher was revoked, as the verify page says it.
+REVOCATION_REASONS: dict[str, LazyString] = {
+    RevocationReason.DISPUTE: _l("The technical committee decided a dispute against it."),
+    RevocationReason.CORRECTION_REISSUED: _l(
+        "A correction changed the head of household: the family has a new voucher."
+    ),
+    RevocationReason.CORRECTION_INELIGIBLE: _l(
+        "A correction showed that the family is not eligible."
+    ),
+}
 OUTSIDE_AREA = _l("This voucher belongs to a municipality outside your area.")
 CHOOSE_OUTCOME = _l("Choose what happened.")
 NOT_PUBLISHED = _l(

@@ -69,6 +69,7 @@ DUTIES = {
     Permission.VIEW_COMPLAINTS: _l("Read the complaints of your area"),
     Permission.HANDLE_COMPLAINTS: _l("Take hotline calls and log complaints and corrections"),
     Permission.DECIDE_CORRECTIONS: _l("Approve or reject correction requests"),
+    Permission.DECIDE_DISPUTES: _l("Decide distribution disputes: confirm or revoke the voucher"),
     Permission.VIEW_LISTS: _l("Read the beneficiary lists"),
     Permission.RECORD_HANDOVERS: _l("Record each handover of aid"),
     Permission.MANAGE_USERS: _l("Manage staff accounts"),

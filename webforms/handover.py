@@ -46,6 +46,8 @@ from distribution.handovers import (
     record_handover,
     record_refusal,
 )
+from distribution.revocation_list import VoucherRevoked
+from distribution.revocations import published_revocations
 from scoring.lists import BeneficiaryList
 from texts import handovers as text
 from web import store
@@ -76,6 +78,13 @@ def public_key() -> ResponseReturnValue:
     """Published to anyone: with it a voucher can be checked offline."""
     pem = public_key_pem(_public())
     return Response(pem, content_type="text/plain; charset=us-ascii")
+
+
+@bp.get("/vouchers/revoked")
+def revoked() -> ResponseReturnValue:
+    """Published to anyone: the revoked vouchers, signed with the voucher key (offline checks)."""
+    document = published_revocations(store.db(), signing_key_of_app())
+    return Response(document, content_type="text/plain; charset=us-ascii")
 
 
 # --- lists and municipalities --------------------------------------------------------------
@@ -237,6 +246,8 @@ def _record(voucher: Voucher, outcome: str) -> tuple[Any, int]:
         return text.REASONS[bad.problem], 400
     except OutsideArea:
         return text.OUTSIDE_AREA, 403
+    except VoucherRevoked:
+        return text.REVOKED, 409
     except VoucherAlreadyUsed:
         return text.ALREADY_USED, 409
     except VoucherDisputed:

@@ -107,6 +107,7 @@ def render_voucher(
         outcomes=text.OUTCOMES,
         outside=text.OUTSIDE_AREA,
         public_key_url=url_for("handover.public_key"),
+        revocation_reasons=text.REVOCATION_REASONS,
         fingerprint=fingerprint(signing_key_of_app().public_key()),
     )
     return page, status
@@ -117,7 +118,8 @@ def _can_record(looked: Looked | None, shown: Shown | None) -> bool:
         return False
     if not can(g.user.role, Permission.RECORD_HANDOVERS):
         return False
-    return not looked.voucher.is_used and shown.dispute is None
+    voucher = looked.voucher
+    return not voucher.is_used and voucher.revoked_at is None and shown.dispute is None
 
 
 def _shown(voucher: Voucher) -> Shown:
