@@ -93,7 +93,7 @@ def test_an_unknown_round_is_a_clear_404_in_the_reader_s_language(
     assert "لا توجد دورة رمزها round-9" in arabic
     client.get("/language/fr")
     french = html(client, "/console/dashboard?round=%3Cb%3E", 404)
-    assert "Aucune vague" in french and "&lt;b&gt;" in french and "<b>" not in french
+    assert "Aucun cycle" in french and "&lt;b&gt;" in french and "<b>" not in french
 
 
 def test_the_lists_of_each_round_and_each_list_s_round(
