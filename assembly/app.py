@@ -141,9 +141,11 @@ def _register_adapters(app: Flask) -> None:
     from webforms.donations import bp as donations_bp
     from webforms.flags import bp as flags_bp
     from webforms.handover import bp as handover_bp
+    from webforms.handover_team import bp as handover_team_bp
     from webforms.help import bp as help_bp
     from webforms.home_visits import bp as visits_bp
     from webforms.inspection import bp as inspection_bp
+    from webforms.list_approval import bp as list_approval_bp
     from webforms.needs import bp as needs_bp
     from webforms.set_password import bp as set_password_bp
     from webforms.staff_accounts import bp as staff_accounts_bp
@@ -156,6 +158,8 @@ def _register_adapters(app: Flask) -> None:
     app.register_blueprint(blank_form_bp)  # /console/forms/blank: the form on paper
     app.register_blueprint(inspection_bp)
     app.register_blueprint(handover_bp)  # lists, vouchers, handovers; the public key
+    app.register_blueprint(handover_team_bp)  # mukhtars and volunteers assisting the army
+    app.register_blueprint(list_approval_bp)  # the committee approves a list (two members)
     app.register_blueprint(dashboard_bp)  # dashboards of each level, SVG and CSV
     app.register_blueprint(cases_bp)  # case reports, follow-ups, quarantine centres
     app.register_blueprint(decisions_bp)  # municipal decisions; ministries' circulars
@@ -201,6 +205,7 @@ CONSOLE_BLUEPRINTS = (
     "auth", "console", "inspection", "handover", "dashboard", "cases", "decisions", "needs",
     "donations",
     "hotline", "second_factor", "bulk_links", "staff_work", "blank_form",
+    "handover_team", "list_approval",
 )  # fmt: skip
 
 

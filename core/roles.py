@@ -57,6 +57,7 @@ class Permission(StrEnum):
     VIEW_STAFF_WORK = "view_staff_work"  # follow each account's daily work in the area
     RECORD_DONATIONS = "record_donations"  # record donations received and allocate them
     VIEW_DONATIONS = "view_donations"  # read the donations, allocations and balances of the area
+    APPROVE_LISTS = "approve_lists"  # approve a published list for the army (two members)
 
 
 P = Permission
@@ -108,7 +109,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.AGENT: frozenset(
         {P.VIEW_APPLICATIONS, P.VIEW_MESSAGES, P.VIEW_COMPLAINTS, P.HANDLE_COMPLAINTS}
     ),
-    # The committee also supervises the room: it sees the overdue tickets.
+    # The committee also supervises the room: it sees the overdue tickets. It hands the final
+    # list to the army (§6): it reads the lists and approves them, two members each.
     Role.COMMITTEE: frozenset(
         {
             P.VIEW_APPLICATIONS,
@@ -116,6 +118,8 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.VIEW_COMPLAINTS,
             P.DECIDE_CORRECTIONS,
             P.DECIDE_DISPUTES,  # a distribution dispute: the voucher stands or is revoked
+            P.VIEW_LISTS,
+            P.APPROVE_LISTS,
             P.VIEW_DONATIONS,
         }
     ),

@@ -40,6 +40,7 @@ from core.tickets import (
     open_ticket,
 )
 from core.users import StaffUser
+from distribution.approvals import require_approval
 from distribution.revocation_list import VoucherRevoked
 from distribution.vouchers import Claim, sign, verify
 from scoring.lists import BeneficiaryList, ListEntry, Outcome
@@ -349,6 +350,7 @@ def _ready(session: Session, voucher: Voucher, officer: StaffUser) -> None:
     """Lock the voucher's row and check it can take a record from this officer."""
     if not covers(officer, voucher, Permission.RECORD_HANDOVERS):
         raise OutsideArea()
+    require_approval(session, voucher.list_id)  # the committee's two approvals (§6)
     stmt = (
         select(Voucher)
         .where(Voucher.id == voucher.id)

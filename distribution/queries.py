@@ -52,6 +52,8 @@ class Beneficiary:
     phone: str
     code: str
     token: str
+    address: str = ""  # where the army delivers at home (the form's housing page)
+    second_phone: str = ""  # the family's other mobile, if it gave one
 
 
 def _selected(viewer: Viewer, *columns: Any) -> Select[Any]:
@@ -134,7 +136,8 @@ def _by_name(application: Application) -> tuple[str, str, str]:
 
 
 def _line(application: Application, voucher: Voucher) -> Beneficiary:
-    personal = application.pages().get("personal", {})
+    pages = application.pages()
+    personal = pages.get("personal", {})
     return Beneficiary(
         reference=application.reference,
         name=head_name(personal),
@@ -142,6 +145,8 @@ def _line(application: Application, voucher: Voucher) -> Beneficiary:
         phone=application.phone,
         code=voucher.code,
         token=voucher.token,
+        address=str(pages.get("housing", {}).get("address") or ""),
+        second_phone=str(personal.get("second_phone") or ""),
     )
 
 
@@ -162,6 +167,7 @@ class Recorded:
     reason: str | None
     officer: str
     ticket_number: str | None
+    handover_id: int = 0  # for what the circular adds to a record (declaration, assistant)
 
 
 def history(session: Session, voucher: Voucher) -> list[Recorded]:
@@ -174,7 +180,7 @@ def history(session: Session, voucher: Voucher) -> list[Recorded]:
         .order_by(Handover.id)
     )
     return [
-        Recorded(h.outcome, h.recorded_at, h.reason, username, number)
+        Recorded(h.outcome, h.recorded_at, h.reason, username, number, h.id)
         for h, username, number in session.execute(stmt)
     ]
 

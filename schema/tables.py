@@ -28,6 +28,9 @@ from core.throttle import ThrottleCounter, ThrottleHit
 from core.tickets import Ticket
 from core.users import StaffUser
 from core.webhook_replies import WebhookReply
+from distribution.approvals import ListApproval
+from distribution.assists import AssistAssignment, HandoverAssist
+from distribution.declarations import Declaration
 from distribution.disputes import DisputeDecision
 from distribution.handovers import Handover, Voucher
 from distribution.revocations import VoucherRevocation
@@ -39,6 +42,7 @@ __all__ = [
     "Application",
     "ApplicationFlag",
     "ApplicationVersion",
+    "AssistAssignment",
     "AuditEvent",
     "AuditHead",
     "Base",
@@ -52,6 +56,7 @@ __all__ = [
     "CaseReport",
     "CorrectionRequest",
     "Decision",
+    "Declaration",
     "DisputeDecision",
     "District",
     "Donation",
@@ -60,8 +65,10 @@ __all__ = [
     "FormulaRecord",
     "Governorate",
     "Handover",
+    "HandoverAssist",
     "Link",
     "LinkBatch",
+    "ListApproval",
     "ListEntry",
     "Locality",
     "Message",

@@ -84,6 +84,7 @@ DUTIES = {
     Permission.REVIEW_FLAGS: _l("Review flagged forms and send them to the committee"),
     Permission.HOME_VISITS: _l("Draw samples of forms for home visits and record the visits"),
     Permission.VIEW_STAFF_WORK: _l("Follow the daily work of each account in your area"),
+    Permission.APPROVE_LISTS: _l("Approve a published list before the army distributes it"),
     Permission.RECORD_DONATIONS: _l("Record the donations your area receives and allocate them"),
     Permission.VIEW_DONATIONS: _l("Follow the donations of your area and their balances"),
 }

@@ -34,6 +34,9 @@ from core.roles import Permission, can
 from core.rounds import round_code
 from core.scopes import OutsideArea
 from distribution import queries as distribution
+from distribution.approvals import ApprovalPending
+from distribution.assists import NotAssigned
+from distribution.declarations import BadDeclaration, record_declared_refusal
 from distribution.handovers import (
     BadReason,
     ChecksMissing,
@@ -44,16 +47,18 @@ from distribution.handovers import (
     issue_vouchers,
     record_dispute,
     record_handover,
-    record_refusal,
 )
 from distribution.revocation_list import VoucherRevoked
 from distribution.revocations import published_revocations
 from scoring.lists import BeneficiaryList
+from texts import handover_circular as circular
 from texts import handovers as text
 from web import store
 from web.auth import staff_required
 from web.rounds import picked_round, round_codes
 from webforms.csv_export import csv_download
+from webforms.handover_team import chosen_assistant, declared, note
+from webforms.list_approval import approval_state, refuse_unapproved
 from webforms.voucher_pages import (
     look_up,
     render_voucher,
@@ -65,7 +70,10 @@ bp = Blueprint("handover", __name__, template_folder="templates")
 
 LIST_ID = "int(max=2147483647)"
 LOCALITY = "string(length=5)"
-CSV_COLUMNS = ("reference", "head_name", "head_id_number", "phone", "voucher_code", "voucher_token")
+CSV_COLUMNS = (
+    *("reference", "head_name", "head_id_number", "phone", "voucher_code", "voucher_token"),
+    *("delivery_address", "second_phone"),  # the army delivers at home (the circular)
+)
 ROUND_COLUMN = "round"  # last: the code of the round the list belongs to
 
 
@@ -116,6 +124,7 @@ def list_page(list_id: int) -> ResponseReturnValue:
         rows=distribution.municipalities(store.db(), g.user, list_id),
         arabic=str(get_locale()) == "ar",
         can_export=can(g.user.role, Permission.RECORD_HANDOVERS),
+        approval=approval_state(beneficiary_list),
         not_published=text.NOT_PUBLISHED,
     )
 
@@ -126,6 +135,7 @@ def _issued(list_id: int, locality: str, kind: str) -> tuple[Any, list[distribut
     place = distribution.municipality(session, g.user, list_id, locality)
     if place is None or beneficiary_list.published_at is None:
         abort(404)
+    refuse_unapproved(list_id)  # the committee's two approvals first (409 with the words)
     vouchers = issue_vouchers(
         session, beneficiary_list, locality, signing_key_of_app(), g.user.username
     )
@@ -154,7 +164,10 @@ def export_buttons(list_id: int, locality: str) -> ResponseReturnValue:
 @staff_required(Permission.RECORD_HANDOVERS)
 def export_csv(list_id: int, locality: str) -> ResponseReturnValue:
     _place, rows = _issued(list_id, locality, "csv")
-    lines = [(r.reference, r.name, r.id_number, r.phone, r.code, r.token) for r in rows]
+    lines = [
+        (r.reference, r.name, r.id_number, r.phone, r.code, r.token, r.address, r.second_phone)
+        for r in rows
+    ]
     code = round_code(store.db(), _list(list_id).programme_id)
     day = beirut_today().isoformat()
     return csv_download(
@@ -230,20 +243,30 @@ def _record(voucher: Voucher, outcome: str) -> tuple[Any, int]:
     """Record one outcome; the words of what stopped it and the status, or (None, 200)."""
     session, form = store.db(), request.form
     try:
+        assistant = chosen_assistant(session, voucher, form.get("assisted_by", ""))
         if outcome == HandoverOutcome.HANDED_OVER:
             checks = (form.get("id_seen") == "yes", form.get("signature_obtained") == "yes")
-            record_handover(session, voucher, g.user, *checks)
+            made = record_handover(session, voucher, g.user, *checks)
         elif outcome == HandoverOutcome.REFUSED:
-            record_refusal(session, voucher, g.user, form.get("reason", "")[:2000])
+            reason = form.get("reason", "")[:2000]
+            made = record_declared_refusal(session, voucher, g.user, reason, declared(form))
         elif outcome == HandoverOutcome.DISPUTED:
             deadlines = current_app.config["INTAKE_SETTINGS"].ticket_deadlines
-            record_dispute(session, voucher, g.user, form.get("reason", "")[:2000], deadlines)
+            reason = form.get("reason", "")[:2000]
+            made = record_dispute(session, voucher, g.user, reason, deadlines)
         else:
             return text.CHOOSE_OUTCOME, 400
+        note(session, made, assistant)  # who assisted, if someone did
     except ChecksMissing:
         return text.CHECKS_MISSING, 400
     except BadReason as bad:
         return text.REASONS[bad.problem], 400
+    except BadDeclaration as bad_declaration:
+        return circular.DECLARATION[bad_declaration.problem], 400
+    except NotAssigned:
+        return circular.NOT_ASSIGNED, 400
+    except ApprovalPending as pending:
+        return circular.approval_pending(pending.approvals), 409
     except OutsideArea:
         return text.OUTSIDE_AREA, 403
     except VoucherRevoked:

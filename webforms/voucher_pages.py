@@ -33,6 +33,7 @@ from distribution.voucher_keys import signing_key
 from distribution.vouchers import MAX_TOKEN, Claim, InvalidVoucher
 from texts import handovers as text
 from web import store
+from webforms.handover_team import additions
 
 MAX_TYPED = 4 * MAX_TOKEN  # a token with stray spaces fits; anything longer is refused unread
 
@@ -103,6 +104,7 @@ def render_voucher(
         error=str(error) if error else None,
         recorded=recorded,
         can_record=_can_record(looked, shown),
+        circular=additions(shown and looked and looked.voucher, shown.history if shown else []),
         grouped=grouped,
         outcomes=text.OUTCOMES,
         outside=text.OUTSIDE_AREA,

@@ -201,8 +201,9 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     }
 
 
-# Who reads a list's families, and their vouchers: the army for its area, the ministry and
-# inspection nationwide; nobody else, whatever their area (focal points are told by SMS).
+# Who reads a list's families, and their vouchers: the army for its area, the ministry,
+# inspection and the committee (which approves the lists) nationwide; nobody else, whatever
+# their area (focal points are told by SMS).
 LIST_MATRIX = [
     (Role.ARMY, HOME, {HOME}),
     (Role.ARMY, "LB32", {HOME, SAME_DISTRICT}),
@@ -214,7 +215,7 @@ LIST_MATRIX = [
     (Role.FOCAL_POINT, HOME, set()),
     (Role.GOVERNOR, "LB3", set()),
     (Role.AGENT, "LB", set()),
-    (Role.COMMITTEE, "LB", set()),
+    (Role.COMMITTEE, "LB", EVERYWHERE - {NO_AREA}),
     (Role.ADMIN, "LB", set()),
 ]
 

@@ -1,6 +1,6 @@
-"""A distribution round in the store: a published list and a draft, families in and out of the
-municipality, and the army officer who hands vouchers over. Shared by the handover tests of the
-store, the console and the exports."""
+"""A distribution round in the store: a published list (approved by two committee members) and
+a draft, families in and out of the municipality, and the army officer who hands vouchers over.
+Shared by the handover tests of the store, the console and the exports."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from core.applications import Application
 from core.roles import Role
 from core.users import StaffUser
+from distribution.approvals import approve_list
 from scoring.lists import BeneficiaryList
 from tests.support.factories import ELSEWHERE, HOME, area, load_sample_geography, make_user
 from tests.support.list_factories import families, make_list, open_round
@@ -38,8 +39,19 @@ def build_world(db: Session) -> World:
     published = make_list(db, [*home, elsewhere], [left_out[0]], [left_out[1]])
     draft = make_list(db, home, published=False)
     army = make_user(db, Role.ARMY, "LB3", username="army")
+    approve_for_the_army(db, published)
     db.commit()
     return World(published, draft, home, elsewhere, left_out, army)
+
+
+APPROVERS = ("approver-1", "approver-2")  # the committee's two members (four eyes)
+
+
+def approve_for_the_army(db: Session, beneficiary_list: BeneficiaryList) -> None:
+    """Two committee members approve the list, as the army needs before it distributes."""
+    for username in APPROVERS:
+        member = db.scalars(select(StaffUser).where(StaffUser.username == username)).first()
+        approve_list(db, beneficiary_list, member or make_user(db, Role.COMMITTEE, "LB", username))
 
 
 @pytest.fixture
