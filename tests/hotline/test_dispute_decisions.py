@@ -1,6 +1,7 @@
 """Distribution disputes over HTTP: the committee decides on the ticket page (confirm or
 revoke), agents no longer can, a refused decision writes nothing and says why, and the army's
-verify page then refuses a revoked voucher (and takes a confirmed one)."""
+verify page then refuses a revoked voucher (and takes a confirmed one); a correction the
+committee approves that excludes the family revokes its voucher the same way."""
 
 from __future__ import annotations
 
@@ -9,8 +10,13 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.applications import Application
+from core.clock import beirut_today
+from core.correction_changes import Change
+from core.correction_decisions import log_correction
+from core.corrections import CorrectionSource
 from core.roles import Role
-from core.tickets import Ticket
+from core.tickets import Ticket, TicketCategory, open_ticket
 from distribution.disputes import DisputeDecision
 from distribution.handovers import Voucher, issue_vouchers, record_dispute
 from tests.plugins.handover_world import World
@@ -159,3 +165,43 @@ def test_a_dispute_is_decided_once_over_http(
     )
     assert "error=dispute_decided" in again.headers["Location"]
     assert decisions(db) == 1 and db.get_one(Voucher, voucher.id).revoked_at is None
+
+
+def test_an_approved_correction_that_excludes_the_family_revokes_its_voucher(
+    client: FlaskClient, db: Session, handover_world: World
+) -> None:
+    voucher = issue_vouchers(db, handover_world.published, HOME, SERVICE_KEY, ARMY)[0]
+    application = db.get_one(Application, voucher.application_id)
+    agent = make_user(db, Role.AGENT, "LB", username=AGENT)
+    make_user(db, Role.COMMITTEE, "LB", username=COMMITTEE)
+    ticket = open_ticket(
+        db,
+        phone=application.phone,
+        channel="agent",
+        language="ar",
+        category=TicketCategory.CORRECTION,
+        application=application,
+    )
+    change = Change("head_work", "public_sector", "works for the state", "payslip seen")
+    correction = log_correction(
+        db,
+        ticket,
+        application,
+        [change],
+        source=CorrectionSource.AGENT,
+        logged_by_id=agent.id,
+        actor=AGENT,
+        today=beirut_today(),
+    )
+    db.commit()
+    committee = as_user(client, COMMITTEE)
+    token = csrf(committee, f"/hotline/tickets/{ticket.id}")
+    data = {"csrf_token": token, "decision": "approve"}
+    assert (
+        committee.post(f"/hotline/corrections/{correction.id}/decide", data=data).status_code == 302
+    )
+    db.expire_all()
+    revoked = db.get_one(Voucher, voucher.id)
+    assert revoked.revoked_at is not None and revoked.revoked_reason == "correction_ineligible"
+    status, page = hand_over(as_user(client, ARMY), voucher.code)
+    assert status == 409 and "This voucher has been revoked" in page
