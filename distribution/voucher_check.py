@@ -74,6 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(refusal(revoked, claim.code))
         return 1
     print(describe(claim))
+    if revoked is not None:
+        print(f"not on the revocation list published {revoked.published_at:%Y-%m-%d %H:%M} UTC")
     return 0
 
 
