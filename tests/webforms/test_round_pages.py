@@ -1,6 +1,7 @@
 """The pages that pick a round: the console's window, the dashboard, the lists, inspection and
 their CSVs count the round asked for (`?round=CODE`, else the open one, else the latest) and
-say which; an unknown round is a 404 in the reader's language; a family applies once per round."""
+say which; an unknown round is a 404 in the reader's language; round 1's list is exported and
+handed over after round 2 has opened; a family applies once per round."""
 
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from core.applications import Application
 from core.roles import Role
+from distribution.handovers import Handover
 from tests.plugins.citizen_forms import fill, newest_token, send_link
+from tests.plugins.handover_world import approve_for_the_army
 from tests.support.factories import HOME, make_user
 from tests.support.households import pages
 from tests.support.staff_web import csrf, signed_in
@@ -125,6 +128,29 @@ def test_inspection_lists_and_exports_one_round_with_its_code(
     assert header[-1] == "round" and len(rows) == 3 and {row[-1] for row in rows} == {FIRST}
     calls = html(client, "/inspection/calls")
     assert 'id="counted-round"' not in calls and 'name="round"' not in calls
+
+
+def test_round_1_is_exported_and_handed_over_after_round_2_opened(
+    client: FlaskClient, db: Session, round_pages_world: TwoRounds
+) -> None:
+    approve_for_the_army(db, round_pages_world.first_list)
+    db.commit()
+    signed_in(client, "army")
+    path = f"/console/lists/{round_pages_world.first_list.id}/{HOME}.csv"
+    exported = client.post(path, data={"csrf_token": csrf(client, "/console/lists")})
+    assert exported.status_code == 200
+    header, *rows = csv_of(exported.get_data(as_text=True))
+    assert header[-1] == "round" and len(rows) == 2 and {row[-1] for row in rows} == {FIRST}
+    code = rows[0][header.index("voucher_code")]
+    form = {"outcome": "handed_over", "id_seen": "yes", "signature_obtained": "yes"}
+    done = client.post(
+        f"/console/vouchers/{code}/handover",
+        data={"csrf_token": csrf(client, "/console/vouchers/verify"), **form},
+    )
+    assert done.status_code == 302
+    assert 'data-status="used"' in html(client, done.headers["Location"])
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Handover)) == 1
 
 
 def test_a_family_applies_once_per_round_on_the_form(
