@@ -75,8 +75,9 @@ GUIDES = {
         "call back those who asked."
     ),
     Role.COMMITTEE: _l(
-        "Approve or reject correction requests (never your own), and watch the complaint "
-        "room's overdue tickets."
+        "Approve or reject correction requests (never your own), watch the complaint room's "
+        "overdue tickets, and approve each published list (two members) before the army "
+        "distributes it."
     ),
     Role.ARMY: _l("Read the final beneficiary lists, check vouchers and record each handover."),
     Role.ADMIN: _l(

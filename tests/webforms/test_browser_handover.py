@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from core.db import make_sessionmaker
 from core.ed25519_keys import generate_private_key, private_key_pem
 from distribution.handovers import Voucher
+from tests.plugins.handover_world import approve_for_the_army
 from tests.support.browser import chromium, demo_service, live_server, sign_in
 from tests.support.factories import HOME
 from tests.support.list_factories import families, make_list
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def distribution_site(tmp_path: Path) -> Iterator[tuple[str, str, Session, int]]:
-    """The demo service with a published list of two families in Chiyah (demo-army's area)."""
+    """The demo service with a published, approved list of two families in Chiyah (demo-army's
+    area)."""
     key_file = tmp_path / "voucher-signing-key.pem"
     key_file.write_bytes(private_key_pem(generate_private_key()))
     app, engine, output = demo_service(tmp_path, voucher_signing_key_file=str(key_file))
@@ -33,6 +35,7 @@ def distribution_site(tmp_path: Path) -> Iterator[tuple[str, str, Session, int]]
     assert password, output
     db = make_sessionmaker(engine)()
     published = make_list(db, families(db, 2))
+    approve_for_the_army(db, published)  # the committee's two members (four eyes)
     db.commit()
     with live_server(app) as base:
         yield base, password.group(1), db, published.id
