@@ -10,8 +10,8 @@ from flask.cli import with_appcontext
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from cli import pg_tools
 from cli.common import operator, settings, unit_of_work
+from cli.pg_tools import archive_revision, dump, restore, server_major
 from core.audit import record
 from core.backups import (
     BackupFormat,
@@ -69,7 +69,7 @@ def backup_command(out: Path) -> None:
 
 def _copy_store(kind: BackupFormat, engine: Engine, partial: Path) -> None:
     if kind is BackupFormat.POSTGRESQL:
-        pg_tools.dump(engine, partial)
+        dump(engine, partial)
     else:
         sqlite_backup(engine.url.render_as_string(hide_password=False), partial)
 
@@ -77,7 +77,7 @@ def _copy_store(kind: BackupFormat, engine: Engine, partial: Path) -> None:
 def _revision_of(kind: BackupFormat, path: Path, engine: Engine) -> str:
     """The backup's schema revision, read from the file itself: it must be one known here."""
     if kind is BackupFormat.POSTGRESQL:
-        found = pg_tools.archive_revision(path, pg_tools.server_major(engine))
+        found = archive_revision(path, server_major(engine))
     else:
         found = sqlite_revision(path)
     return check_revision(found, migrate.revisions())
@@ -120,7 +120,7 @@ def _restore(engine: Engine, backup: Path, app_role: str | None) -> Restored:
     revision = _revision_of(kind, backup, engine)  # the file first: a bad one touches nothing
     check_empty(engine)
     if kind is BackupFormat.POSTGRESQL:
-        pg_tools.restore(engine, backup)
+        restore(engine, backup)
     else:
         sqlite_restore(backup, url)
     if app_role:
