@@ -24,6 +24,7 @@ from distribution.handovers import Voucher
 from distribution.publication import publish_batch
 from distribution.vouchers import verify
 from scoring.lists import BeneficiaryList
+from tests.plugins.handover_world import approve_for_the_army
 from tests.plugins.vouchers import SERVICE_KEY
 from tests.support.factories import HOME, load_sample_geography, make_user
 from tests.support.list_factories import families, make_list, open_round
@@ -86,6 +87,9 @@ def test_the_code_in_the_sms_is_the_voucher_the_army_exports(
 
     issued = vouchers(db)
     assert set(issued) == {a.id for a in unpublished.selected}  # not-selected: no voucher
+    db.expire_all()
+    approve_for_the_army(db, unpublished.list)  # the committee's two members, once published
+    db.commit()
     exported = army_export(client, unpublished.list.id)
     assert len(exported) == 3
     for application in unpublished.selected:
