@@ -172,6 +172,7 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
     from core.corrections import CorrectionRequest
     from core.covid_cases import CaseReport, QuarantineCentre
     from core.decisions import Decision
+    from core.donations import Donation, DonationAllocation
     from core.flags import ApplicationFlag
     from core.home_visits import SampleVisit
     from core.link_batches import LinkBatch
@@ -198,6 +199,8 @@ def test_every_record_with_an_area_is_in_the_matrix() -> None:
         AccountRequest,
         Broadcast,  # scoped in tests/core/test_broadcasts.py
         LinkBatch,  # scoped in tests/webforms/test_bulk_links.py
+        Donation,  # scoped in tests/core/test_donations.py
+        DonationAllocation,  # and tests/webforms/test_donations.py
     }
 
 
