@@ -17,6 +17,11 @@ from core.users import StaffUser
 from distribution.handovers import Voucher
 
 
+class RevokedVoucher(UnknownTarget):
+    """The voucher was revoked (a dispute, a correction): it no longer names a family to give
+    to; a family whose outcome was corrected has a new voucher, with a new code."""
+
+
 def allocate_to_family(
     session: Session, user: StaffUser, donation: Donation, typed_code: str, share: Share
 ) -> DonationAllocation:
@@ -29,6 +34,8 @@ def allocate_to_family(
     voucher = None if code is None else session.scalar(select(Voucher).where(Voucher.code == code))
     if voucher is None or not inside(donation, voucher):
         raise UnknownTarget()
+    if voucher.revoked_at is not None:
+        raise RevokedVoucher()
     return allocate(session, user, donation, share, voucher, voucher_id=voucher.id)
 
 

@@ -58,7 +58,7 @@ from core.fields import FieldError
 from core.geography import Locality
 from core.roles import Permission, can
 from core.users import StaffUser
-from distribution.donation_allocations import allocate_to_family, voucher_codes
+from distribution.donation_allocations import RevokedVoucher, allocate_to_family, voucher_codes
 from texts.forms import error_text
 from web import store
 from web.auth import staff_required
@@ -165,6 +165,9 @@ def _allocate(session: Session, user: StaffUser) -> None:
         raise AllocationRefused({"donation": _("Choose one of your area's donations.")}) from None
     except DonationInvalid as invalid:
         raise AllocationRefused({e.field: _field_text(e) for e in invalid.errors}) from None
+    except RevokedVoucher:
+        revoked = _("This voucher was revoked: give to the family's new voucher, if it has one.")
+        raise AllocationRefused({"voucher": revoked}) from None
     except UnknownTarget:
         raise AllocationRefused(_unknown_target(target)) from None
     except AboveBalance as above:

@@ -51,8 +51,10 @@ from core.donations import (
 from core.needs import NeedsFigures, NeedsReport, file_needs
 from core.roles import Role
 from core.users import StaffUser
-from distribution.donation_allocations import allocate_to_family
+from distribution.donation_allocations import RevokedVoucher, allocate_to_family
 from distribution.handovers import issue_vouchers
+from distribution.revocation_list import RevocationReason
+from distribution.revocations import revoke_voucher
 from tests.plugins.handover_world import World as HandoverWorld
 from tests.plugins.vouchers import SERVICE_KEY
 from tests.support.factories import (
@@ -283,6 +285,10 @@ def test_a_family_on_a_published_list_gets_its_share_by_voucher_code(
     for code in (beirut.code, "12345", "not a code", "9" * 500):
         with pytest.raises(UnknownTarget):
             allocate_to_family(db, focal, parcels, code, Share(1_00, ""))
+    assert parcels.remaining == Decimal("29.00")
+    revoke_voucher(db, vouchers[1], RevocationReason.DISPUTE, "committee-a")
+    with pytest.raises(RevokedVoucher):
+        allocate_to_family(db, focal, parcels, vouchers[1].code, Share(1_00, ""))
     assert parcels.remaining == Decimal("29.00")
 
 

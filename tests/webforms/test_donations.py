@@ -20,6 +20,8 @@ from core.donations import Donation, DonationAllocation
 from core.needs import NeedsFigures, NeedsReport, file_needs
 from core.roles import Role
 from distribution.handovers import issue_vouchers
+from distribution.revocation_list import RevocationReason
+from distribution.revocations import revoke_voucher
 from tests.plugins.handover_world import World as HandoverWorld
 from tests.plugins.vouchers import SERVICE_KEY
 from tests.support.factories import HOME, SAME_DISTRICT, load_sample_geography
@@ -220,6 +222,20 @@ def test_the_ministry_gives_a_national_donation_to_a_family_by_its_voucher(
         quantity="120.25",
     )
     assert given.status_code == 302
+    revoked = issue_vouchers(db, handover_world.published, HOME, SERVICE_KEY)[1]
+    revoke_voucher(db, revoked, RevocationReason.CORRECTION_INELIGIBLE, "committee-a")
+    db.commit()
+    refused = post(
+        client,
+        "/console/donations/allocate",
+        donation=str(donation.id),
+        target="family",
+        voucher=revoked.code,
+        quantity="1",
+    )
+    assert refused.status_code == 400
+    assert "This voucher was revoked" in error(refused.get_data(as_text=True), "voucher")
+    assert count(db, DonationAllocation) == 1
     town = signed_in(client, "focal-2").get("/console/donations").get_data(as_text=True)
     assert f"The family of voucher {voucher.code} (Chiyah)" in town  # the ministry's gift
     assert f'data-donation="{donation.id}"' not in town  # its donation is national
