@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+import uuid
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,7 +20,8 @@ from types import ModuleType
 import click
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, func, inspect, select, update
+from sqlalchemy import Engine, func, inspect, select, text, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from assembly.app import create_app
@@ -27,7 +29,7 @@ from cli import pg_tools
 from core.applications import Application
 from core.audit import AuditEvent
 from core.backups import BackupRefused, check_revision
-from core.db import transaction
+from core.db import make_engine, transaction
 from core.roles import Role
 from core.users import StaffUser
 from distribution.handovers import Voucher
@@ -63,16 +65,14 @@ def _engine(app: Flask) -> Engine:
     return bind
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backup_stores(
-    request: pytest.FixtureRequest, tmp_path: Path, voucher_key_file: Path
-) -> Iterator[Stores]:
+@contextmanager
+def _own_stores(kind: str, folder: Path, voucher_key_file: Path) -> Iterator[Stores]:
     """Stores of the test's own: committed rows, dropped afterwards."""
     with ExitStack() as stack:
 
         def new_url(name: str) -> str:
-            if request.param == "sqlite":
-                return f"sqlite:///{tmp_path / name}.sqlite3"
+            if kind == "sqlite":
+                return f"sqlite:///{folder / name}.sqlite3"
             return stack.enter_context(own_postgres_database(f"backup_{name}"))
 
         def app_on(name: str) -> Flask:
@@ -83,7 +83,23 @@ def backup_stores(
 
         source = app_on("source")
         migrate.upgrade(_engine(source))
-        yield Stores(request.param, source, app_on, tmp_path)
+        yield Stores(kind, source, app_on, folder)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backup_stores(
+    request: pytest.FixtureRequest, tmp_path: Path, voucher_key_file: Path
+) -> Iterator[Stores]:
+    with _own_stores(request.param, tmp_path, voucher_key_file) as stores:
+        yield stores
+
+
+@pytest.fixture
+def postgres_backup_stores(
+    postgres_url: str, tmp_path: Path, voucher_key_file: Path
+) -> Iterator[Stores]:
+    with _own_stores("postgresql", tmp_path, voucher_key_file) as stores:
+        yield stores
 
 
 def _run(app: Flask, *args: str) -> str:
@@ -235,6 +251,46 @@ def test_an_app_role_that_cannot_be_given_the_rights_is_refused_before_restoring
     else:
         assert_refused(refused, "role 'nobody' does not exist")
     assert _tables(target) == []
+
+
+@contextmanager
+def _app_role(postgres_url: str) -> Iterator[str]:
+    """A new login role (roles are cluster-wide: a name of its own), dropped afterwards."""
+    role = f"intake_backup_{uuid.uuid4().hex[:10]}"
+    admin = make_engine(
+        make_url(postgres_url).set(database="postgres").render_as_string(hide_password=False),
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE ROLE "{role}" LOGIN'))
+    try:
+        yield role
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+        admin.dispose()
+
+
+def test_restore_gives_the_application_role_its_rights_again(
+    postgres_backup_stores: Stores, postgres_url: str
+) -> None:
+    stores = postgres_backup_stores
+    out = stores.folder / "roles.backup"
+    _run(stores.source, "backup", "--out", str(out))
+    target = stores.fresh("approle")
+    with _app_role(postgres_url) as role:
+        said = _run(target, "restore", str(out), "--app-role", role)
+        assert 'GRANT SELECT, INSERT ON TABLE "audit_events"' in said
+        with _engine(target).begin() as conn:
+            may = {
+                right: conn.scalar(
+                    text("SELECT has_table_privilege(:role, 'audit_events', :right)"),
+                    {"role": role, "right": right},
+                )
+                for right in ("SELECT", "INSERT", "UPDATE", "DELETE")
+            }
+            assert may == {"SELECT": True, "INSERT": True, "UPDATE": False, "DELETE": False}
+            conn.execute(text(f'DROP OWNED BY "{role}"'))  # its grants, before the role goes
 
 
 # --- without a store -----------------------------------------------------------------------------
