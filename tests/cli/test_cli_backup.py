@@ -22,6 +22,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, func, inspect, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from assembly.app import create_app
@@ -159,7 +160,10 @@ def test_a_restored_backup_passes_audit_verify_and_lists_verify_until_a_row_is_c
     assert f"audit trail intact: {after['audit_events']} events" in verified
     assert "holds" in _run(restored, "lists", "verify", str(list_id))
 
-    # The check that passed is a real one: the restored chain catches a rewritten row.
+    # The append-only guard came back with the tables: a plain rewrite is refused ...
+    with pytest.raises(DBAPIError), transaction(_factory(restored)) as session:
+        session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="cli:nobody"))
+    # ... and the check that passed is a real one: the chain catches a rewrite done around it.
     with transaction(_factory(restored)) as session:
         as_table_owner(session)
         session.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(actor="cli:nobody"))
