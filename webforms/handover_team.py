@@ -21,6 +21,7 @@ from core.roles import Permission
 from core.scopes import OutsideArea
 from core.users import StaffUser
 from distribution import queries as distribution
+from distribution.approvals import REQUIRED_APPROVALS, approval_count
 from distribution.assists import (
     NotAHelper,
     NotAssigned,
@@ -142,6 +143,7 @@ class Additions:
     helpers: list[StaffUser] = field(default_factory=list)  # assigned here: "assisted by"
     assisted: dict[int, str] = field(default_factory=dict)  # record id: who assisted
     papers: dict[int, str] = field(default_factory=dict)  # record id: declaration's number
+    pending: str = ""  # the words of the committee's missing approvals, while they are
 
 
 def additions(voucher: object, history: list[Recorded]) -> Additions:
@@ -153,4 +155,10 @@ def additions(voucher: object, history: list[Recorded]) -> Additions:
         helpers=assigned(session, voucher.list_id, voucher.locality_code or ""),
         assisted=assistants_of(session, ids),
         papers=declarations_of(session, ids),
+        pending=_pending(session, voucher.list_id),
     )
+
+
+def _pending(session: Session, list_id: int) -> str:
+    count = approval_count(session, list_id)
+    return "" if count >= REQUIRED_APPROVALS else text.approval_pending(count)

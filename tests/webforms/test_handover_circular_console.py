@@ -131,6 +131,22 @@ def test_the_army_exports_a_list_only_once_two_members_have_approved_it(
     assert [json.loads(e.details)["approvals"] for e in events(db, "list.approved")][-2:] == [1, 2]
 
 
+def test_no_handover_is_recorded_against_a_list_awaiting_approval(
+    client: FlaskClient, db: Session, handover_world: World
+) -> None:
+    fresh = make_list(db, handover_world.home)
+    voucher = issue_vouchers(db, fresh, HOME, SERVICE_KEY, "system")[0]
+    db.commit()
+    page = as_user(client, db, "army").get(f"/console/vouchers/{voucher.code}").text
+    assert 'id="approval-pending"' in page and "0 of 2 approvals" in page
+    assert "handover-form" not in page and "refusal-form" not in page
+    handed = {"outcome": "handed_over", "id_seen": "yes", "signature_obtained": "yes"}
+    refused = post(client, f"/console/vouchers/{voucher.code}/handover", **handed)
+    assert refused.status_code == 409 and "has not approved this list yet" in refused.text
+    db.refresh(voucher)
+    assert not voucher.is_used and count(db, Handover) == 0
+
+
 def test_only_committee_members_approve_published_lists(
     client: FlaskClient, db: Session, handover_world: World
 ) -> None:
