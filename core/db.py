@@ -70,7 +70,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     # A request that cannot get a connection in 5 s is answered busy (web/overload.py) well
     # inside Twilio's 15 s, instead of waiting SQLAlchemy's default 30 s for one.
-    kwargs.setdefault("pool_timeout", 5)
+    if "poolclass" not in kwargs:  # a pool without a queue (NullPool) has no timeout
+        kwargs.setdefault("pool_timeout", 5)
     return create_engine(url, **kwargs)
 
 

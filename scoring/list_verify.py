@@ -10,19 +10,21 @@ back, a family dropped or slipped in, or a formula edited under its version, doe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
+from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application, ApplicationVersion
+from scoring.line_inputs import Plan, RawRow, line_inputs
 from scoring.lists import (
     BeneficiaryList,
     Derivation,
     Derived,
     ListEntry,
     Quota,
-    Row,
     derive,
 )
 from scoring.scores import FormulaRecord, stored_formula
@@ -42,20 +44,15 @@ def verify_list(session: Session, list_id: int) -> list[str]:
     problems = _formula_problems(session, stored)
     if problems:
         return problems
-    entries = list(
-        session.scalars(
-            select(ListEntry).where(ListEntry.list_id == list_id).order_by(ListEntry.application_id)
-        )
-    )
-    rows, problems = _rows_as_built(session, entries)
+    formula = stored_formula(session, stored.formula_version)
+    as_of = date.fromisoformat(stored.as_of)
+    conn = session.connection()
+    entries = _entries(conn, list_id)
+    problems = _unreadable(session, entries)
+    readable = [e.application_id for e in entries if e.current_version is not None]
+    inputs = line_inputs(conn, readable, Plan(formula, as_of, ListReader(list_id)))
     problems += _membership_problems(session, stored, entries)
-    derivation = derive(
-        rows,
-        stored_formula(session, stored.formula_version),
-        stored.budget,
-        Quota(stored.quota),
-        date.fromisoformat(stored.as_of),
-    )
+    derivation = derive(inputs, formula.digest, stored.budget, Quota(stored.quota), as_of)
     problems += _line_problems(entries, derivation)
     problems += _digest_problems(stored, derivation)
     return _capped(problems)
@@ -70,70 +67,117 @@ def _formula_problems(session: Session, stored: BeneficiaryList) -> list[str]:
     return []
 
 
-def _rows_as_built(session: Session, entries: Sequence[ListEntry]) -> tuple[list[Row], list[str]]:
-    ids = [entry.application_id for entry in entries]
-    current = (
-        {a.id: a for a in session.scalars(select(Application).where(Application.id.in_(ids)))}
-        if ids
-        else {}
+class Entry(NamedTuple):
+    """A stored line, with the version and reference of its application now (None: gone)."""
+
+    application_id: int
+    application_version: int
+    input_digest: str
+    outcome: str
+    reason: str | None
+    score: float | None
+    poverty_count: int | None
+    area: str
+    rank: int | None
+    current_version: int | None
+    reference: str | None
+
+
+def _entries(conn: Connection, list_id: int) -> list[Entry]:
+    """The list's lines: columns only, a national list has a million."""
+    e, a = ListEntry, Application
+    stmt = (
+        select(
+            e.application_id,
+            e.application_version,
+            e.input_digest,
+            e.outcome,
+            e.reason,
+            e.score,
+            e.poverty_count,
+            e.area,
+            e.rank,
+            a.version,
+            a.reference,
+        )
+        .outerjoin(a, a.id == e.application_id)
+        .where(e.list_id == list_id)
+        .order_by(e.application_id)
     )
-    kept = _kept_versions(
-        session, [e for e in entries if _version_of(current, e) != e.application_version]
-    )
-    rows, problems = [], []
+    return [Entry(*row) for row in conn.execute(stmt)]
+
+
+def _unreadable(session: Session, entries: Sequence[Entry]) -> list[str]:
+    """Lines whose application, or the version the list read, is no longer stored."""
+    replaced = [e for e in entries if e.current_version not in (None, e.application_version)]
+    kept = _kept_versions(session, replaced)
+    problems = []
     for entry in entries:
-        application = current.get(entry.application_id)
-        if application is None:
+        if entry.current_version is None:
             problems.append(f"application {entry.application_id} is no longer in the store")
-            continue
-        if application.version == entry.application_version:
-            rows.append(
-                _row(
-                    application, entry.application_version, application.status, application.pages()
-                )
-            )
-            continue
-        version = kept.get((entry.application_id, entry.application_version))
-        if version is None:
+        elif entry.current_version != entry.application_version and (
+            (entry.application_id, entry.application_version) not in kept
+        ):
             missing = entry.application_version
-            problems.append(f"application {application.reference}: version {missing} is missing")
-            continue
-        rows.append(_row(application, entry.application_version, version.status, version.pages()))
-    return rows, problems
+            problems.append(f"application {entry.reference}: version {missing} is missing")
+    return problems
 
 
-def _version_of(current: dict[int, Application], entry: ListEntry) -> int | None:
-    application = current.get(entry.application_id)
-    return application.version if application else None
-
-
-def _kept_versions(
-    session: Session, entries: Sequence[ListEntry]
-) -> dict[tuple[int, int], ApplicationVersion]:
+def _kept_versions(session: Session, entries: Sequence[Entry]) -> set[tuple[int, int]]:
     if not entries:
-        return {}
-    stmt = select(ApplicationVersion).where(
-        ApplicationVersion.application_id.in_([e.application_id for e in entries])
+        return set()
+    v = ApplicationVersion
+    stmt = select(v.application_id, v.version).where(
+        v.application_id.in_([e.application_id for e in entries])
     )
-    return {(v.application_id, v.version): v for v in session.scalars(stmt)}
+    return {(int(i), int(n)) for i, n in session.execute(stmt)}
 
 
-def _row(
-    application: Application, version: int, status: str, pages: dict[str, dict[str, object]]
-) -> Row:
-    return Row(
-        application.id,
-        version,
-        application.reference,
-        status,
-        pages,
-        application.governorate_code,
-        application.district_code,
-    )
+@dataclass(frozen=True)
+class ListReader:
+    """Reads a range of a list's families as the list read them: the application as it
+    stands, or the version a correction has since replaced (a plain object: forked workers
+    call it on their connection). A family whose version is gone is left out (reported)."""
+
+    list_id: int
+
+    def __call__(self, conn: Connection, lo: int, hi: int) -> list[RawRow]:
+        e, a, v = ListEntry, Application, ApplicationVersion
+        kept = (v.application_id == e.application_id) & (v.version == e.application_version)
+        stmt = (
+            select(
+                a.id,
+                e.application_version,
+                a.reference,
+                a.version,
+                a.status,
+                a.data,
+                v.status,
+                v.data,
+                a.governorate_code,
+                a.district_code,
+            )
+            .join(a, a.id == e.application_id)
+            .outerjoin(v, kept & (a.version != e.application_version))
+            .where(e.list_id == self.list_id, e.application_id >= lo, e.application_id < hi)
+            .order_by(e.application_id)
+        )
+        rows = (_as_read(tuple(row)) for row in conn.execute(stmt))
+        return [row for row in rows if row is not None]
+
+
+def _as_read(row: tuple[Any, ...]) -> RawRow | None:
+    """The row as the list read it; None when that version is gone (`_unreadable` says so)."""
+    i, version, ref, now, status, data, old_status, old_data, gov, district = row
+    if now == version:
+        return RawRow(i, version, ref, status, data, gov, district)
+    if old_data is None or old_status is None:
+        return None
+    return RawRow(i, version, ref, old_status, old_data, gov, district)
 
 
 def _membership_problems(
-    session: Session, stored: BeneficiaryList, entries: Sequence[ListEntry]
+    session: Session, stored: BeneficiaryList, entries: Sequence[Entry]
 ) -> list[str]:
     """Every application of the round submitted before the build is on the list, once."""
     stmt = select(Application.id, Application.reference).where(
@@ -153,7 +197,7 @@ def _membership_problems(
     return problems
 
 
-def _line_problems(entries: Sequence[ListEntry], derivation: Derivation) -> list[str]:
+def _line_problems(entries: Sequence[Entry], derivation: Derivation) -> list[str]:
     derived = {line.application_id: line for line in derivation.lines}
     problems = []
     for entry in entries:
@@ -164,7 +208,7 @@ def _line_problems(entries: Sequence[ListEntry], derivation: Derivation) -> list
     return problems
 
 
-def _entry_problems(entry: ListEntry, line: Derived) -> list[str]:
+def _entry_problems(entry: Entry, line: Derived) -> list[str]:
     who = f"application {entry.application_id}"
     checks = (
         ("inputs", entry.input_digest, line.input_digest),

@@ -10,30 +10,24 @@ difference: a changed application, a changed formula, a family added or dropped.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint, insert, select
+import numpy as np
+from sqlalchemy import Connection, ForeignKey, Integer, String, UniqueConstraint, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from core.applications import Application, ApplicationStatus
+from core.applications import Application
 from core.db import Base, UTCDateTime, table, utcnow
-from core.household import household_size, ineligibility
 from core.programme import Programme
 from scoring.digest import digest
 from scoring.formula import Formula
-from scoring.ranking import Candidate, rank
-from scoring.scores import (
-    Score,
-    compute,
-    household_input,
-    remember_formula,
-    scoring_date,
-)
-from scoring.variables import input_digest
+from scoring.line_inputs import NEEDS_REVIEW as NEEDS_REVIEW
+from scoring.line_inputs import LineInput, Plan, RawRow, line_inputs
+from scoring.ranking import rank_columns
+from scoring.scores import Score, remember_formula, scoring_date
 
 
 class Quota(StrEnum):
@@ -52,7 +46,6 @@ class Outcome(StrEnum):
     EXCLUDED = "excluded"  # an exclusion rule applies (the reason says which)
 
 
-NEEDS_REVIEW = "needs_review"  # an exclusion reason: a member is on another family's form
 ABOVE_CUTOFF = "above_cutoff"  # the reason of a family the budget did not reach
 
 
@@ -94,19 +87,6 @@ class ListEntry(Base):
     area: Mapped[str] = mapped_column(String(8))  # the quota area ("" nationally)
     rank: Mapped[int | None] = mapped_column(Integer)  # within the area; None when excluded
     notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # its SMS is owed
-
-
-@dataclass(frozen=True)
-class Row:
-    """One application as a list is derived from it."""
-
-    application_id: int
-    version: int
-    reference: str
-    status: str
-    pages: dict[str, dict[str, object]]
-    governorate: str | None
-    district: str | None
 
 
 @dataclass(frozen=True)
@@ -156,92 +136,72 @@ class NoProgramme(LookupError):
 
 
 def derive(
-    rows: Sequence[Row],
-    formula: Formula,
-    budget: int,
-    quota: Quota,
-    as_of: date,
-    known_scores: dict[tuple[int, int, str], tuple[float, int]] | None = None,
+    inputs: Sequence[LineInput], formula_digest: str, budget: int, quota: Quota, as_of: date
 ) -> Derivation:
-    """The list these rows make; `known_scores` may spare recomputing a stored score."""
-    pending: list[tuple[Row, str, str | None, float | None, int | None]] = []
-    for row in rows:
-        household = household_input(row.pages, row.governorate, as_of)
-        digest_ = input_digest(household)
-        reason = _exclusion(row)
-        if reason is not None:
-            pending.append((row, digest_, reason, None, None))
-            continue
-        stored = (known_scores or {}).get((row.application_id, row.version, digest_))
-        if stored is not None:
-            pending.append((row, digest_, None, stored[0], stored[1]))
-        else:
-            result, index = compute(formula, household)
-            pending.append((row, digest_, None, result.value, index.count))
-    lines = _rank_lines(pending, budget, quota)
-    inputs = [[line.application_id, line.version, line.input_digest] for line in lines]
+    """The list these families make (their inputs from `scoring.line_inputs`)."""
+    lines = _rank_lines(inputs, budget, quota)
+    entries = [[line.application_id, line.version, line.input_digest] for line in lines]
     return Derivation(
         lines=lines,
-        input_digest=digest([inputs, formula.digest, budget, str(quota), as_of.isoformat()]),
-        result_digest=digest([line.as_list() for line in lines]),
+        input_digest=digest(
+            [entries, formula_digest, budget, str(quota), as_of.isoformat()], parsed=True
+        ),
+        result_digest=digest([line.as_list() for line in lines], parsed=True),
     )
 
 
-def _exclusion(row: Row) -> str | None:
-    # Circular part 5.1(f) first; then a member overlap the committee has not cleared.
-    reason = ineligibility(row.pages)
-    if reason is not None:
-        return str(reason)
-    return NEEDS_REVIEW if row.status == ApplicationStatus.NEEDS_REVIEW else None
-
-
-def _area(row: Row, quota: Quota) -> str:
+def _area(family: LineInput, quota: Quota) -> str:
     if quota is Quota.GOVERNORATE:
-        return row.governorate or ""
+        return family.governorate or ""
     if quota is Quota.DISTRICT:
-        return row.district or ""
+        return family.district or ""
     return ""
 
 
-def _rank_lines(
-    pending: list[tuple[Row, str, str | None, float | None, int | None]], budget: int, quota: Quota
-) -> list[Derived]:
-    candidates = [
-        Candidate(
-            row.application_id,
-            score,
-            count or 0,
-            household_size(row.pages),
-            row.reference,
-            _area(row, quota),
-        )
-        for row, _digest, reason, score, count in pending
-        if reason is None and score is not None
-    ]
-    ranked = {r.key: r for r in rank(candidates, budget)}
-    lines = []
-    for row, digest_, reason, score, count in pending:
-        placed = ranked.get(row.application_id)
-        if placed is None:
-            outcome, why = Outcome.EXCLUDED, reason
-        else:
-            outcome = Outcome.SELECTED if placed.selected else Outcome.NOT_SELECTED
-            why = None if placed.selected else ABOVE_CUTOFF
-        lines.append(
-            Derived(
-                row.application_id,
-                row.version,
-                digest_,
-                outcome,
-                why,
-                score,
-                count,
-                _area(row, quota),
-                placed.rank if placed else None,
-            )
-        )
+def _rank_lines(inputs: Sequence[LineInput], budget: int, quota: Quota) -> list[Derived]:
+    eligible = [f for f in inputs if f.reason is None and f.score is not None]
+    placed: dict[int, tuple[int, bool]] = {}
+    if eligible:
+        ranks, chosen = rank_columns(*_columns(eligible, quota), budget)
+        keys = (f.application_id for f in eligible)
+        placed = dict(zip(keys, zip(ranks.tolist(), chosen.tolist(), strict=True), strict=True))
+    lines = [_line(family, placed.get(family.application_id), quota) for family in inputs]
     lines.sort(key=lambda line: line.application_id)
     return lines
+
+
+def _columns(
+    eligible: Sequence[LineInput], quota: Quota
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The ranking's columns (`scoring.ranking` states the tie rule)."""
+    n = len(eligible)
+    return (
+        np.fromiter((f.score or 0.0 for f in eligible), dtype=np.float64, count=n),
+        np.fromiter((f.poverty_count or 0 for f in eligible), dtype=np.int64, count=n),
+        np.fromiter((f.size for f in eligible), dtype=np.int64, count=n),
+        np.array([f.reference for f in eligible], dtype=str),
+        np.array([_area(f, quota) for f in eligible], dtype=str),
+    )
+
+
+def _line(family: LineInput, placed: tuple[int, bool] | None, quota: Quota) -> Derived:
+    if placed is None:
+        outcome, why, rank = Outcome.EXCLUDED, family.reason, None
+    else:
+        rank, selected = placed
+        outcome = Outcome.SELECTED if selected else Outcome.NOT_SELECTED
+        why = None if selected else ABOVE_CUTOFF
+    return Derived(
+        family.application_id,
+        family.version,
+        family.input_digest,
+        outcome,
+        why,
+        family.score,
+        family.poverty_count,
+        _area(family, quota),
+        rank,
+    )
 
 
 # --- the store side -------------------------------------------------------------------------
@@ -254,18 +214,48 @@ def programme_by_code(session: Session, code: str) -> Programme:
     return programme
 
 
-def current_rows(
-    session: Session, programme_id: int, until: datetime | None = None
-) -> Iterator[Row]:
-    """Every application of the round as it stands (submitted by `until`, if given)."""
+def round_ids(conn: Connection, programme_id: int, until: datetime) -> list[int]:
+    """The ids of the round's applications submitted by `until`, in order."""
     a = Application
-    stmt = select(
-        a.id, a.version, a.reference, a.status, a.data, a.governorate_code, a.district_code
-    ).where(a.programme_id == programme_id)
-    if until is not None:
-        stmt = stmt.where(a.submitted_at <= until)
-    for row in session.execute(stmt.order_by(a.id).execution_options(yield_per=5000)):
-        yield Row(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6])
+    stmt = select(a.id).where(a.programme_id == programme_id, a.submitted_at <= until)
+    return list(conn.execute(stmt.order_by(a.id)).scalars())
+
+
+@dataclass(frozen=True)
+class RoundReader:
+    """Reads a range of the round's applications as they stand, with each one's stored
+    score by this formula (a plain object: forked workers call it on their connection)."""
+
+    programme_id: int
+    formula_version: str
+    until: datetime
+
+    def __call__(self, conn: Connection, lo: int, hi: int) -> list[RawRow]:
+        a, s = Application, Score
+        scored = (
+            (s.application_id == a.id)
+            & (s.version == a.version)
+            & (s.formula_version == self.formula_version)
+        )
+        stmt = (
+            select(
+                a.id,
+                a.version,
+                a.reference,
+                a.status,
+                a.data,
+                a.governorate_code,
+                a.district_code,
+                s.input_digest,
+                s.value,
+                s.poverty_count,
+            )
+            .outerjoin(s, scored)
+            .where(a.programme_id == self.programme_id, a.submitted_at <= self.until)
+            .where(a.id >= lo, a.id < hi)
+            .order_by(a.id)
+        )
+        return [RawRow._make(row) for row in conn.execute(stmt)]
 
 
 def build_list(
@@ -275,8 +265,11 @@ def build_list(
     remember_formula(session, formula)
     as_of = scoring_date(programme)
     built_at = utcnow()
-    rows = list(current_rows(session, programme.id, until=built_at))
-    derivation = derive(rows, formula, budget, quota, as_of, _known_scores(session, formula))
+    conn = session.connection()
+    reader = RoundReader(programme.id, formula.version, built_at)
+    ids = round_ids(conn, programme.id, built_at)
+    inputs = line_inputs(conn, ids, Plan(formula, as_of, reader))
+    derivation = derive(inputs, formula.digest, budget, quota, as_of)
     stored = BeneficiaryList(
         programme_id=programme.id,
         formula_version=formula.version,
@@ -291,10 +284,15 @@ def build_list(
     )
     session.add(stored)
     session.flush()
-    entries = [_entry(stored.id, line) for line in derivation.lines]
-    for start in range(0, len(entries), ENTRY_BATCH):  # a national list is a million rows
-        session.execute(_INSERT_ENTRY, entries[start : start + ENTRY_BATCH])
+    store_entries(session, stored.id, derivation.lines)
     return stored
+
+
+def store_entries(session: Session, list_id: int, lines: Sequence[Derived]) -> None:
+    """A national list is a million rows: written in batches of plain parameters."""
+    for start in range(0, len(lines), ENTRY_BATCH):
+        batch = lines[start : start + ENTRY_BATCH]
+        session.execute(_INSERT_ENTRY, [_entry(list_id, line) for line in batch])
 
 
 def _entry(list_id: int, line: Derived) -> dict[str, object]:
@@ -311,14 +309,3 @@ def _entry(list_id: int, line: Derived) -> dict[str, object]:
         rank=line.rank,
         notified_at=None,
     )
-
-
-def _known_scores(
-    session: Session, formula: Formula
-) -> dict[tuple[int, int, str], tuple[float, int]]:
-    """Stored scores by (application, version, inputs): columns only, a round has a million."""
-    stmt = select(
-        Score.application_id, Score.version, Score.input_digest, Score.value, Score.poverty_count
-    ).where(Score.formula_version == formula.version)
-    rows = session.execute(stmt.execution_options(yield_per=10_000))
-    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}

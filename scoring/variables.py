@@ -88,14 +88,17 @@ class HouseholdInput:
     governorate: str | None
 
 
-def input_digest(household: HouseholdInput) -> str:
-    """The digest of everything a score depends on: stored beside the score to prove its inputs."""
+def input_digest(household: HouseholdInput, *, parsed: bool = False) -> str:
+    """The digest of everything a score depends on: stored beside the score to prove its inputs.
+
+    `parsed`: the pages are as `scoring.digest.parse` read them (see `digest`)."""
     return digest(
         {
             "pages": household.pages,
             "as_of": household.as_of.isoformat(),
             "governorate": household.governorate,
-        }
+        },
+        parsed=parsed,
     )
 
 
