@@ -64,7 +64,7 @@ def set_window(
     session: Session, opens: datetime, closes: datetime, actor: str, code: str = DEFAULT_CODE
 ) -> Programme:
     """Create the round or move its window; every change is an audit event."""
-    if not _CODE.fullmatch(code):
+    if not valid_code(code):
         raise WindowError(f"programme code {code!r} must be 2-40 lowercase letters, digits or -")
     if closes <= opens:
         raise WindowError("the window must close after it opens")
@@ -83,6 +83,11 @@ def set_window(
         {"opens": opens.isoformat(), "closes": closes.isoformat()},
     )
     return programme
+
+
+def valid_code(code: str) -> bool:
+    """Whether `code` could name a round (2-40 lowercase letters, digits or -)."""
+    return bool(_CODE.fullmatch(code))
 
 
 def current_programme(session: Session) -> Programme | None:

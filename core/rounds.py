@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
-from core.programme import Programme
+from core.programme import Programme, valid_code
 
 
 class UnknownRound(LookupError):
@@ -68,6 +68,8 @@ def chosen_round(session: Session, code: str | None) -> Programme | None:
     """
     if not code:
         return default_round(session)
+    if not valid_code(code):  # never sent to the store: a NUL byte is an error there
+        raise UnknownRound(code)
     found = session.scalar(select(Programme).where(Programme.code == code))
     if found is None:
         raise UnknownRound(code)
