@@ -64,7 +64,7 @@ def is_dispute(ticket: Ticket) -> bool:
 
 _REFUSALS: dict[type[Exception], str] = {
     DisputeDecided: "dispute_decided",
-    VoucherRevoked: "dispute_decided",
+    VoucherRevoked: "dispute_revoked",  # a correction revoked it meanwhile
     NotCommittee: "dispute_committee",
     OutsideArea: "dispute_committee",
 }
