@@ -19,6 +19,8 @@ from core.roles import Role
 from core.tickets import Ticket, TicketCategory, open_ticket
 from distribution.disputes import DisputeDecision
 from distribution.handovers import Voucher, issue_vouchers, record_dispute
+from distribution.revocation_list import RevocationReason
+from distribution.revocations import revoke_voucher
 from tests.plugins.handover_world import World
 from tests.plugins.vouchers import SERVICE_KEY
 from tests.support.factories import HOME, make_user
@@ -205,3 +207,19 @@ def test_an_approved_correction_that_excludes_the_family_revokes_its_voucher(
     assert revoked.revoked_at is not None and revoked.revoked_reason == "correction_ineligible"
     status, page = hand_over(as_user(client, ARMY), voucher.code)
     assert status == 409 and "This voucher has been revoked" in page
+
+
+def test_a_voucher_revoked_meanwhile_can_only_be_confirmed(
+    client: FlaskClient, db: Session, dispute_room: tuple[Voucher, Ticket]
+) -> None:
+    voucher, ticket = dispute_room
+    revoke_voucher(db, voucher, RevocationReason.CORRECTION_INELIGIBLE, "committee-a")
+    db.commit()
+    committee = as_user(client, COMMITTEE)
+    location = decide(committee, ticket, decision="revoke", reason="Another family's card")
+    assert "error=dispute_revoked" in location
+    assert "has been revoked already" in committee.get(location).get_data(as_text=True)
+    assert decisions(db) == 0
+    assert "decided=1" in decide(committee, ticket, decision="confirm", reason="Nothing to add")
+    db.expire_all()
+    assert db.get_one(Voucher, voucher.id).revoked_reason == "correction_ineligible"
