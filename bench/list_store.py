@@ -68,6 +68,8 @@ def seed(
             conn.execute(insert(table(Link)), links)
             conn.execute(insert(table(Application)), applications)
             conn.execute(insert(table(Score)), [s for s in scores if s is not None])
+    with engine.begin() as conn:  # the planner's statistics, as autovacuum keeps them
+        conn.exec_driver_sql("ANALYZE")
 
 
 def _household(template: bytes, n: int) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
 from core.applications import Application, ApplicationVersion
-from scoring.line_inputs import Plan, RawRow, line_inputs
+from scoring.line_inputs import Plan, RawRow, collector_paused, line_inputs
 from scoring.lists import (
     BeneficiaryList,
     Derivation,
@@ -44,6 +44,12 @@ def verify_list(session: Session, list_id: int) -> list[str]:
     problems = _formula_problems(session, stored)
     if problems:
         return problems
+    with collector_paused():
+        return _capped(_derived_again(session, stored))
+
+
+def _derived_again(session: Session, stored: BeneficiaryList) -> list[str]:
+    list_id = stored.id
     formula = stored_formula(session, stored.formula_version)
     as_of = date.fromisoformat(stored.as_of)
     conn = session.connection()
@@ -54,8 +60,7 @@ def verify_list(session: Session, list_id: int) -> list[str]:
     problems += _membership_problems(session, stored, entries)
     derivation = derive(inputs, formula.digest, stored.budget, Quota(stored.quota), as_of)
     problems += _line_problems(entries, derivation)
-    problems += _digest_problems(stored, derivation)
-    return _capped(problems)
+    return problems + _digest_problems(stored, derivation)
 
 
 def _formula_problems(session: Session, stored: BeneficiaryList) -> list[str]:
