@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.orm import Session
 
 from bench.list_store import open_round, seed
@@ -35,7 +35,7 @@ from scoring.formula import load_formula
 from scoring.list_verify import verify_list
 from scoring.lists import BeneficiaryList, ListEntry, Quota, build_list
 from scoring.scores import Score
-from tests.conftest import PG_URL, unavailable
+from tests.conftest import own_postgres_store
 from tests.support.factories import load_sample_geography
 
 FAMILIES = 300
@@ -45,29 +45,26 @@ BUDGET = 100
 @pytest.fixture(params=["sqlite", "postgresql"])
 def list_round_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A committed round of FAMILIES scored applications, a third of them never scored."""
-    if request.param == "sqlite":
-        engine = make_engine(f"sqlite:///{tmp_path / 'lists.sqlite3'}")
-    else:
-        from sqlalchemy.exc import OperationalError
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            engine = make_engine(f"sqlite:///{tmp_path / 'lists.sqlite3'}")
+            migrate.upgrade(engine)
+            stack.callback(engine.dispose)
+        else:
+            engine = stack.enter_context(own_postgres_store("list_workers"))
+        _seed(engine)
+        yield engine
 
-        from tests.support.stack import recreate_database
 
-        name = f"{make_url(PG_URL).database}_workers"
-        try:
-            engine = make_engine(recreate_database(PG_URL, name))
-        except OperationalError:
-            unavailable("PostgreSQL")
-    migrate.upgrade(engine)
+def _seed(engine: Engine) -> None:
     with make_sessionmaker(engine)() as session:
         load_sample_geography(session)
         programme = open_round(session)
         session.commit()
         seed(engine, session, programme, FAMILIES, load_formula())
-        session.execute(Score.__table__.delete().where(Score.application_id % 3 == 0))
+        session.execute(delete(Score).where(Score.application_id % 3 == 0))
         programme.closes_at = utcnow() - timedelta(seconds=1)
         session.commit()
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
